@@ -1,0 +1,45 @@
+"""The command line's contract: help, version, schema, exit codes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "realmctl", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_version_prints_package_version() -> None:
+    from realmctl import __version__
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"realmctl, version {__version__}"
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("validate", "plan", "apply", "check", "sandbox", "export", "schema"):
+        assert f"  {command} " in result.stdout
+
+
+def test_schema_command_prints_the_shipped_schema_file() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    assert result.stdout == (ROOT / "schemas" / "realmctl.schema.json").read_text()
+    jsonschema.Draft202012Validator.check_schema(json.loads(result.stdout))
+
+
+def test_usage_error_exits_1_not_2() -> None:
+    """2 is reserved for `plan --detailed-exitcode` (changes pending)."""
+    result = run("plan", "does-not-exist.yaml")
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr
