@@ -1,0 +1,79 @@
+"""The loaded spec as the rest of realmctl sees it: plain data plus where each piece was written.
+
+This is the contract between `realmctl.spec` (loading, interpolation, validation) and the engine
+(compile, plan, apply, check). The engine never re-reads YAML; it asks `Spec.where(path)` when it
+needs to point a user at the line that declared something.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from realmctl.errors import RealmctlError
+
+#: A path into the spec document, e.g. ("realms", "apps", "clients", "my-app", "secret").
+Path = tuple[str | int, ...]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a spec file (1-based line and column, as editors show them)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a spec. `message` never contains a value from the spec."""
+
+    severity: Severity
+    code: str  # stable id, e.g. "unknown-key", "missing-env", "dangling-reference"
+    message: str  # what is wrong, in words
+    position: Position | None = None
+    hint: str | None = None  # how to fix it, e.g. "did you mean `storeToken`?"
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.severity}: {self.message}{hint}"
+
+
+@dataclass
+class Spec:
+    """A validated, interpolated spec, merged from one or more files.
+
+    `realms` maps realm name -> the realm's spec dict exactly in the schema's shape, with
+    interpolation done. `positions` maps document paths to where they were written (the key's
+    position for mappings entries). `sensitive` holds the paths whose values are secrets: they
+    must never be printed, logged or written to a plan file.
+    """
+
+    realms: dict[str, dict[str, Any]]
+    positions: dict[Path, Position] = field(default_factory=dict)
+    sensitive: set[Path] = field(default_factory=set)
+    files: list[str] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def where(self, *path: str | int) -> Position | None:
+        """Where `path` (or its nearest written ancestor) stands in the spec files."""
+        p: Path = tuple(path)
+        while p:
+            if p in self.positions:
+                return self.positions[p]
+            p = p[:-1]
+        return None
+
+
+class SpecInvalid(RealmctlError):
+    """The spec has errors; `findings` lists them all (not just the first)."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        errors = [f for f in findings if f.severity == "error"]
+        super().__init__(f"the spec has {len(errors)} error(s):\n" + "\n".join(str(f) for f in findings))
