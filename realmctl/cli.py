@@ -44,9 +44,14 @@ def cli() -> None:
 def validate(spec: tuple[str, ...], fmt: str) -> None:
     """Check SPEC files or directories offline: YAML, schema, ${env:...}, references.
 
-    Exits 0 when valid, 1 when not. Sends no request to any server.
+    Exits 0 when valid (warnings allowed), 1 when not. Sends no request to any server.
     """
-    _not_yet("validate", 2)
+    from realmctl.spec.report import validate_report
+
+    text, ok = validate_report(spec, fmt)
+    click.echo(text)
+    if not ok:
+        sys.exit(exitcodes.ERROR)
 
 
 @cli.command(context_settings=CONTEXT)

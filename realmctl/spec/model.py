@@ -60,6 +60,21 @@ class Spec:
     files: list[str] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
 
+    def objects(self) -> list[tuple[str, str, str]]:
+        """Every declared object as (realm, kind, name); kinds are the spec's section names, with
+        mappers as "identityProviders.mappers" / "clientScopes.mappers" and names "owner/mapper"."""
+        out: list[tuple[str, str, str]] = []
+        for r, realm in self.realms.items():
+            for kind in ("identityProviders", "clientScopes", "clients", "users", "tokenExchange"):
+                for name, obj in (realm.get(kind) or {}).items():
+                    out.append((r, kind, name))
+                    if isinstance(obj, dict) and kind in ("identityProviders", "clientScopes"):
+                        out.extend((r, f"{kind}.mappers", f"{name}/{m}") for m in obj.get("mappers") or {})
+            out.extend((r, "roles", name) for name in realm.get("roles") or [])
+            out.extend((r, "groups", name) for name in realm.get("groups") or [])
+            out.extend((r, "roleGrants", str(i)) for i in range(len(realm.get("roleGrants") or [])))
+        return out
+
     def where(self, *path: str | int) -> Position | None:
         """Where `path` (or its nearest written ancestor) stands in the spec files."""
         p: Path = tuple(path)
@@ -73,7 +88,8 @@ class Spec:
 class SpecInvalid(RealmctlError):
     """The spec has errors; `findings` lists them all (not just the first)."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], files: list[str] | None = None) -> None:
         self.findings = findings
+        self.files = files or []  # the spec files that were read, for summaries
         errors = [f for f in findings if f.severity == "error"]
         super().__init__(f"the spec has {len(errors)} error(s):\n" + "\n".join(str(f) for f in findings))

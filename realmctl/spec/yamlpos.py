@@ -1,0 +1,168 @@
+"""YAML parsing that remembers where everything was written.
+
+PyYAML's `safe_load` forgets positions and silently keeps the last of two duplicate keys; both
+would make errors unfindable for users. So we compose the node graph (which carries marks) and
+build plain Python data ourselves, recording a 1-based `Position` for every mapping entry (the
+key's position) and every list item.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from realmctl.spec.model import Finding, Path, Position
+
+# Only these tags become non-strings; everything else (timestamps, binary, ...) stays the text
+# the user wrote, because Keycloak fields are strings and a date object would only confuse.
+_TYPED_TAGS = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:null",
+}
+
+
+@dataclass
+class Document:
+    """One parsed file: plain data plus positions, or findings when it could not be read."""
+
+    file: str
+    data: Any = None
+    positions: dict[Path, Position] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _pos(file: str, node: Node) -> Position:
+    return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _describe(path: Path) -> str:
+    if not path:
+        return "the top level"
+    return f"`{path[-1]}`" if isinstance(path[-1], str) else f"item {path[-1] + 1}"
+
+
+class _Builder:
+    """Turns a composed node graph into plain data, collecting findings instead of stopping."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[Path, Position] = {}
+        self.findings: list[Finding] = []
+        self._constructor = yaml.SafeLoader("")
+        self._active: set[int] = set()
+
+    def _error(self, code: str, message: str, node: Node, hint: str | None = None) -> None:
+        self.findings.append(Finding("error", code, message, _pos(self.file, node), hint))
+
+    def build(self, node: Node, path: Path) -> Any:
+        if id(node) in self._active:
+            self._error("recursive-alias", f"{_describe(path)} refers to itself through a YAML alias", node)
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, SequenceNode):
+                result = []
+                for i, item in enumerate(node.value):
+                    self.positions[(*path, i)] = _pos(self.file, item)
+                    result.append(self.build(item, (*path, i)))
+                return result
+            assert isinstance(node, ScalarNode)
+            if node.tag in _TYPED_TAGS:
+                return self._constructor.construct_object(node, deep=True)
+            return str(node.value)
+        finally:
+            self._active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Position] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._error(
+                    "bad-key",
+                    f"a key in {_describe(path)} is a list or mapping",
+                    key_node,
+                    "keys must be plain names",
+                )
+                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._error(
+                    "merge-key",
+                    "YAML merge keys (`<<`) are not supported",
+                    key_node,
+                    "write the keys out, or use an anchor for a whole value",
+                )
+                continue
+            key = str(key_node.value)
+            where = _pos(self.file, key_node)
+            if "${" in key.replace("$${", ""):
+                self._error(
+                    "interpolation-in-key",
+                    f"`${{...}}` is not supported in keys (in {_describe(path)})",
+                    key_node,
+                    "interpolate values only",
+                )
+            if key in first_seen:
+                self._error(
+                    "duplicate-key",
+                    f"duplicate key `{key}` in {_describe(path)}",
+                    key_node,
+                    f"first written at line {first_seen[key].line}; YAML keeps only one, remove the other",
+                )
+                continue
+            first_seen[key] = where
+            self.positions[(*path, key)] = where
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
+    """A finding for a YAML syntax error; uses PyYAML's problem text, which names tokens, not values."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = Position(file, mark.line + 1, mark.column + 1) if mark is not None else Position(file, 1, 1)
+    problem = str(getattr(exc, "problem", None) or "the file is not valid YAML")
+    if "'\\t'" in problem:
+        return Finding(
+            "error",
+            "tab",
+            "tab character where YAML expects spaces",
+            position,
+            "indent with spaces, never tabs",
+        )
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return Finding(
+        "error", "yaml-syntax", message, position, "check the indentation and the `:` after each key"
+    )
+
+
+def parse(file: str, text: str) -> Document:
+    """Parse one YAML document; syntax errors, duplicate keys and the like become findings."""
+    doc = Document(file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        doc.findings.append(_yaml_error(file, exc))
+        return doc
+    if node is None:
+        doc.findings.append(
+            Finding(
+                "error",
+                "empty-file",
+                "the file is empty",
+                Position(file, 1, 1),
+                "start with `version: 1` and `realms:`",
+            )
+        )
+        return doc
+    builder = _Builder(file)
+    doc.positions[()] = _pos(file, node)
+    doc.data = builder.build(node, ())
+    doc.positions.update(builder.positions)
+    doc.findings.extend(builder.findings)
+    return doc
