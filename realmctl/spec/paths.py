@@ -15,6 +15,7 @@ SECTIONS: dict[str, str] = {
     "tokenExchange": "exchange policy",
     "roleGrants": "role grant",
     "mappers": "mapper",
+    "roles": "role",
 }
 
 
@@ -59,4 +60,6 @@ def container(path: Path) -> str:
     """Where a key at `path` (a mapping) sits, e.g. "`config` of identity provider `azure`"."""
     desc, rest = owner(path)
     names = [p for p in rest if isinstance(p, str)]
-    return f"`{names[-1]}` of {desc}" if names else desc
+    if not names:
+        return desc
+    return f"`{names[-1]}`" if desc == "the top level" else f"`{names[-1]}` of {desc}"

@@ -79,7 +79,7 @@ def did_you_mean(key: str, valid: Iterable[str]) -> str | None:
     """The hint for an unknown key: a Keycloak alias, else the nearest valid key, else the list."""
     valid = sorted(valid)
     if KEYCLOAK_NAMES.get(key) in valid:
-        return f"did you mean `{KEYCLOAK_NAMES[key]}`? (realmctl's name for Keycloak's `{key}`)"
+        return f"did you mean `{KEYCLOAK_NAMES[key]}`? It is realmctl's name for Keycloak's `{key}`"
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     if not close:
         lowered = {v.lower(): v for v in valid}

@@ -134,6 +134,14 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
             position,
             "indent with spaces, never tabs",
         )
+    if "another document" in problem:
+        return Finding(
+            "error",
+            "yaml-syntax",
+            "the file holds more than one YAML document",
+            position,
+            "remove the `---` line; to split a spec, use several files",
+        )
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     return Finding(
