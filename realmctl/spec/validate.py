@@ -54,7 +54,11 @@ def _validator() -> jsonschema.Draft202012Validator:
 def _expected(types: Any) -> str:
     if isinstance(types, str):
         return _TYPES.get(types, types)
-    names = [_TYPES.get(t, t) for t in types if t != "integer" or "number" not in types]
+    names = [
+        _TYPES.get(t, t) if t != "boolean" else "true/false"
+        for t in types
+        if t != "integer" or "number" not in types
+    ]
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 

@@ -24,6 +24,10 @@ _TYPED_TAGS = {
 }
 
 
+#: Aliases are expanded into copies; this bounds the expansion of aliases of aliases.
+MAX_VALUES = 200_000
+
+
 @dataclass
 class Document:
     """One parsed file: plain data plus positions, or findings when it could not be read."""
@@ -53,11 +57,22 @@ class _Builder:
         self.findings: list[Finding] = []
         self._constructor = yaml.SafeLoader("")
         self._active: set[int] = set()
+        self._built = 0
 
     def _error(self, code: str, message: str, node: Node, hint: str | None = None) -> None:
         self.findings.append(Finding("error", code, message, _pos(self.file, node), hint))
 
     def build(self, node: Node, path: Path) -> Any:
+        self._built += 1
+        if self._built > MAX_VALUES:
+            if self._built == MAX_VALUES + 1:
+                self._error(
+                    "too-large",
+                    f"the file expands to more than {MAX_VALUES} values",
+                    node,
+                    'YAML aliases are expanded; do not nest them ("billion laughs")',
+                )
+            return None
         if id(node) in self._active:
             self._error("recursive-alias", f"{_describe(path)} refers to itself through a YAML alias", node)
             return None
