@@ -5,6 +5,7 @@ Then the files are merged (each object may be declared once), config values are 
 strings Keycloak stores, secret paths are marked, and cross-references are checked on the whole.
 """
 
+import difflib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
@@ -14,7 +15,7 @@ from realmctl.spec.interpolate import interpolate
 from realmctl.spec.model import Finding, Path, Position, Spec, SpecInvalid
 from realmctl.spec.paths import SECTIONS
 from realmctl.spec.references import check_references
-from realmctl.spec.validate import validate_document
+from realmctl.spec.validate import config_key_warnings, validate_document
 from realmctl.spec.yamlpos import Document, parse
 
 #: Realm sections that map names to objects; two files may add different names to one realm.
@@ -159,6 +160,15 @@ def _config_maps(realms: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
+def _looks_secret(key: str) -> bool:
+    """A key named like a secret, or a near miss of one (`clientSecrte`): a typo must not make a
+    secret printable."""
+    lowered = key.lower()
+    if any(w in lowered for w in _SENSITIVE_WORDS):
+        return True
+    return bool(difflib.get_close_matches(lowered, ["clientsecret", "secret", "password"], n=1, cutoff=0.8))
+
+
 def _sensitive(realms: dict[str, Any]) -> set[Path]:
     """Paths of secret values: client secrets, initial passwords, and config keys named like secrets."""
     paths: set[Path] = set()
@@ -174,7 +184,7 @@ def _sensitive(realms: dict[str, Any]) -> set[Path]:
             if isinstance(user, dict) and "initialPassword" in user:
                 paths.add(("realms", r, "users", u, "initialPassword"))
     for path, config in _config_maps(realms):
-        paths.update((*path, k) for k in config if any(w in k.lower() for w in _SENSITIVE_WORDS))
+        paths.update((*path, k) for k in config if _looks_secret(k))
     return paths
 
 
@@ -197,6 +207,7 @@ def load_spec(paths: Sequence[str | FsPath], env: Mapping[str, str] | None = Non
         for key, value in config.items():
             config[key] = _stringify(value)
     findings.extend(check_references(merger.realms, merger.positions))
+    findings.extend(config_key_warnings(merger.realms, merger.positions))
     order = {f: i for i, f in enumerate(files)}
 
     def sort_key(f: Finding) -> tuple[int, int, int]:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from realmctl.errors import RealmctlError
 from realmctl.spec.loader import load_spec
 from realmctl.spec.model import Finding, SpecInvalid
 
@@ -35,6 +36,12 @@ def validate_report(paths: Sequence[str], fmt: str = "text") -> tuple[str, bool]
         spec = load_spec(paths)
     except SpecInvalid as exc:
         findings, files, valid = exc.findings, exc.files, False
+    except Exception as exc:
+        # A bug's exception text could quote a spec value (a secret): report only its type.
+        raise RealmctlError(
+            f"internal error ({type(exc).__name__}) while validating; its message is withheld because "
+            "it may contain a value from the spec. Please report it."
+        ) from None
     else:
         findings, files, valid = spec.warnings, spec.files, True
         realms, objects = len(spec.realms), len(spec.objects())

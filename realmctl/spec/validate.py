@@ -193,3 +193,35 @@ def validate_document(data: Any, file: str, positions: dict[Path, Position]) -> 
     for error in sorted(_validator().iter_errors(data), key=_sort_key):
         translator.translate(error)
     return translator.findings
+
+
+def config_key_warnings(realms: dict[str, Any], positions: dict[Path, Position]) -> list[Finding]:
+    """IdP `config` accepts any key (Keycloak has many), so a typo of a known one is silently passed
+    through; warn when a key is a near miss of a key the schema knows (`clientSecrte`)."""
+    idp_schema = load_schema()["properties"]["realms"]["additionalProperties"]["properties"][
+        "identityProviders"
+    ]
+    known = set(idp_schema["additionalProperties"]["properties"]["config"]["properties"])
+    lowered = {k.lower(): k for k in known}
+    findings: list[Finding] = []
+    for r, realm in realms.items():
+        idps = realm.get("identityProviders") if isinstance(realm, dict) else None
+        for alias, idp in idps.items() if isinstance(idps, dict) else ():
+            config = idp.get("config") if isinstance(idp, dict) else None
+            for key in config if isinstance(config, dict) else ():
+                if key in known:
+                    continue
+                close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.85)
+                match = lowered.get(key.lower()) or (close[0] if close else None)
+                if match:
+                    path: Path = ("realms", r, "identityProviders", alias, "config", key)
+                    findings.append(
+                        Finding(
+                            "warning",
+                            "unknown-config-key",
+                            f"config key `{key}` of identity provider `{alias}` is passed to Keycloak as is",
+                            positions.get(path),
+                            f"did you mean `{match}`?",
+                        )
+                    )
+    return findings

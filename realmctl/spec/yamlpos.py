@@ -88,10 +88,25 @@ class _Builder:
                 return result
             assert isinstance(node, ScalarNode)
             if node.tag in _TYPED_TAGS:
-                return self._constructor.construct_object(node, deep=True)
+                return self._typed(node, path)
             return str(node.value)
         finally:
             self._active.discard(id(node))
+
+    def _typed(self, node: ScalarNode, path: Path) -> Any:
+        """A bool/int/float/null scalar; an explicit tag on a value that does not fit it is a finding
+        (PyYAML's own exception would quote the value)."""
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except Exception:
+            kind = node.tag.rsplit(":", 1)[-1]
+            self._error(
+                "bad-tag",
+                f"{_describe(path)} is tagged `!!{kind}` but is not one",
+                node,
+                "remove the tag or fix the value",
+            )
+            return None
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -19,6 +19,7 @@ realms:
           issuer: https://login/${env:TENANT:-common}/v2.0
           pkceEnabled: true
           extraPassword: ${file:pw.txt}
+          clientSecrte: typo-but-still-secret
           literal: $${env:NOT_EXPANDED} costs $5
         mappers:
           tenant:
@@ -65,6 +66,7 @@ def test_sensitive_paths(spec_file: Path) -> None:
     assert spec.sensitive == {
         (*idp, "config", "clientSecret"),
         (*idp, "config", "extraPassword"),
+        (*idp, "config", "clientSecrte"),
         (*idp, "mappers", "tenant", "config", "client_secret_hint"),
         ("realms", "apps", "clients", "my-app", "secret"),
         ("realms", "apps", "users", "alice", "initialPassword"),
@@ -74,9 +76,9 @@ def test_sensitive_paths(spec_file: Path) -> None:
 def test_positions_are_one_based_and_point_at_keys(spec_file: Path) -> None:
     spec = load_spec([spec_file], env={"AZ_SECRET": "s3"})
     f = str(spec_file)
-    assert spec.where("realms", "apps", "clients", "my-app") == Position(f, 18, 7)
-    assert spec.where("realms", "apps", "clients", "my-app", "secret") == Position(f, 19, 9)
-    assert spec.where("realms", "apps", "clients", "my-app", "no-such-key") == Position(f, 18, 7)
+    assert spec.where("realms", "apps", "clients", "my-app") == Position(f, 19, 7)
+    assert spec.where("realms", "apps", "clients", "my-app", "secret") == Position(f, 20, 9)
+    assert spec.where("realms", "apps", "clients", "my-app", "no-such-key") == Position(f, 19, 7)
     assert spec.files == [f]
     assert ("apps", "clients", "my-app") in spec.objects()
 
@@ -87,7 +89,8 @@ def test_all_errors_are_reported_and_no_value_is_echoed(spec_file: Path) -> None
     findings = caught.value.findings
     assert [(f.code, f.position.line if f.position else 0) for f in findings] == [
         ("missing-env", 8),
-        ("missing-env", 19),
+        ("unknown-config-key", 12),  # a warning travels with the errors
+        ("missing-env", 20),
     ]
     assert "AZ_SECRET" in str(caught.value)
     assert caught.value.files == [str(spec_file)]
