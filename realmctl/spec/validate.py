@@ -139,8 +139,13 @@ class _Translator:
         elif kind == "type":
             self.add("wrong-type", f"{subject(path)} must be {_expected(value)}", path)
         elif kind == "required":
-            missing = [k for k in value if isinstance(error.instance, dict) and k not in error.instance]
-            for key in missing:
+            instance = error.instance if isinstance(error.instance, dict) else {}
+            props = set(error.schema.get("properties", {}))
+            typos = {
+                m for k in instance if k not in props for m in difflib.get_close_matches(k, props, 1, 0.6)
+            }
+            # A misspelt required key is reported once, as an unknown key with its did-you-mean.
+            for key in [k for k in value if k not in instance and k not in typos]:
                 where = "the spec" if not path else subject(path)
                 self.add("missing-key", f"{where} is missing the required key `{key}`", path)
         elif kind == "const":
