@@ -173,6 +173,8 @@ class _Translator:
         """oneOf/anyOf: say which keys or shapes are allowed, or descend into the one shape that fits."""
         branches: list[dict[str, Any]] = error.validator_value
         if all(set(b) == {"required"} for b in branches):
+            if not isinstance(error.instance, dict):
+                return  # not a mapping at all: the type error says so
             keys = " or ".join(f"`{k}`" for b in branches for k in b["required"])
             exactly = "exactly one" if error.validator == "oneOf" else "at least one"
             self.add("missing-key", f"{subject(path)} needs {exactly} of {keys}", path)
