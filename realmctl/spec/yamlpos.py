@@ -13,6 +13,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from realmctl.spec.model import Finding, Path, Position
+from realmctl.spec.paths import container, subject
 
 # Only these tags become non-strings; everything else (timestamps, binary, ...) stays the text
 # the user wrote, because Keycloak fields are strings and a date object would only confuse.
@@ -42,12 +43,6 @@ def _pos(file: str, node: Node) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _describe(path: Path) -> str:
-    if not path:
-        return "the top level"
-    return f"`{path[-1]}`" if isinstance(path[-1], str) else f"item {path[-1] + 1}"
-
-
 class _Builder:
     """Turns a composed node graph into plain data, collecting findings instead of stopping."""
 
@@ -74,7 +69,7 @@ class _Builder:
                 )
             return None
         if id(node) in self._active:
-            self._error("recursive-alias", f"{_describe(path)} refers to itself through a YAML alias", node)
+            self._error("recursive-alias", f"{subject(path)} refers to itself through a YAML alias", node)
             return None
         self._active.add(id(node))
         try:
@@ -102,7 +97,7 @@ class _Builder:
             kind = node.tag.rsplit(":", 1)[-1]
             self._error(
                 "bad-tag",
-                f"{_describe(path)} is tagged `!!{kind}` but is not one",
+                f"{subject(path)} is tagged `!!{kind}` but is not one",
                 node,
                 "remove the tag or fix the value",
             )
@@ -115,7 +110,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self._error(
                     "bad-key",
-                    f"a key in {_describe(path)} is a list or mapping",
+                    f"a key in {container(path)} is a list or mapping",
                     key_node,
                     "keys must be plain names",
                 )
@@ -133,14 +128,14 @@ class _Builder:
             if "${" in key.replace("$${", ""):
                 self._error(
                     "interpolation-in-key",
-                    f"`${{...}}` is not supported in keys (in {_describe(path)})",
+                    f"`${{...}}` is not supported in keys, as in this key of {container(path)}",
                     key_node,
                     "interpolate values only",
                 )
             if key in first_seen:
                 self._error(
                     "duplicate-key",
-                    f"duplicate key `{key}` in {_describe(path)}",
+                    f"duplicate key `{key}` in {container(path)}",
                     key_node,
                     f"first written at line {first_seen[key].line}; YAML keeps only one, remove the other",
                 )
