@@ -87,10 +87,12 @@ def _field(path: Path) -> str:
 
 def interpolate(
     data: Any, env: Mapping[str, str], base: FsPath, file: str, positions: dict[Path, Position]
-) -> tuple[Any, list[Finding]]:
+) -> tuple[Any, list[Finding], set[Path]]:
     """Interpolate every string in `data` (keys excepted). A failed expression becomes an empty string
-    and a finding, so that the rest of the spec is still checked."""
+    and a finding, so that the rest of the spec is still checked. Also returns the paths that held
+    an expression, so that a type error there can explain that interpolation yields strings."""
     findings: list[Finding] = []
+    expanded: set[Path] = set()
 
     def walk(value: Any, path: Path) -> Any:
         if isinstance(value, dict):
@@ -98,6 +100,7 @@ def interpolate(
         if isinstance(value, list):
             return [walk(v, (*path, i)) for i, v in enumerate(value)]
         if isinstance(value, str) and "$" in value:
+            expanded.add(path)
             try:
                 return interpolate_string(value, env, base, _field(path))
             except _Failure as exc:
@@ -106,4 +109,4 @@ def interpolate(
                 return ""
         return value
 
-    return walk(data, ()), findings
+    return walk(data, ()), findings, expanded

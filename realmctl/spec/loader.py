@@ -59,9 +59,9 @@ def read_document(file: str, env: Mapping[str, str]) -> Document:
     doc = parse(file, text)
     if doc.data is None:
         return doc
-    doc.data, found = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions)
+    doc.data, found, expanded = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions)
     doc.findings.extend(found)
-    doc.findings.extend(validate_document(doc.data, file, doc.positions))
+    doc.findings.extend(validate_document(doc.data, file, doc.positions, expanded))
     return doc
 
 

@@ -99,8 +99,9 @@ def did_you_mean(key: str, valid: Iterable[str]) -> str | None:
 class _Translator:
     """Turns jsonschema errors into findings positioned in the user's file."""
 
-    def __init__(self, file: str, positions: dict[Path, Position]) -> None:
+    def __init__(self, file: str, positions: dict[Path, Position], expanded: set[Path]) -> None:
         self.file = file
+        self.expanded = expanded
         self.positions = positions
         self.findings: list[Finding] = []
 
@@ -137,7 +138,10 @@ class _Translator:
                         did_you_mean(key, known),
                     )
         elif kind == "type":
-            self.add("wrong-type", f"{subject(path)} must be {_expected(value)}", path)
+            hint = None
+            if path in self.expanded:
+                hint = "`${...}` always gives a string; write this value in the spec itself"
+            self.add("wrong-type", f"{subject(path)} must be {_expected(value)}", path, hint)
         elif kind == "required":
             instance = error.instance if isinstance(error.instance, dict) else {}
             props = set(error.schema.get("properties", {}))
@@ -194,9 +198,12 @@ def _sort_key(error: ValidationError) -> tuple[str, ...]:
     return tuple(str(p) for p in error.absolute_path)
 
 
-def validate_document(data: Any, file: str, positions: dict[Path, Position]) -> list[Finding]:
-    """Every schema error of one file's data, as findings with positions and fixes."""
-    translator = _Translator(file, positions)
+def validate_document(
+    data: Any, file: str, positions: dict[Path, Position], expanded: set[Path] | None = None
+) -> list[Finding]:
+    """Every schema error of one file's data, as findings with positions and fixes. `expanded` holds
+    the paths whose value came from `${...}`."""
+    translator = _Translator(file, positions, expanded or set())
     for error in sorted(_validator().iter_errors(data), key=_sort_key):
         translator.translate(error)
     return translator.findings

@@ -103,3 +103,18 @@ def test_anchors_and_aliases_are_allowed(tmp_path: Path) -> None:
     )
     spec = load_spec([path], env={})
     assert spec.realms["apps"]["clients"]["b"] == {"publicClient": False}
+
+
+def test_lists_from_several_files_are_concatenated_with_their_positions(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("version: 1\nrealms:\n  apps:\n    groups: [g1]\n    roleGrants:\n      - groups: [g1]\n")
+    b.write_text(
+        "version: 1\nrealms:\n  apps:\n    groups: [g2]\n    roleGrants:\n"
+        "      - groups: [g2]\n        realmRoles: [offline_access]\n"
+    )
+    spec = load_spec([tmp_path], env={})
+    assert spec.realms["apps"]["groups"] == ["g1", "g2"]
+    assert spec.where("realms", "apps", "roleGrants", 1, "realmRoles") == Position(str(b), 7, 9)
+    assert spec.where("realms", "apps", "roleGrants", 0) == Position(str(a), 6, 9)
+    assert spec.files == [str(a), str(b)]
