@@ -19,9 +19,10 @@ from realmctl.spec.validate import config_key_warnings, validate_document
 from realmctl.spec.yamlpos import Document, parse
 
 #: Realm sections that map names to objects; two files may add different names to one realm.
-NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange")
+#: (`roles` is a list of names or a mapping by name: two files may extend either form.)
+NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "roles")
 #: Realm sections that are lists whose entries two files may both add to.
-LIST_SECTIONS = ("groups", "roleGrants")
+LIST_SECTIONS = ("groups", "roleGrants", "roles")
 _SENSITIVE_WORDS = ("secret", "password")
 
 
