@@ -76,9 +76,54 @@ def check(spec: tuple[str, ...]) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-def sandbox() -> None:
-    """Run a Keycloak-compatible admin and token server in memory."""
-    _not_yet("sandbox", 3)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
+@click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26 or legacy-exchange.")
+@click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
+@click.option("--admin-password", default="admin", help="Master realm admin password (default: admin).")
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Realm export JSON to load at start; repeatable.",
+)
+@click.option("--latency-ms", default=0, type=click.IntRange(min=0), help="Delay added to every answer.")
+@click.option("--fault-rate", default=0.0, type=click.FloatRange(0.0, 1.0), help="Share of requests faulted.")
+@click.option("--fault-seed", default=0, type=int, help="Seed making the faults reproducible.")
+def sandbox(
+    host: str,
+    port: int,
+    profile: str,
+    admin_user: str,
+    admin_password: str,
+    imports: tuple[str, ...],
+    latency_ms: int,
+    fault_rate: float,
+    fault_seed: int,
+) -> None:
+    """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
+    from realmctl.sandbox import Sandbox
+
+    try:
+        server = Sandbox(
+            profile=profile,
+            imports=imports,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            fault_seed=fault_seed,
+            admin_user=admin_user,
+            admin_password=admin_password,
+            host=host,
+            port=port,
+        ).bind()
+    except (ValueError, OSError) as exc:
+        raise RealmctlError(f"cannot start the sandbox: {exc}") from exc
+    click.echo(f"realmctl sandbox serving {server.url} (admin user: {admin_user})", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("sandbox stopped", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -1,1 +1,129 @@
-"""sandbox."""
+"""realmctl's Keycloak-compatible sandbox: an in-memory Keycloak 26.x on loopback.
+
+```python
+with Sandbox(profile="keycloak-26") as sb:
+    sb.url  # "http://127.0.0.1:<port>"
+```
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from realmctl.sandbox import defaults
+from realmctl.sandbox.http import App, Router, SandboxHTTPServer
+from realmctl.sandbox.profiles import get_profile
+from realmctl.sandbox.store import Store
+
+__all__ = ["Sandbox", "build_router"]
+
+#: Modules whose `register(router)` adds routes; part 2 appends its own here.
+ROUTE_MODULES = [
+    "realmctl.sandbox.tokens",
+    "realmctl.sandbox.control",
+    "realmctl.sandbox.admin.realms",
+    "realmctl.sandbox.admin.clients",
+    "realmctl.sandbox.admin.roles",
+    "realmctl.sandbox.admin.idps",
+    "realmctl.sandbox.admin.users",
+    "realmctl.sandbox.admin.groups",
+    "realmctl.sandbox.admin.role_mappings",
+]
+
+
+def build_router(modules: Iterable[str] = ROUTE_MODULES) -> Router:
+    """A router with the routes of every module listed (each has `register(router)`)."""
+    router = Router()
+    for name in modules:
+        importlib.import_module(name).register(router)
+    return router
+
+
+class Sandbox:
+    """An in-memory Keycloak on a loopback port, served from a background thread."""
+
+    def __init__(
+        self,
+        profile: str = "keycloak-26",
+        imports: Iterable[str | Path] = (),
+        latency_ms: int = 0,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+        admin_user: str = "admin",
+        admin_password: str = "admin",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.profile = get_profile(profile)
+        self.admin_user = admin_user
+        self.admin_password = admin_password
+        self.host = host
+        self.port = port
+        store = Store()
+        organization = self.profile.has("ORGANIZATION")
+        defaults.create_master(store, admin_user, admin_password, organization=organization)
+        for path in imports:
+            rep = json.loads(Path(path).read_text())
+            defaults.import_realm(store, rep, organization=organization)
+        self.app = App(store, self.profile, build_router())
+        self.app.latency_ms = latency_ms
+        self.app.set_faults(fault_rate, fault_seed)
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL without trailing slash, e.g. `http://127.0.0.1:8080`."""
+        return f"http://{self.host}:{self.port}"
+
+    def bind(self) -> Sandbox:
+        """Bind the port (0 = a free one) so that `url` is known before serving."""
+        if self._server is None:
+            self._server = SandboxHTTPServer((self.host, self.port), self.app)
+            self.port = self._server.server_address[1]
+        return self
+
+    def start(self) -> Sandbox:
+        """Bind and serve in a daemon thread."""
+        if self._thread is not None:
+            return self
+        self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="realmctl-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI's mode)."""
+        self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+            self._server = None
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

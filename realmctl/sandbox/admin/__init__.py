@@ -1,0 +1,1 @@
+"""Admin REST API areas, one module per area; each exposes `register(router)`."""

@@ -1,0 +1,125 @@
+"""Groups: enough CRUD for role grants to groups and user membership."""
+
+from __future__ import annotations
+
+from realmctl.sandbox import ops, reps
+from realmctl.sandbox.errors import error
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.store import Group, Realm
+
+DEFAULT_MAX = 100
+
+
+def find_group(req: Request, *roles: str) -> tuple[Realm, Group]:
+    realm = req.realm(*roles)
+    group = realm.groups.get(req.params["id"])
+    if group is None:
+        raise error(404, "Could not find group by id")
+    return realm, group
+
+
+def _rep(realm: Realm, group: Group, brief: bool) -> dict[str, object]:
+    rep = reps.group_rep(realm, group, ops.group_path(realm, group))
+    if brief:
+        for key in ("attributes", "realmRoles", "clientRoles", "access"):
+            rep.pop(key, None)
+    return rep
+
+
+def list_groups(req: Request) -> Response:
+    realm = req.realm("query-groups", "view-users")
+    groups = [g for g in realm.groups.values() if g.parent_id is None]
+    search = req.arg("search")
+    if search:
+        exact = bool(req.bool_arg("exact", False))
+        groups = [g for g in groups if (g.name == search if exact else search.lower() in g.name.lower())]
+    groups.sort(key=lambda g: g.name)
+    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
+    brief = bool(req.bool_arg("briefRepresentation", True))
+    return Response(200, [_rep(realm, g, brief) for g in groups[first : first + maximum]])
+
+
+def create_group(req: Request) -> Response:
+    realm = req.realm("manage-users")
+    body = req.json_object()
+    if not body.get("name"):
+        raise error(400, "unknown_error")  # UNCONFIRMED
+    group = ops.create_group(realm, body["name"])
+    group.attributes = dict(body.get("attributes") or {})
+    return created(req.admin_url(realm, "groups", group.id))
+
+
+def get_group(req: Request) -> Response:
+    realm, group = find_group(req, "query-groups", "view-users")
+    return Response(200, _rep(realm, group, brief=False))
+
+
+def update_group(req: Request) -> Response:
+    realm, group = find_group(req, "manage-users")
+    body = req.json_object()
+    name = body.get("name")
+    if name and name != group.name:
+        siblings = [g for g in realm.groups.values() if g.parent_id == group.parent_id and g.id != group.id]
+        if any(g.name == name for g in siblings):
+            raise error(409, f"Sibling group named '{name}' already exists.")
+        group.name = name
+    if body.get("attributes") is not None:
+        group.attributes = dict(body["attributes"])
+    return NO_CONTENT
+
+
+def delete_group(req: Request) -> Response:
+    realm, group = find_group(req, "manage-users")
+    doomed = {g.id for g in realm.groups.values() if group in realm.group_chain(g.id)}
+    for gid in doomed:
+        del realm.groups[gid]
+    for user in realm.users.values():
+        user.group_ids -= doomed
+    return NO_CONTENT
+
+
+def children(req: Request) -> Response:
+    realm, group = find_group(req, "query-groups", "view-users")
+    subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
+    brief = bool(req.bool_arg("briefRepresentation", True))
+    return Response(200, [_rep(realm, g, brief) for g in subs])
+
+
+def add_child(req: Request) -> Response:
+    realm, group = find_group(req, "manage-users")
+    body = req.json_object()
+    child = ops.create_group(realm, str(body.get("name")), group.id)
+    child.attributes = dict(body.get("attributes") or {})
+    return Response(
+        201, _rep(realm, child, brief=False), {"Location": req.admin_url(realm, "groups", child.id)}
+    )
+
+
+def members(req: Request) -> Response:
+    realm, group = find_group(req, "view-users")
+    found = sorted((u for u in realm.users.values() if group.id in u.group_ids), key=lambda u: u.username)
+    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
+    brief = bool(req.bool_arg("briefRepresentation", False))
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in found[first : first + maximum]])
+
+
+def by_path(req: Request) -> Response:
+    realm = req.realm("query-groups", "view-users")
+    path = "/" + req.path.split("/group-by-path/", 1)[1].strip("/")
+    group = next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
+    if group is None:
+        raise error(404, "Group path does not exist")
+    return Response(200, _rep(realm, group, brief=False))
+
+
+def register(router: Router) -> None:
+    base = "/admin/realms/{realm}/groups"
+    router.add("GET", base, list_groups)
+    router.add("POST", base, create_group)
+    router.add("GET", base + "/{id}", get_group)
+    router.add("PUT", base + "/{id}", update_group)
+    router.add("DELETE", base + "/{id}", delete_group)
+    router.add("GET", base + "/{id}/children", children)
+    router.add("POST", base + "/{id}/children", add_child)
+    router.add("GET", base + "/{id}/members", members)
+    router.add("GET", "/admin/realms/{realm}/group-by-path/{path:path}", by_path)

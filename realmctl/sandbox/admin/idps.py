@@ -1,0 +1,213 @@
+"""Identity providers and their mappers (SEMANTICS §3), with the masked-secret round trip."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from realmctl.sandbox import reps
+from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.store import IdentityProvider, Realm, new_id
+
+DEFAULT_MAX = 100
+PROVIDERS = {
+    "oidc",
+    "keycloak-oidc",
+    "saml",
+    "github",
+    "google",
+    "microsoft",
+    "gitlab",
+    "facebook",
+    "linkedin-openid-connect",
+    "instagram",
+    "openshift-v4",
+    "paypal",
+    "stackoverflow",
+    "twitter",
+    "bitbucket",
+    "kubernetes",
+}
+BOOLEAN_DEFAULTS = {
+    "enabled": True,
+    "trustEmail": False,
+    "storeToken": False,
+    "addReadTokenRoleOnCreate": False,
+    "authenticateByDefault": False,
+    "linkOnly": False,
+    "hideOnLogin": False,
+}
+DROPPED = {"internalId", "updateProfileFirstLoginMode", "types", "organizationId"}
+
+
+def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
+    """The stored form: primitives defaulted, empty config values dropped, flow alias defaulted."""
+    stored: dict[str, Any] = {"alias": rep.get("alias")}
+    if rep.get("displayName") is not None:
+        stored["displayName"] = rep["displayName"]
+    stored["providerId"] = rep.get("providerId")
+    for key, default in BOOLEAN_DEFAULTS.items():
+        value = rep.get(key)
+        stored[key] = default if value is None else bool(value)
+    config = {str(k): str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
+        stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
+    stored["firstBrokerLoginFlowAlias"] = rep.get("firstBrokerLoginFlowAlias") or "first broker login"
+    if (rep.get("postBrokerLoginFlowAlias") or "").strip():
+        stored["postBrokerLoginFlowAlias"] = rep["postBrokerLoginFlowAlias"]
+    stored["config"] = config
+    return stored
+
+
+def ordered_idp(stored: dict[str, Any], internal_id: str) -> dict[str, Any]:
+    """Field order of Keycloak's representation (alias, displayName, internalId, providerId …)."""
+    out: dict[str, Any] = {"alias": stored["alias"]}
+    if "displayName" in stored:
+        out["displayName"] = stored["displayName"]
+    out["internalId"] = internal_id
+    out.update({k: v for k, v in stored.items() if k not in out})
+    return out
+
+
+def _validate(rep: dict[str, Any]) -> None:
+    alias = rep.get("alias")
+    if not alias or any(ch.isspace() for ch in str(alias)):
+        raise error_message(400, "Invalid identity provider alias")  # UNCONFIRMED text
+    if rep.get("providerId") not in PROVIDERS:
+        raise error_message(400, f"Invalid identity provider id [{rep.get('providerId')}]")
+
+
+def find_idp(req: Request, *roles: str) -> tuple[Realm, IdentityProvider]:
+    realm = req.realm(*roles)
+    idp = realm.idps.get(req.params["alias"])
+    if idp is None:
+        raise error(404, NOT_FOUND)
+    return realm, idp
+
+
+def list_idps(req: Request) -> Response:
+    realm = req.realm("view-identity-providers")
+    idps = list(realm.idps.values())
+    search = req.arg("search")
+    if search:
+        needle = search.strip("*").lower()
+        idps = [i for i in idps if needle in i.alias.lower()]
+    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
+    idps = idps[first : first + maximum]
+    if req.bool_arg("briefRepresentation", False):
+        keys = ("internalId", "providerId", "alias", "displayName", "enabled")
+        return Response(200, [{k: i.rep[k] for k in keys if k in i.rep} for i in idps])
+    return Response(200, [reps.idp_rep(i) for i in idps])
+
+
+def create_idp(req: Request) -> Response:
+    realm = req.realm("manage-identity-providers")
+    body = req.json_object()
+    _validate(body)
+    if body["alias"] in realm.idps:
+        raise exists(f"Identity Provider {body['alias']} already exists")
+    stored = ordered_idp(normalise_idp(body), new_id())
+    realm.idps[stored["alias"]] = IdentityProvider(rep=stored)
+    return created(req.admin_url(realm, "identity-provider", "instances", stored["alias"]))
+
+
+def get_idp(req: Request) -> Response:
+    _, idp = find_idp(req, "view-identity-providers")
+    return Response(200, reps.idp_rep(idp))
+
+
+def update_idp(req: Request) -> Response:
+    """Replace the IdP from the body; a masked `clientSecret` keeps the stored secret."""
+    _, idp = find_idp(req, "manage-identity-providers")
+    body = req.json_object()
+    if body.get("alias") and body["alias"] != idp.alias:
+        raise error_message(400, "Identity Provider alias cannot be changed")
+    body = {**body, "alias": idp.alias}
+    if not body.get("providerId"):
+        body["providerId"] = idp.rep["providerId"]
+    _validate(body)
+    stored = normalise_idp(body)
+    if stored["config"].get("clientSecret") == reps.SECRET_MASK:
+        old = idp.rep["config"].get("clientSecret")
+        if old is None:
+            stored["config"].pop("clientSecret")
+        else:
+            stored["config"]["clientSecret"] = old
+    idp.rep = ordered_idp(stored, idp.internal_id)
+    return NO_CONTENT
+
+
+def delete_idp(req: Request) -> Response:
+    realm, idp = find_idp(req, "manage-identity-providers")
+    del realm.idps[idp.alias]
+    for user in realm.users.values():
+        user.federated.pop(idp.alias, None)
+    return NO_CONTENT
+
+
+# --- mappers -------------------------------------------------------------------------------------
+def list_mappers(req: Request) -> Response:
+    _, idp = find_idp(req, "view-identity-providers")
+    return Response(200, [copy.deepcopy(m) for m in idp.mappers.values()])
+
+
+def _mapper_from(body: dict[str, Any], alias: str, mapper_id: str) -> dict[str, Any]:
+    return {
+        "id": mapper_id,
+        "name": body.get("name"),
+        "identityProviderAlias": alias,
+        "identityProviderMapper": body.get("identityProviderMapper"),
+        "config": {str(k): str(v) for k, v in (body.get("config") or {}).items() if v is not None},
+    }
+
+
+def create_mapper(req: Request) -> Response:
+    realm, idp = find_idp(req, "manage-identity-providers")
+    body = req.json_object()
+    if any(m["name"] == body.get("name") for m in idp.mappers.values()):
+        raise exists("IDP mapper exists with same name")  # UNCONFIRMED text
+    mapper = _mapper_from(body, idp.alias, new_id())
+    idp.mappers[mapper["id"]] = mapper
+    return created(req.admin_url(realm, "identity-provider", "instances", idp.alias, "mappers", mapper["id"]))
+
+
+def _find_mapper(idp: IdentityProvider, mapper_id: str) -> dict[str, Any]:
+    mapper = idp.mappers.get(mapper_id)
+    if mapper is None:
+        raise error(404, "Model not found")
+    return mapper
+
+
+def get_mapper(req: Request) -> Response:
+    _, idp = find_idp(req, "view-identity-providers")
+    return Response(200, copy.deepcopy(_find_mapper(idp, req.params["mapper"])))
+
+
+def update_mapper(req: Request) -> Response:
+    _, idp = find_idp(req, "manage-identity-providers")
+    mapper = _find_mapper(idp, req.params["mapper"])
+    body = req.json_object()
+    idp.mappers[mapper["id"]] = _mapper_from({**mapper, **body}, idp.alias, mapper["id"])
+    return NO_CONTENT
+
+
+def delete_mapper(req: Request) -> Response:
+    _, idp = find_idp(req, "manage-identity-providers")
+    mapper = _find_mapper(idp, req.params["mapper"])
+    del idp.mappers[mapper["id"]]
+    return NO_CONTENT
+
+
+def register(router: Router) -> None:
+    base = "/admin/realms/{realm}/identity-provider/instances"
+    router.add("GET", base, list_idps)
+    router.add("POST", base, create_idp)
+    router.add("GET", base + "/{alias}", get_idp)
+    router.add("PUT", base + "/{alias}", update_idp)
+    router.add("DELETE", base + "/{alias}", delete_idp)
+    router.add("GET", base + "/{alias}/mappers", list_mappers)
+    router.add("POST", base + "/{alias}/mappers", create_mapper)
+    router.add("GET", base + "/{alias}/mappers/{mapper}", get_mapper)
+    router.add("PUT", base + "/{alias}/mappers/{mapper}", update_mapper)
+    router.add("DELETE", base + "/{alias}/mappers/{mapper}", delete_mapper)

@@ -1,0 +1,214 @@
+"""Users: CRUD, search (SEMANTICS §11.1), password reset, federated identities, group membership."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from realmctl.sandbox import ops, reps
+from realmctl.sandbox.errors import HttpError, error, exists
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.store import FederatedIdentity, Realm, User
+
+DEFAULT_MAX = 100
+FIELDS = ("username", "email", "firstName", "lastName")
+
+
+def find_user(req: Request, *roles: str) -> tuple[Realm, User]:
+    realm = req.realm(*roles)
+    user = realm.users.get(req.params["id"])
+    if user is None:
+        raise error(404, "User not found")
+    return realm, user
+
+
+def _matches_search(user: User, search: str) -> bool:
+    """`search`: prefix by default, `*x*` infix, `"x"` exact, over username/first/last/email."""
+    values = [str(user.rep.get(f) or "").lower() for f in FIELDS]
+    term = search.lower()
+    if len(term) >= 2 and term.startswith('"') and term.endswith('"'):
+        return term[1:-1] in values
+    if term.startswith("*") or term.endswith("*"):
+        needle = term.strip("*")
+        if term.startswith("*"):
+            return any(needle in v for v in values)
+        return any(v.startswith(needle) for v in values)
+    return any(v.startswith(term) for v in values)
+
+
+def _filter(req: Request, realm: Realm) -> list[User]:
+    # UsersResource includes service-account users only in field searches (username=, email= …)
+    search = req.arg("search")
+    params = (*FIELDS, "enabled", "emailVerified", "idpAlias", "idpUserId", "exact", "q")
+    by_field = search is None and any(req.arg(p) is not None for p in params)
+    users = [u for u in realm.users.values() if by_field or not u.rep.get("serviceAccountClientId")]
+    if search is not None and search not in ("", "*"):
+        users = [u for u in users if _matches_search(u, search)]
+    exact = bool(req.bool_arg("exact", False))
+    for field in FIELDS:
+        wanted = req.arg(field)
+        if wanted is None:
+            continue
+        wanted = wanted.lower()
+        if exact:
+            users = [u for u in users if str(u.rep.get(field) or "").lower() == wanted]
+        else:
+            users = [u for u in users if wanted in str(u.rep.get(field) or "").lower()]
+    for flag in ("enabled", "emailVerified"):
+        value = req.bool_arg(flag)
+        if value is not None:
+            users = [u for u in users if bool(u.rep.get(flag)) == value]
+    alias, idp_user = req.arg("idpAlias"), req.arg("idpUserId")
+    if alias is not None:
+        users = [u for u in users if alias in u.federated]
+        if idp_user is not None:
+            users = [u for u in users if u.federated[alias].user_id == idp_user]
+    return sorted(users, key=lambda u: u.username)
+
+
+def list_users(req: Request) -> Response:
+    realm = req.realm("query-users", "view-users")
+    users = _filter(req, realm)
+    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
+    brief = bool(req.bool_arg("briefRepresentation", False))
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in users[first : first + maximum]])
+
+
+def count_users(req: Request) -> Response:
+    realm = req.realm("query-users", "view-users")
+    return Response(200, len(_filter(req, realm)))
+
+
+def create_user(req: Request) -> Response:
+    realm = req.realm("manage-users")
+    body = req.json_object()
+    user = ops.create_user(realm, {k: v for k, v in body.items() if k != "id"})
+    for path in body.get("groups") or []:
+        group = next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
+        if group is None:
+            del realm.users[user.id]
+            raise HttpError(400, {"errorMessage": f"Group {path} not found"})  # UNCONFIRMED text
+        user.group_ids.add(group.id)
+    return created(req.admin_url(realm, "users", user.id))
+
+
+def get_user(req: Request) -> Response:
+    realm, user = find_user(req, "view-users")
+    return Response(200, reps.user_rep(realm, user))
+
+
+def update_user(req: Request) -> Response:
+    realm, user = find_user(req, "manage-users")
+    body = req.json_object()
+    username = body.get("username")
+    if username and username.lower() != user.username:
+        if realm.user_by_username(username) is not None:
+            raise exists("User exists with same username")
+        user.rep["username"] = username.lower()
+    for key in (
+        "firstName",
+        "lastName",
+        "email",
+        "enabled",
+        "emailVerified",
+        "requiredActions",
+        "attributes",
+    ):
+        if body.get(key) is not None:
+            user.rep[key] = copy.deepcopy(body[key])
+    if body.get("credentials"):
+        for cred in body["credentials"]:
+            if cred.get("type", "password") == "password" and cred.get("value") is not None:
+                user.password = str(cred["value"])
+    return NO_CONTENT
+
+
+def delete_user(req: Request) -> Response:
+    realm, user = find_user(req, "manage-users")
+    del realm.users[user.id]
+    return NO_CONTENT
+
+
+def reset_password(req: Request) -> Response:
+    _, user = find_user(req, "manage-users")
+    body = req.json_object()
+    value = body.get("value")
+    if not value:
+        raise HttpError(400, {"errorMessage": "Password cannot be empty"})  # UNCONFIRMED text
+    user.password = str(value)
+    return NO_CONTENT
+
+
+def list_links(req: Request) -> Response:
+    _, user = find_user(req, "view-users")
+    return Response(
+        200,
+        [
+            {"identityProvider": f.identity_provider, "userId": f.user_id, "userName": f.user_name}
+            for f in user.federated.values()
+        ],
+    )
+
+
+def add_link(req: Request) -> Response:
+    realm, user = find_user(req, "manage-users")
+    alias = req.params["provider"]
+    if alias not in realm.idps:
+        raise error(404, "Identity Provider not found")  # UNCONFIRMED text
+    if alias in user.federated:
+        raise exists("User is already linked with provider")
+    body = req.json_object()
+    user.federated[alias] = FederatedIdentity(
+        alias, str(body.get("userId") or ""), str(body.get("userName") or "")
+    )
+    return NO_CONTENT
+
+
+def remove_link(req: Request) -> Response:
+    _, user = find_user(req, "manage-users")
+    if user.federated.pop(req.params["provider"], None) is None:
+        raise error(404, "Link not found")
+    return NO_CONTENT
+
+
+def user_groups(req: Request) -> Response:
+    realm, user = find_user(req, "view-users")
+    groups = sorted((realm.groups[g] for g in user.group_ids if g in realm.groups), key=lambda g: g.name)
+    body: list[dict[str, Any]] = []
+    for group in groups:
+        rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=False)
+        body.append({k: rep[k] for k in ("id", "name", "path", "parentId") if k in rep})
+    return Response(200, body)
+
+
+def join_group(req: Request) -> Response:
+    realm, user = find_user(req, "manage-users")
+    if req.params["group"] not in realm.groups:
+        raise error(404, "Could not find group by id")
+    user.group_ids.add(req.params["group"])
+    return NO_CONTENT
+
+
+def leave_group(req: Request) -> Response:
+    realm, user = find_user(req, "manage-users")
+    if req.params["group"] not in realm.groups:
+        raise error(404, "Could not find group by id")
+    user.group_ids.discard(req.params["group"])
+    return NO_CONTENT
+
+
+def register(router: Router) -> None:
+    base = "/admin/realms/{realm}/users"
+    router.add("GET", base, list_users)
+    router.add("POST", base, create_user)
+    router.add("GET", base + "/count", count_users)
+    router.add("GET", base + "/{id}", get_user)
+    router.add("PUT", base + "/{id}", update_user)
+    router.add("DELETE", base + "/{id}", delete_user)
+    router.add("PUT", base + "/{id}/reset-password", reset_password)
+    router.add("GET", base + "/{id}/federated-identity", list_links)
+    router.add("POST", base + "/{id}/federated-identity/{provider}", add_link)
+    router.add("DELETE", base + "/{id}/federated-identity/{provider}", remove_link)
+    router.add("GET", base + "/{id}/groups", user_groups)
+    router.add("PUT", base + "/{id}/groups/{group}", join_group)
+    router.add("DELETE", base + "/{id}/groups/{group}", leave_group)

@@ -1,0 +1,401 @@
+"""The sandbox's HTTP layer: server, route table, bearer auth, counting, latency and faults.
+
+Routes are a registration table (`Router.add`) so that a new module (the token service of part 2,
+more admin areas) adds endpoints without touching this file. Every Keycloak endpoint is counted
+under its route template; `/sandbox/` control endpoints are neither counted, delayed nor faulted.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from realmctl.sandbox import tokens
+from realmctl.sandbox.errors import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, HttpError, error
+from realmctl.sandbox.profiles import Profile
+from realmctl.sandbox.store import Realm, Store, User
+
+Handler = Callable[["Request"], "Response"]
+
+MASTER = "master"
+
+#: A role that also satisfies another (Keycloak's `canView` is `canManage || view role`).
+IMPLIED_BY: dict[str, tuple[str, ...]] = {
+    "view-realm": ("manage-realm",),
+    "view-clients": ("manage-clients",),
+    "view-users": ("manage-users",),
+    "view-identity-providers": ("manage-identity-providers",),
+    "view-authorization": ("manage-authorization",),
+    "view-events": ("manage-events",),
+    "query-users": ("view-users", "manage-users"),
+    "query-clients": ("view-clients", "manage-clients"),
+    "query-groups": ("view-users", "manage-users", "query-users"),
+}
+
+
+@dataclass
+class Response:
+    """What a handler returns: status, a JSON-able body (None = empty) and extra headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def created(location: str) -> Response:
+    """201 with an empty body and the absolute `Location` of the new resource."""
+    return Response(201, None, {"Location": location})
+
+
+NO_CONTENT = Response(204)
+
+
+@dataclass
+class Principal:
+    """Who sent an admin request: the token's realm, user and client."""
+
+    realm: Realm
+    user: User
+    claims: dict[str, Any]
+
+
+@dataclass
+class Request:
+    """One parsed request plus access to the application state."""
+
+    app: App
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    headers: Message
+    body: bytes
+    base_url: str
+    principal: Principal | None = None
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.arg(name)
+        try:
+            return int(value) if value not in (None, "") else default
+        except ValueError:
+            raise error(400, "unknown_error") from None
+
+    def bool_arg(self, name: str, default: bool | None = None) -> bool | None:
+        value = self.arg(name)
+        if value is None or value == "":
+            return default
+        return value.lower() == "true"
+
+    def json(self) -> Any:
+        """The JSON body; unparsable → 400 as Keycloak's exception mapper answers it."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise HttpError(
+                400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"}
+            ) from None
+
+    def json_object(self) -> dict[str, Any]:
+        body = self.json()
+        if not isinstance(body, dict):
+            raise HttpError(400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"})
+        return body
+
+    def admin_url(self, realm: Realm, *parts: str) -> str:
+        """Absolute URL under `/admin/realms/{realm}/`, for `Location` headers."""
+        return "/".join([f"{self.base_url}/admin/realms/{realm.name}", *parts])
+
+    # --- authorisation -------------------------------------------------------------------------
+    def realm(self, *roles: str) -> Realm:
+        """The path's realm (404 when unknown) after checking the caller holds one of `roles`.
+
+        With no roles the caller only needs to be an admin of some kind for the realm.
+        """
+        realm = self.app.store.realm(self.params["realm"])
+        if realm is None:
+            raise error(404, "Realm not found.")
+        if not self.may(realm, *roles):
+            raise error(403, FORBIDDEN)
+        return realm
+
+    def may(self, realm: Realm, *roles: str) -> bool:
+        """Whether the caller holds (directly or by implication) any admin role for `realm`."""
+        held = self.admin_roles(realm)
+        if held is None:
+            return False
+        if not roles:
+            return bool(held)
+        wanted = {r for role in roles for r in (role, *IMPLIED_BY.get(role, ()))}
+        return bool(held & wanted)
+
+    def admin_roles(self, realm: Realm) -> set[str] | None:
+        """Names of the admin roles the caller has over `realm`; None for `*` (master admin)."""
+        principal = self.principal
+        if principal is None:
+            return set()
+        home = principal.realm
+        effective = home.user_effective_role_ids(principal.user)
+        if home.name == MASTER:
+            admin_client = home.client_by_client_id(f"{realm.name}-realm")
+        elif home is realm:
+            admin_client = home.client_by_client_id("realm-management")
+        else:
+            return set()
+        if admin_client is None:
+            return set()
+        return {r.name for r in (home.roles[i] for i in effective) if r.client_id == admin_client.id}
+
+    def require_master_role(self, name: str) -> None:
+        principal = self.principal
+        if principal is None or principal.realm.name != MASTER:
+            raise error(403, FORBIDDEN)
+        effective = principal.realm.user_effective_role_ids(principal.user)
+        if not any(
+            principal.realm.roles[i].name in (name, "admin") and not principal.realm.roles[i].client_id
+            for i in effective
+        ):
+            raise error(403, FORBIDDEN)
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    regex: re.Pattern[str]
+    handler: Handler
+    auth: str  # "admin" (bearer token), "none", "sandbox" (master admin, not counted)
+
+
+class Router:
+    """Route templates such as `/admin/realms/{realm}/clients/{id}` mapped to handlers."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, template: str, handler: Handler, *, auth: str = "admin") -> None:
+        escaped = re.escape(template).replace(r"\{", "{").replace(r"\}", "}").replace(r"\:", ":")
+        pattern = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+)", escaped)
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        shown = re.sub(r"\{(\w+):path\}", r"{\1}", template)
+        self.routes.append(Route(method, shown, re.compile(pattern + r"/?\Z"), handler, auth))
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """(route, params, path_known): path_known tells 405 from 404 when no method matched."""
+        known = False
+        for route in self.routes:
+            found = route.regex.match(path)
+            if found is None:
+                continue
+            if route.method == method:
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}, True
+            known = True
+        return None, {}, known
+
+
+def unquote(text: str) -> str:
+    from urllib.parse import unquote as _unquote
+
+    return _unquote(text)
+
+
+@dataclass
+class Stats:
+    """Request counters of Keycloak endpoints, as `GET /sandbox/requests` reports them."""
+
+    total: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    by_path: dict[str, int] = field(default_factory=dict)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, method: str, template: str, status: int, ms: float) -> None:
+        self.total += 1
+        self.by_method[method] = self.by_method.get(method, 0) + 1
+        key = f"{method} {template}"
+        self.by_path[key] = self.by_path.get(key, 0) + 1
+        self.log.append({"method": method, "path": template, "status": status, "ms": round(ms, 3)})
+
+
+class App:
+    """Everything one sandbox serves: store, profile, routes, counters, latency and faults."""
+
+    def __init__(self, store: Store, profile: Profile, router: Router) -> None:
+        self.store = store
+        self.profile = profile
+        self.router = router
+        self.stats = Stats()
+        self.stats_lock = threading.Lock()
+        self.token_cache: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.latency_ms = 0
+        self.fault_rate = 0.0
+        self.fault_rng = random.Random(0)
+
+    def set_faults(self, rate: float, seed: int) -> None:
+        with self.stats_lock:
+            self.fault_rate = rate
+            self.fault_rng = random.Random(seed)
+
+    def draw_fault(self) -> str | None:
+        """None, or one of "error", "drop", "slow": deterministic for a seed and request order."""
+        with self.stats_lock:
+            if self.fault_rate <= 0:
+                return None
+            if self.fault_rng.random() >= self.fault_rate:
+                return None
+            return self.fault_rng.choice(("error", "drop", "slow"))
+
+    def authenticate(self, req: Request) -> None:
+        header = req.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise error(401, UNAUTHORIZED)
+        checked = tokens.verify(self, token.strip())
+        if checked is None:
+            raise error(401, UNAUTHORIZED)
+        realm, claims = checked
+        user = realm.users.get(str(claims.get("sub")))
+        if user is None or not user.rep.get("enabled"):
+            raise error(401, UNAUTHORIZED)
+        req.principal = Principal(realm, user, claims)
+
+    def dispatch(self, req: Request, route: Route | None, known: bool) -> Response:
+        """Run the handler under the store lock and turn HttpError into its response."""
+        try:
+            if route is None:
+                raise error(405 if known else 404, "HTTP 405 Method Not Allowed" if known else NOT_FOUND)
+            with self.store.lock:
+                if route.auth in ("admin", "sandbox"):
+                    self.authenticate(req)
+                if route.auth == "sandbox":
+                    req.require_master_role("admin")
+                return route.handler(req)
+        except HttpError as exc:
+            return Response(exc.status, exc.body, exc.headers)
+
+
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; each response goes out in one write, with Nagle disabled."""
+
+    protocol_version = "HTTP/1.1"
+    server: SandboxHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the sandbox's own request log is `GET /sandbox/requests`."""
+
+    def do_GET(self) -> None:
+        self.handle_any()
+
+    def do_POST(self) -> None:
+        self.handle_any()
+
+    def do_PUT(self) -> None:
+        self.handle_any()
+
+    def do_DELETE(self) -> None:
+        self.handle_any()
+
+    def handle_any(self) -> None:
+        started = time.perf_counter()
+        app = self.server.app
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        route, params, known = app.router.match(self.command, path)
+        bound_host, bound_port = self.server.server_address[:2]
+        host = self.headers.get("Host") or f"{bound_host!s}:{bound_port}"
+        req = Request(
+            app, self.command, path, params, parse_qs(url.query), self.headers, body, f"http://{host}"
+        )
+        keycloak = route is None or route.auth != "sandbox"
+        if keycloak:
+            fault = app.draw_fault()
+            if fault == "drop":
+                self.record(app, route, path, 0, started)
+                self.close_connection = True
+                return
+            if fault == "slow":
+                time.sleep(1.0)
+            if fault == "error":
+                response = Response(
+                    503,
+                    {
+                        "error": "unknown_error",
+                        "error_description": "For more on this error consult the server log.",
+                    },
+                )
+            else:
+                response = app.dispatch(req, route, known)
+            if app.latency_ms:
+                time.sleep(app.latency_ms / 1000)
+            self.record(app, route, path, response.status, started)
+        else:
+            response = app.dispatch(req, route, known)
+        self.send(response)
+
+    def record(self, app: App, route: Route | None, path: str, status: int, started: float) -> None:
+        template = route.template if route else path
+        with app.stats_lock:
+            app.stats.record(self.command, template, status, (time.perf_counter() - started) * 1000)
+
+    def send(self, response: Response) -> None:
+        payload = b""
+        headers = dict(response.headers)
+        if response.body is not None:
+            payload = (
+                response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
+            )
+            headers.setdefault("Content-Type", "application/json")
+        head = [f"HTTP/1.1 {response.status} {STATUS_TEXT.get(response.status, 'Unknown')}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        head.append(f"Content-Length: {len(payload)}")
+        if self.close_connection:
+            head.append("Connection: close")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    """A threading server carrying the App; threads are daemons so Ctrl-C stops at once."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        self.app = app
+        super().__init__(address, RequestHandler)

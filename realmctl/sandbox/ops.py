@@ -1,0 +1,244 @@
+"""Mutations shared by the admin endpoints, realm creation and import.
+
+Keycloak applies the same defaults whether a client arrives through `POST /clients`, a realm
+import or the built-in set-up; keeping those rules in one place keeps the three paths agreeing.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import string
+import time
+from typing import Any
+
+from realmctl.sandbox.errors import HttpError, error
+from realmctl.sandbox.store import Client, ClientScope, Group, Realm, Role, User, new_id
+
+SECRET_MASK = "**********"
+
+#: Field defaults of a client created through the admin API (RepresentationToModel.createClient).
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "surrogateAuthRequired": False,
+    "enabled": True,
+    "alwaysDisplayInConsole": False,
+    "clientAuthenticatorType": "client-secret",
+    "redirectUris": [],
+    "webOrigins": [],
+    "notBefore": 0,
+    "bearerOnly": False,
+    "consentRequired": False,
+    "standardFlowEnabled": True,
+    "implicitFlowEnabled": False,
+    "directAccessGrantsEnabled": False,
+    "serviceAccountsEnabled": False,
+    "publicClient": False,
+    "frontchannelLogout": True,
+    "protocol": "openid-connect",
+    "attributes": {},
+    "authenticationFlowBindingOverrides": {},
+    "nodeReRegistrationTimeout": -1,
+}
+
+#: Fields that live elsewhere in the model and are never stored in `Client.rep`.
+CLIENT_COMPUTED = {
+    "id",
+    "protocolMappers",
+    "defaultClientScopes",
+    "optionalClientScopes",
+    "access",
+    "authorizationServicesEnabled",
+    "authorizationSettings",
+    "defaultRoles",
+    "registeredNodes",
+}
+
+
+def generate_secret() -> str:
+    """A 32-character client secret, like Keycloak's `SecretGenerator`."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+def clean_mapper(rep: dict[str, Any], *, keep_id: bool = False) -> dict[str, Any]:
+    """A protocol mapper as stored: empty config strings dropped (`removeEmptyString`)."""
+    config = {k: str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    mapper = {
+        "id": rep.get("id") if keep_id and rep.get("id") else new_id(),
+        "name": rep.get("name"),
+        "protocol": rep.get("protocol"),
+        "protocolMapper": rep.get("protocolMapper"),
+        "consentRequired": False,
+        "config": config,
+    }
+    return mapper
+
+
+def add_role(
+    realm: Realm,
+    name: str,
+    *,
+    client_id: str | None = None,
+    description: str | None = None,
+    role_id: str | None = None,
+    attributes: dict[str, list[str]] | None = None,
+) -> Role:
+    """Create a role in the realm or in a client; the caller checks for duplicates."""
+    role = Role(
+        id=role_id or new_id(),
+        name=name,
+        realm_id=realm.id,
+        client_id=client_id,
+        description=description,
+        attributes=dict(attributes or {}),
+    )
+    realm.roles[role.id] = role
+    return role
+
+
+def attach_default_scopes(realm: Realm, client: Client) -> None:
+    """Link the realm's default and optional scopes whose protocol matches the client's."""
+    protocol = client.rep.get("protocol") or "openid-connect"
+    for scope_id, is_default in realm.default_scopes.items():
+        scope = realm.client_scopes.get(scope_id)
+        if scope is not None and (scope.protocol or "openid-connect") == protocol:
+            client.scopes.setdefault(scope_id, is_default)
+
+
+def link_scope(realm: Realm, client: Client, scope: ClientScope, default: bool) -> None:
+    """Attach a scope to a client unless already attached or of another protocol (silent no-op)."""
+    protocol = client.rep.get("protocol") or "openid-connect"
+    if scope.id in client.scopes or (scope.protocol or "openid-connect") != protocol:
+        return
+    client.scopes[scope.id] = default
+
+
+def create_client(
+    realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False, service_account: bool = True
+) -> Client:
+    """Create a client as `POST /clients` does: defaults, secret, scopes, mappers, service account."""
+    client_id = rep.get("clientId")
+    if not client_id:
+        raise HttpError(400, {"errorMessage": "clientId is required"})  # UNCONFIRMED text
+    if realm.client_by_client_id(client_id) is not None:
+        raise HttpError(409, {"errorMessage": f"Client {client_id} already exists"})
+    stored = copy.deepcopy(CLIENT_DEFAULTS)
+    stored.update({k: copy.deepcopy(v) for k, v in rep.items() if k not in CLIENT_COMPUTED and v is not None})
+    stored["attributes"] = {k: str(v) for k, v in (stored.get("attributes") or {}).items()}
+    stored["attributes"].pop("realm_client", None)
+    if "fullScopeAllowed" not in stored:
+        stored["fullScopeAllowed"] = not stored.get("consentRequired", False)
+    if stored.get("publicClient") or stored.get("bearerOnly"):
+        stored.pop("secret", None)
+    elif not stored.get("secret"):
+        stored["secret"] = generate_secret()
+        stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
+    uuid_ = str(rep["id"]) if rep.get("id") else new_id()
+    client = Client(id=uuid_, rep=stored)
+    client.mappers = [clean_mapper(m, keep_id=keep_ids) for m in rep.get("protocolMappers") or []]
+    realm.clients[client.id] = client
+    if rep.get("defaultClientScopes") is None and rep.get("optionalClientScopes") is None:
+        attach_default_scopes(realm, client)
+    else:
+        for names, default in (
+            (rep.get("defaultClientScopes"), True),
+            (rep.get("optionalClientScopes"), False),
+        ):
+            for name in names or []:
+                scope = realm.scope_by_name(name)
+                if scope is not None:
+                    link_scope(realm, client, scope, default)
+    if service_account and stored.get("serviceAccountsEnabled"):
+        enable_service_account(realm, client)
+    return client
+
+
+def enable_service_account(realm: Realm, client: Client) -> User:
+    """Create `service-account-<clientId>` with the default role and attach `service_account`."""
+    existing = realm.service_account_user(client.id)
+    if existing is not None:
+        return existing
+    user = create_user(
+        realm,
+        {
+            "username": f"service-account-{client.client_id}".lower(),
+            "enabled": True,
+            "serviceAccountClientId": client.client_id,
+        },
+    )
+    scope = realm.scope_by_name("service_account")
+    if scope is not None:
+        client.scopes.setdefault(scope.id, True)
+    return user
+
+
+def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) -> User:
+    """Create a user with Keycloak's defaults and the realm's default role."""
+    username = str(rep.get("username") or "").lower()
+    if not username:
+        raise HttpError(400, {"errorMessage": "error-user-attribute-required", "field": "username"})
+    if realm.user_by_username(username) is not None:
+        raise HttpError(409, {"errorMessage": "User exists with same username"})
+    email = rep.get("email")
+    same_email = email and any(
+        (u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values()
+    )
+    if same_email and not realm.settings.get("duplicateEmailsAllowed"):
+        raise HttpError(409, {"errorMessage": "User exists with same email"})
+    stored: dict[str, Any] = {
+        "username": username,
+        "emailVerified": bool(rep.get("emailVerified", False)),
+        "createdTimestamp": int(rep.get("createdTimestamp") or time.time() * 1000),
+        "enabled": bool(rep.get("enabled", False)),
+        "totp": False,
+        "disableableCredentialTypes": [],
+        "requiredActions": list(rep.get("requiredActions") or []),
+        "notBefore": 0,
+    }
+    for key in ("firstName", "lastName", "email", "attributes", "serviceAccountClientId"):
+        if rep.get(key) is not None:
+            stored[key] = copy.deepcopy(rep[key])
+    if "email" in stored:
+        stored["email"] = str(stored["email"]).lower()
+    user = User(id=rep["id"] if keep_ids and rep.get("id") else new_id(), rep=stored)
+    if realm.default_role_id:
+        user.role_ids.add(realm.default_role_id)
+    for cred in rep.get("credentials") or []:
+        if cred.get("type", "password") == "password" and cred.get("value") is not None:
+            user.password = str(cred["value"])
+    realm.users[user.id] = user
+    return user
+
+
+def create_group(realm: Realm, name: str, parent_id: str | None = None, group_id: str | None = None) -> Group:
+    """Create a (sub)group; sibling names must be unique."""
+    siblings = [g for g in realm.groups.values() if g.parent_id == parent_id]
+    if any(g.name == name for g in siblings):
+        if parent_id is None:
+            raise HttpError(409, {"errorMessage": f"Top level group named '{name}' already exists."})
+        raise HttpError(409, {"errorMessage": f"Sibling group named '{name}' already exists."})
+    group = Group(id=group_id or new_id(), name=name, parent_id=parent_id)
+    realm.groups[group.id] = group
+    return group
+
+
+def group_path(realm: Realm, group: Group) -> str:
+    """`/parent/child`, the path Keycloak reports and accepts for groups."""
+    return "/" + "/".join(g.name for g in reversed(realm.group_chain(group.id)))
+
+
+def resolve_roles(realm: Realm, body: Any, *, client_uuid: str | None = None) -> list[Role]:
+    """Roles named in a role-mapping body; each entry needs a matching `id` and `name`.
+
+    Keycloak looks each role up by id and then compares the name; a mismatch or unknown role is
+    404 "Role not found" (RoleMapperResource / ClientRoleMappingsResource).
+    """
+    if not isinstance(body, list):
+        raise HttpError(400, {"error": "unknown_error"})
+    roles: list[Role] = []
+    for entry in body:
+        role = realm.roles.get(str((entry or {}).get("id")))
+        if role is None or role.name != entry.get("name") or role.client_id != client_uuid:
+            raise error(404, "Role not found")
+        roles.append(role)
+    return roles
