@@ -4,14 +4,30 @@ No logic lives here beyond wiring; every command's work is done in the library s
 other programs can call it directly.
 """
 
+import logging
+import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from realmctl import __version__, exitcodes
+from realmctl.engine import DEFAULT_MAX_DELETES, apply_plan, make_plan
 from realmctl.errors import RealmctlError
+from realmctl.plan import Change
+from realmctl.render import describe
 from realmctl.schema import schema_text
+from realmctl.workflow import (
+    Target,
+    connect,
+    load,
+    plan_errors,
+    read_plan_file,
+    render,
+    replan_from_file,
+    report_apply,
+    write_plan_file,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -54,18 +70,164 @@ def validate(spec: tuple[str, ...], fmt: str) -> None:
         sys.exit(exitcodes.ERROR)
 
 
-@cli.command(context_settings=CONTEXT)
-@click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
-def plan(spec: tuple[str, ...]) -> None:
-    """Show what apply would change on the live server. Never writes."""
-    _not_yet("plan", 5)
+def target_options(func: Any) -> Any:
+    """--sandbox and friends, shared by the commands that talk to a server."""
+    func = click.option(
+        "--sandbox-profile",
+        type=click.Choice(["keycloak-26", "legacy-exchange"]),
+        default="keycloak-26",
+        show_default=True,
+        help="Features of the sandbox: Keycloak 26.2+ defaults, or legacy token exchange + FGAP v1.",
+    )(func)
+    func = click.option(
+        "--sandbox-import",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="Start the sandbox from this realm export (repeatable). Implies --sandbox.",
+    )(func)
+    func = click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Run against a fresh in-memory sandbox instead of KEYCLOAK_URL (said on stderr).",
+    )(func)
+    return func
 
 
-@cli.command(context_settings=CONTEXT)
+def _target(sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str) -> Target:
+    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile)
+
+
+def _colour(stream: Any) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+SERVER_HELP = """
+\b
+Server and credentials come from the environment, never from arguments:
+  KEYCLOAK_URL            base URL, e.g. https://sso.example.com or .../auth
+  KEYCLOAK_USER, KEYCLOAK_PASSWORD           password grant on admin-cli, or
+  KEYCLOAK_CLIENT_ID, KEYCLOAK_CLIENT_SECRET client credentials
+  KEYCLOAK_AUTH_REALM     realm to log in to (default master)
+  KEYCLOAK_CA_BUNDLE      CA file for TLS; KEYCLOAK_INSECURE=1 turns verification off
+"""
+
+
+@cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
-def apply(spec: tuple[str, ...]) -> None:
-    """Make the live server match SPEC. Running it again changes nothing."""
-    _not_yet("apply", 5)
+@target_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
+@click.option("--allow-mass-delete", is_flag=True, help=f"Allow more than {DEFAULT_MAX_DELETES} deletions.")
+@click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
+def plan(
+    spec: tuple[str, ...],
+    sandbox: bool,
+    sandbox_import: tuple[str, ...],
+    sandbox_profile: str,
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    allow_mass_delete: bool,
+    verbose: int,
+) -> int:
+    """Show what `apply` would change on the live server. Never writes.
+
+    Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
+    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created).
+    Secrets are shown as (sensitive).
+    """
+    _logging(verbose)
+    loaded = load(spec)
+    limit = 1_000_000 if allow_mass_delete else DEFAULT_MAX_DELETES
+    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+        run = make_plan(loaded, api, max_deletes=limit)
+    plan_errors(run)
+    click.echo(render(run, fmt, _colour(sys.stdout)), nl=False)
+    if out:
+        write_plan_file(run, out, loaded)
+    if detailed_exitcode and not run.plan.empty:
+        return exitcodes.CHANGES
+    return exitcodes.OK
+
+
+@cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
+@click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@click.option("--allow-mass-delete", is_flag=True, help=f"Allow more than {DEFAULT_MAX_DELETES} deletions.")
+@click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
+def apply(
+    spec: tuple[str, ...],
+    sandbox: bool,
+    sandbox_import: tuple[str, ...],
+    sandbox_profile: str,
+    yes: bool,
+    allow_mass_delete: bool,
+    verbose: int,
+    quiet: bool,
+) -> int:
+    """Make the live server match SPEC (or apply a plan FILE made by `plan --out`).
+
+    Shows the plan, asks for confirmation (or takes --yes), applies the changes in dependency
+    order, then re-reads the server and reports anything that did not converge. Running it again
+    changes nothing. A plan FILE is refused, before any write, when the spec or the live realms
+    changed since it was made.
+    """
+    _logging(verbose)
+    limit = 1_000_000 if allow_mass_delete else DEFAULT_MAX_DELETES
+    saved = read_plan_file(spec[0]) if len(spec) == 1 else None
+    loaded = None if saved else load(spec)
+    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+        if saved:
+            run = replan_from_file(saved, api, limit)
+            loaded = load(saved.get("specFiles") or [])
+        else:
+            assert loaded is not None
+            run = make_plan(loaded, api, max_deletes=limit)
+        plan_errors(run)
+        if not quiet:
+            click.echo(render(run, "text", _colour(sys.stdout)), nl=False)
+        if run.plan.empty:
+            return exitcodes.OK
+        if not yes and not saved:
+            if not sys.stdin.isatty():
+                raise RealmctlError("apply needs --yes when it cannot ask on a terminal")
+            if not click.confirm("Apply these changes?", default=False):
+                click.echo("Nothing applied.", err=True)
+                return exitcodes.ERROR
+        total = len(run.plan.changes)
+
+        def progress(i: int, n: int, change: Change) -> None:
+            if sys.stderr.isatty() and not quiet:
+                click.echo(f"\r[{i + 1}/{n}] {change.action} {describe(change)}\033[K", err=True, nl=False)
+
+        result = apply_plan(run, progress)
+        if sys.stderr.isatty() and not quiet:
+            click.echo("\r\033[K", err=True, nl=False)
+        if result.failed:
+            report_apply(result, sys.stderr)
+            return exitcodes.ERROR
+        after = make_plan(loaded, api, max_deletes=limit)
+    if not after.plan.empty:
+        click.echo(
+            f"Error: applied {total} change(s), but {len(after.plan.changes)} did not converge:\n"
+            + render(after, "text", False),
+            err=True,
+        )
+        return exitcodes.ERROR
+    click.echo(f"Apply complete: {total} change(s) applied; the live realms match the spec.")
+    return exitcodes.OK
+
+
+def _logging(verbose: int) -> None:
+    if verbose:
+        level = logging.DEBUG if verbose > 1 else logging.INFO
+        logging.basicConfig(level=level, format="realmctl: %(name)s: %(message)s", stream=sys.stderr)
+        logging.getLogger("realmctl.http").setLevel(logging.DEBUG)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -138,23 +300,28 @@ def schema() -> None:
     click.echo(schema_text(), nl=False)
 
 
-def main() -> None:
-    """Entry point: runs the CLI and turns realmctl's errors into one line and an exit code.
+def run(args: list[str] | None = None) -> int:
+    """Runs the CLI and returns its exit code; realmctl's errors become one line, no traceback.
 
     Usage errors exit 1, not click's default 2, because 2 means "changes pending" for
     `plan --detailed-exitcode`.
     """
     try:
-        rv = cli.main(standalone_mode=False)
+        rv = cli.main(args=args, prog_name="realmctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(exitcodes.ERROR)
+        return exitcodes.ERROR
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exitcodes.ERROR)
+        return exitcodes.ERROR
     except RealmctlError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else exitcodes.OK)
+        return exc.exit_code
+    return rv if isinstance(rv, int) else exitcodes.OK
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

@@ -1,0 +1,145 @@
+"""Spec -> the per-realm declarations the kinds read, with token-exchange entries expanded.
+
+A `tokenExchange` entry in a target realm is one line of intent; Keycloak needs five things for it
+(SEMANTICS §6.4, §7): the source client in the source realm, an IdP in the target realm trusting
+the source realm, fine-grained permissions (v1) on that IdP, a client policy naming the exchanging
+clients, and that policy attached to the IdP's `token-exchange` permission (plus the same for each
+extra audience, and the users `impersonate` permission for impersonation). This module writes those
+into the declarations, so each is planned, applied and shown like any other object.
+"""
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from realmctl.keycloak.session import Api
+from realmctl.live import RealmState
+from realmctl.spec.model import Spec
+
+LEGACY_FEATURES = ("TOKEN_EXCHANGE", "ADMIN_FINE_GRAINED_AUTHZ")
+SERVER_FLAGS = "--features=token-exchange,admin-fine-grained-authz:v1"
+
+
+@dataclass
+class Expanded:
+    realms: dict[str, dict[str, Any]]
+    errors: list[str]
+
+
+def policy_name(entry: str) -> str:
+    return f"realmctl-exchange-{entry}"
+
+
+def intent(realm: str, entry: dict[str, Any]) -> str:
+    """The plan's headline for an exchange entry, in the user's words."""
+    who = ", ".join(entry["clients"])
+    src = entry["source"]["realm"]
+    text = f"allow {who} to exchange tokens from {src} (via identity provider {entry['identityProvider']})"
+    if entry.get("audiences"):
+        text += f", for audiences {', '.join(entry['audiences'])}"
+    if entry.get("impersonation"):
+        text += ", with impersonation"
+    return text
+
+
+def missing_features(api: Api) -> list[str]:
+    """Which legacy-exchange features the server lacks (by serverinfo's enum names)."""
+    info = api.serverinfo()
+    enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
+    return [name for name in LEGACY_FEATURES if not enabled.get(name)]
+
+
+def feature_error(api: Api, realms: list[str]) -> str:
+    info = api.serverinfo()
+    enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
+    missing = [n for n in LEGACY_FEATURES if not enabled.get(n)]
+    state = ", ".join(
+        f"{n} {'on' if enabled.get(n) else 'off'}" for n in (*LEGACY_FEATURES, "ADMIN_FINE_GRAINED_AUTHZ_V2")
+    )
+    return (
+        f"cross-realm token exchange (declared in realm {', '.join(realms)}) needs Keycloak's legacy token "
+        f"exchange, and this server lacks {' and '.join(missing)} (it reports {state}). "
+        f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
+        "Why: the defaults of Keycloak 26.2+ cannot do it: standard token exchange (v2) handles "
+        "only tokens of the same realm and refuses subject_issuer, and fine-grained admin "
+        "permissions v2 have no identity-provider permission, so no client can be allowed to "
+        "exchange a token issued by another realm."
+    )
+
+
+def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
+    realms = copy.deepcopy(spec.realms)
+    errors: list[str] = []
+    users = [
+        (r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()
+    ]
+    if not users:
+        return Expanded(realms, errors)
+    if missing_features(api):
+        errors.append(feature_error(api, sorted({r for r, _, _ in users})))
+        for realm in realms.values():
+            realm.pop("tokenExchange", None)
+        return Expanded(realms, errors)
+    for target, name, entry in users:
+        source_realm, source_client = entry["source"]["realm"], entry["source"]["client"]
+        if source_realm not in realms:
+            errors.append(
+                f"token exchange {name!r} in realm {target!r} names realm {source_realm!r}, not in the spec"
+            )
+            continue
+        source_spec = realms[source_realm].setdefault("clients", {}).setdefault(source_client, {})
+        source_spec.setdefault("publicClient", False)
+        alias = entry["identityProvider"]
+        base = (entry.get("publicUrl") or api.settings.url).rstrip("/")
+        issuer = f"{base}/realms/{source_realm}"
+        oidc = f"{issuer}/protocol/openid-connect"
+        secret = source_spec.get("secret")
+        if secret is None:
+            live = states[source_realm].client(source_client)
+            secret = live.get("secret") if live else None
+        idp: dict[str, Any] = {
+            "providerId": "keycloak-oidc",
+            "displayName": f"Realm {source_realm}",
+            "storeToken": bool(entry.get("storeToken", False)),
+            "config": {
+                "clientId": source_client,
+                "issuer": issuer,
+                "authorizationUrl": f"{oidc}/auth",
+                "tokenUrl": f"{oidc}/token",
+                "userInfoUrl": f"{oidc}/userinfo",
+                "logoutUrl": f"{oidc}/logout",
+                "jwksUrl": f"{oidc}/certs",
+                "useJwksUrl": "true",
+                "validateSignature": "true",
+                "clientAuthMethod": "client_secret_post",
+                "syncMode": "LEGACY",
+            },
+            "_secretFrom": [source_realm, source_client],
+            "_intent": intent(target, entry),
+        }
+        if secret is not None:
+            idp["config"]["clientSecret"] = secret
+        realms[target].setdefault("identityProviders", {})[alias] = idp
+        grants = realms[target].setdefault("_exchange", {"policies": {}, "attachments": []})
+        policy = policy_name(name)
+        grants["policies"][policy] = {
+            "clients": sorted(entry["clients"]),
+            "_intent": intent(target, entry),
+            "_entry": name,
+        }
+        attach = [("idp", alias, "token-exchange")]
+        attach += [("client", audience, "token-exchange") for audience in entry.get("audiences") or []]
+        if entry.get("impersonation"):
+            attach.append(("users", "users", "impersonate"))
+        for kind, what, scope in attach:
+            grants["attachments"].append(
+                {
+                    "target": kind,
+                    "name": what,
+                    "scope": scope,
+                    "policy": policy,
+                    "_entry": name,
+                    "_intent": intent(target, entry),
+                }
+            )
+    return Expanded(realms, errors)

@@ -1,0 +1,220 @@
+"""The connection to a Keycloak server: settings from the environment, auth, raw admin calls.
+
+python-keycloak's `KeycloakOpenIDConnection` does the token work (password or client-credentials
+grant, refresh before expiry, one retry on 401); this module adds what realmctl needs on top:
+settings read only from the environment (never from argv, which shows in process lists), one clear
+error for an unreachable server or refused credentials, JSON in and out, and a count of the
+requests sent so that runs can report (and tests can assert) their request budget.
+"""
+
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from keycloak import KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakAuthenticationError, KeycloakConnectionError, KeycloakError
+
+from realmctl.errors import ConnectionFailed, RealmctlError
+
+log = logging.getLogger("realmctl.http")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the server is and how to log in. Secrets stay out of `repr`."""
+
+    url: str
+    auth_realm: str = "master"
+    user: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    verify: bool | str = True
+
+    def __repr__(self) -> str:
+        who = self.user or self.client_id
+        return f"Settings(url={self.url!r}, auth_realm={self.auth_realm!r}, login={who!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Reads KEYCLOAK_URL and the credentials; a missing piece is one clear error."""
+        env = os.environ if env is None else env
+        url = env.get("KEYCLOAK_URL", "").strip()
+        if not url:
+            raise RealmctlError(
+                "KEYCLOAK_URL is not set: set it to the server's base URL (e.g. https://sso.example.com "
+                "or https://sso.example.com/auth), or pass --sandbox to run against an in-memory sandbox."
+            )
+        user, password = env.get("KEYCLOAK_USER"), env.get("KEYCLOAK_PASSWORD")
+        client_id, client_secret = env.get("KEYCLOAK_CLIENT_ID"), env.get("KEYCLOAK_CLIENT_SECRET")
+        if user and password is None:
+            raise RealmctlError("KEYCLOAK_USER is set but KEYCLOAK_PASSWORD is not.")
+        if not user and not (client_id and client_secret):
+            raise RealmctlError(
+                "No credentials: set KEYCLOAK_USER and KEYCLOAK_PASSWORD (password grant on admin-cli), "
+                "or KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (client credentials)."
+            )
+        verify: bool | str = True
+        if env.get("KEYCLOAK_CA_BUNDLE"):
+            verify = env["KEYCLOAK_CA_BUNDLE"]
+        if env.get("KEYCLOAK_INSECURE", "") in ("1", "true", "yes"):
+            verify = False
+        return cls(
+            url=url.rstrip("/"),
+            auth_realm=env.get("KEYCLOAK_AUTH_REALM") or "master",
+            user=user or None,
+            password=password if user else None,
+            client_id=None if user else client_id,
+            client_secret=None if user else client_secret,
+            verify=verify,
+        )
+
+
+class ApiError(RealmctlError):
+    """The server answered a request with an error status."""
+
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        self.method, self.path, self.status, self.body = method, path, status, body
+        detail = ""
+        if isinstance(body, dict):
+            detail = str(body.get("errorMessage") or body.get("error_description") or body.get("error") or "")
+        super().__init__(f"{method} {path} failed with HTTP {status}" + (f": {detail}" if detail else ""))
+
+
+class NotFound(ApiError):
+    """HTTP 404."""
+
+
+def seg(value: str) -> str:
+    """Quotes one path segment (aliases, role names and usernames may hold spaces or slashes)."""
+    return quote(value, safe="")
+
+
+class Api:
+    """Admin REST calls with JSON bodies, counted by method."""
+
+    def __init__(self, settings: Settings, timeout: int = 60) -> None:
+        self.settings = settings
+        grant = "password" if settings.user else "client_credentials"
+        self._conn = KeycloakOpenIDConnection(
+            server_url=settings.url + "/",
+            username=settings.user,
+            password=settings.password,
+            realm_name=settings.auth_realm,
+            user_realm_name=settings.auth_realm,
+            client_id=settings.client_id or "admin-cli",
+            client_secret_key=settings.client_secret,
+            grant_type=grant,
+            verify=settings.verify,
+            timeout=timeout,
+        )
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._serverinfo: dict[str, Any] | None = None
+
+    def login(self) -> None:
+        """Fetches the admin token now, so bad credentials fail before any other request."""
+        where = f"{self.settings.url} (realm {self.settings.auth_realm})"
+        try:
+            self._conn.get_token()
+        except KeycloakAuthenticationError as exc:
+            raise ConnectionFailed(f"The server at {where} refused realmctl's credentials.") from exc
+        except KeycloakConnectionError as exc:
+            raise ConnectionFailed(f"Cannot reach the Keycloak server at {self.settings.url}.") from exc
+        except KeycloakError as exc:
+            code = getattr(exc, "response_code", None)
+            raise ConnectionFailed(f"Logging in to {where} failed (HTTP {code}).") from exc
+
+    def _count(self, method: str) -> None:
+        with self._lock:
+            self.counts[method] += 1
+
+    def _send(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        self._count(method)
+        try:
+            if method == "GET":
+                response = self._conn.raw_get(path, **dict(params or {}))
+            elif method == "POST":
+                response = self._conn.raw_post(path, data=json.dumps(body), **dict(params or {}))
+            elif method == "PUT":
+                response = self._conn.raw_put(path, data=json.dumps(body), **dict(params or {}))
+            else:
+                response = self._conn.raw_delete(path, data=None if body is None else json.dumps(body))
+        except KeycloakConnectionError as exc:
+            where = self.settings.url
+            raise ConnectionFailed(f"Lost the connection to {where} during {method} {path}.") from exc
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        payload: Any = None
+        if response.content:
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = response.text[:200]
+        if response.status_code == 404:
+            raise NotFound(method, path, 404, payload)
+        if response.status_code in (401, 403):
+            raise ConnectionFailed(
+                f"The server refused {method} {path} (HTTP {response.status_code}): "
+                "realmctl's login lacks the admin roles it needs."
+            )
+        if response.status_code >= 400:
+            raise ApiError(method, path, response.status_code, payload)
+        if method == "POST" and response.status_code == 201 and payload is None:
+            location = response.headers.get("Location", "")
+            return {"id": location.rstrip("/").rsplit("/", 1)[-1]} if location else None
+        return payload
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET `path` (relative to the server URL, e.g. "admin/realms/x/clients") as JSON."""
+        return self._send("GET", path, params=params)
+
+    def get_or_none(self, path: str, **params: Any) -> Any:
+        """GET, with None for a 404."""
+        try:
+            return self.get(path, **params)
+        except NotFound:
+            return None
+
+    def get_all(self, path: str, page: int = 500, **params: Any) -> list[Any]:
+        """GETs every page of a paged list endpoint (first/max)."""
+        items: list[Any] = []
+        first = 0
+        while True:
+            batch = self.get(path, first=first, max=page, **params) or []
+            items.extend(batch)
+            if len(batch) < page:
+                return items
+            first += page
+
+    def post(self, path: str, body: Any) -> Any:
+        """POST JSON; for a 201 without body returns {"id": <last Location segment>}."""
+        return self._send("POST", path, body=body)
+
+    def put(self, path: str, body: Any) -> Any:
+        """PUT JSON."""
+        return self._send("PUT", path, body=body)
+
+    def delete(self, path: str, body: Any = None) -> Any:
+        """DELETE, with an optional JSON body (role mappings take one)."""
+        return self._send("DELETE", path, body=body)
+
+    def serverinfo(self) -> dict[str, Any]:
+        """GET /admin/serverinfo, once per run (features and version)."""
+        with self._lock:
+            cached = self._serverinfo
+        if cached is None:
+            cached = self.get("admin/serverinfo") or {}
+            with self._lock:
+                self._serverinfo = cached
+        return cached
+
+    @property
+    def writes(self) -> int:
+        """Admin requests sent that may change the server (logins are not counted at all)."""
+        return sum(n for m, n in self.counts.items() if m != "GET")

@@ -1,0 +1,121 @@
+"""What every resource kind provides, and the shared behaviour of link kinds.
+
+A kind knows its natural key, how to compile its part of the spec into desired resources, how to
+read its live objects (through the shared `RealmState`, never on its own), and the calls that
+create, update and delete one object. Nothing else in realmctl needs to learn about a new kind.
+"""
+
+import json
+from typing import Any, ClassVar
+
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, FieldChange, Key, Live, Resource, field_changes
+from realmctl.spec.model import Spec
+
+
+class Context:
+    """What compiling one realm needs: the spec (for positions) and the realm's live state."""
+
+    def __init__(
+        self, spec: Spec, realm: str, state: RealmState, realm_spec: dict[str, Any] | None = None
+    ) -> None:
+        self.spec = spec
+        self.realm = realm
+        self.state = state
+        self.realm_spec: dict[str, Any] = spec.realms.get(realm, {}) if realm_spec is None else realm_spec
+        self.errors: list[str] = []
+
+    def where(self, *path: str | int) -> Any:
+        return self.spec.where("realms", self.realm, *path)
+
+    def resource(
+        self, kind: str, key: Key, fields: dict[str, Any], *path: str | int, **extra: Any
+    ) -> Resource:
+        return Resource(self.realm, kind, key, fields, position=self.where(*path), **extra)
+
+
+class Kind:
+    """Base of every kind. `order` places creates and updates (deletes run in reverse)."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    order: ClassVar[int]
+    link: ClassVar[bool] = False
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        raise NotImplementedError
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        """Live objects for the wanted keys, plus every owned object of the kind (for deletion)."""
+        raise NotImplementedError
+
+    def secret_path(self, name: str) -> str:
+        """How a secret field is named in plan output."""
+        return name
+
+    def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
+        """Field changes; secrets are compared by the kind and reported without values."""
+        changes = field_changes(live.fields, resource.fields)
+        for name, value in resource.secrets.items():
+            if live.secrets.get(name) != value:
+                changes.append(FieldChange(self.secret_path(name), None, None, sensitive=True))
+        return changes
+
+    def create(self, state: RealmState, change: Change) -> None:
+        raise NotImplementedError
+
+    def update(self, state: RealmState, change: Change) -> None:
+        raise NotImplementedError
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        raise NotImplementedError
+
+    def describe(self, key: Key) -> str:
+        """How the object is named in plan output."""
+        return f"{self.title} {'/'.join(key)}"
+
+
+def is_owned(attributes: dict[str, Any] | None) -> bool:
+    """Whether an attribute/config map carries realmctl's ownership marker."""
+    value = (attributes or {}).get(OWNED_MARKER)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value == "true"
+
+
+class LinkKind(Kind):
+    """A link between two objects (a scope attachment, a scope mapping, a role grant).
+
+    Links carry no marker of their own; realmctl records the ones it added in a realm attribute
+    and removes a link only when it is recorded there and has left the spec.
+    """
+
+    link = True
+
+    def record_key(self, key: Key) -> str:
+        return json.dumps([self.name, *key], separators=(",", ":"))
+
+    def owned_links(self, ctx: Context) -> list[Key]:
+        out = []
+        for raw in ctx.state.links():
+            try:
+                kind, *key = json.loads(raw)
+            except (ValueError, TypeError):
+                continue
+            if kind == self.name:
+                out.append(tuple(key))
+        return out
+
+    def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
+        """The live link's fields, or None when the link does not exist."""
+        raise NotImplementedError
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        owned = set(self.owned_links(ctx))
+        keys = {r.key for r in wanted} | owned
+        out = []
+        for key in sorted(keys):
+            fields = self.present(ctx, key)
+            if fields is not None:
+                out.append(Live(key, fields, owned=key in owned))
+        return out

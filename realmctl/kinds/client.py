@@ -1,0 +1,105 @@
+"""Clients: ensured (or adopted) with the fields that matter to the chains.
+
+Only declared fields are managed. A new client gets the realm's default scopes, as Keycloak does
+when no scope list is sent; declared `defaultClientScopes` are attached by the client-scope-link
+kind, so an app never silently loses `roles` or `profile`.
+"""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.convert import kc_map, kc_str, pick
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+FIELDS = {
+    "name": "name",
+    "description": "description",
+    "enabled": "enabled",
+    "protocol": "protocol",
+    "publicClient": "publicClient",
+    "bearerOnly": "bearerOnly",
+    "fullScopeAllowed": "fullScopeAllowed",
+    "standardFlow": "standardFlowEnabled",
+    "directAccessGrants": "directAccessGrantsEnabled",
+    "serviceAccounts": "serviceAccountsEnabled",
+    "implicitFlow": "implicitFlowEnabled",
+    "consentRequired": "consentRequired",
+    "rootUrl": "rootUrl",
+    "baseUrl": "baseUrl",
+    "redirectUris": "redirectUris",
+    "webOrigins": "webOrigins",
+}
+ATTRIBUTES = {
+    "lightweightAccessToken": "client.use.lightweight.access.token.enabled",
+    "standardTokenExchange": "standard.token.exchange.enabled",
+}
+
+
+def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """Keycloak ClientRepresentation fields for a client's spec (secret excluded)."""
+    fields = pick(spec, FIELDS) | dict(spec.get("extra") or {})
+    attributes = {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec} | kc_map(
+        spec.get("attributes")
+    )
+    if attributes:
+        fields["attributes"] = attributes
+    return fields
+
+
+class ClientKind(Kind):
+    name = "client"
+    title = "client"
+    order = 30
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for client_id, spec in (ctx.realm_spec.get("clients") or {}).items():
+            resource = ctx.resource(self.name, (client_id,), client_fields(spec), "clients", client_id)
+            if "secret" in spec:
+                resource.secrets["secret"] = spec["secret"]
+            out.append(resource)
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        names = {r.key[0] for r in wanted}
+        out = []
+        for client in ctx.state.clients():
+            owned = is_owned(client.get("attributes"))
+            if client["clientId"] in names or owned:
+                # Keycloak returns a confidential client's secret in clear; it is compared, never shown.
+                secrets = {"secret": client.get("secret")}
+                out.append(
+                    Live(
+                        (client["clientId"],),
+                        client,
+                        id=client["id"],
+                        owned=owned,
+                        secrets=secrets,
+                        raw=client,
+                    )
+                )
+        return out
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        fields = change.resource.fields
+        body: dict[str, Any] = {"clientId": change.key[0], **fields, **change.resource.secrets}
+        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
+        created = state.api.post(f"{state.base}/clients", body)
+        state.created_ids[("client", change.key[0])] = created["id"]
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        body: dict[str, Any] = {
+            "clientId": change.key[0],
+            **change.resource.fields,
+            **change.resource.secrets,
+        }
+        if "attributes" in body:
+            body["attributes"] = {**(change.live.raw.get("attributes") or {}), **body["attributes"]}
+        state.api.put(f"{state.base}/clients/{change.live.id}", body)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        assert change.live
+        state.api.delete(f"{state.base}/clients/{change.live.id}")

@@ -1,0 +1,70 @@
+"""Client scopes: name, protocol, description and the attributes declared (others left alone)."""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.convert import kc_map, kc_str
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+ATTRIBUTES = {
+    "includeInTokenScope": "include.in.token.scope",
+    "displayOnConsentScreen": "display.on.consent.screen",
+    "consentScreenText": "consent.screen.text",
+}
+
+
+class ClientScopeKind(Kind):
+    name = "client-scope"
+    title = "client scope"
+    order = 20
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for name, spec in (ctx.realm_spec.get("clientScopes") or {}).items():
+            attributes = {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec}
+            attributes |= kc_map(spec.get("attributes"))
+            fields: dict[str, Any] = {"protocol": spec.get("protocol", "openid-connect")}
+            if "description" in spec:
+                fields["description"] = spec["description"]
+            if attributes:
+                fields["attributes"] = attributes
+            out.append(ctx.resource(self.name, (name,), fields, "clientScopes", name))
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        names = {r.key[0] for r in wanted}
+        out = []
+        for scope in ctx.state.client_scopes():
+            attributes = scope.get("attributes") or {}
+            if scope["name"] in names or is_owned(attributes):
+                fields = {
+                    "protocol": scope.get("protocol"),
+                    "description": scope.get("description"),
+                    "attributes": attributes,
+                }
+                out.append(
+                    Live((scope["name"],), fields, id=scope["id"], owned=is_owned(attributes), raw=scope)
+                )
+        return out
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        fields = change.resource.fields
+        body = {
+            "name": change.key[0],
+            **fields,
+            "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"},
+        }
+        created = state.api.post(f"{state.base}/client-scopes", body)
+        state.created_ids[("client-scope", change.key[0])] = created["id"]
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        # Keycloak merges attributes key by key on PUT and ignores mappers in the body.
+        body = {"name": change.key[0], **change.resource.fields}
+        state.api.put(f"{state.base}/client-scopes/{change.live.id}", body)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        assert change.live
+        state.api.delete(f"{state.base}/client-scopes/{change.live.id}")

@@ -1,0 +1,20 @@
+"""Small conversions between the spec's friendly values and Keycloak's string maps."""
+
+from typing import Any
+
+
+def kc_str(value: Any) -> str:
+    """Keycloak stores attribute and config values as strings: true -> "true", 5 -> "5"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def kc_map(values: dict[str, Any] | None) -> dict[str, str]:
+    """A string map as Keycloak stores it; empty strings are dropped, as Keycloak drops them."""
+    return {k: kc_str(v) for k, v in (values or {}).items() if kc_str(v) != ""}
+
+
+def pick(spec: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Declared spec fields renamed to Keycloak's names (`names` maps spec name -> Keycloak name)."""
+    return {kc: spec[friendly] for friendly, kc in names.items() if friendly in spec}

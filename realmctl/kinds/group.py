@@ -1,0 +1,38 @@
+"""Top-level groups declared in the spec (targets of role grants and memberships)."""
+
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+
+class GroupKind(Kind):
+    name = "group"
+    title = "group"
+    order = 15
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        return [
+            ctx.resource(self.name, (g,), {}, "groups", i)
+            for i, g in enumerate(ctx.realm_spec.get("groups") or [])
+        ]
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        names = {r.key[0] for r in wanted}
+        return [
+            Live((g["name"],), {}, id=g["id"], owned=is_owned(g.get("attributes")), raw=g)
+            for g in ctx.state.groups()
+            if g["name"] in names or is_owned(g.get("attributes"))
+        ]
+
+    def create(self, state: RealmState, change: Change) -> None:
+        created = state.api.post(
+            f"{state.base}/groups", {"name": change.key[0], "attributes": {OWNED_MARKER: ["true"]}}
+        )
+        state.created_ids[("group", change.key[0])] = created["id"]
+
+    def update(self, state: RealmState, change: Change) -> None:
+        raise AssertionError("groups have no managed fields")
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        assert change.live
+        state.api.delete(f"{state.base}/groups/{change.live.id}")

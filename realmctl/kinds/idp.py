@@ -1,0 +1,111 @@
+"""Identity providers: storeToken, stored tokens readable, config, with masked secrets handled.
+
+`config.clientSecret` (and any config key that holds a secret) is read back as `**********`, so it
+is compared through a fingerprint stored in the IdP's config (`realmctl.fingerprint.<key>`), sent
+only when the declared value changed, and never shown. PUT bodies keep the mask for secrets that
+did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
+"""
+
+from typing import Any
+
+from realmctl.fingerprint import fingerprint, matches
+from realmctl.keycloak.session import seg
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.convert import kc_map, pick
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, FieldChange, Live, Resource
+
+FIELDS = {
+    "providerId": "providerId",
+    "displayName": "displayName",
+    "enabled": "enabled",
+    "trustEmail": "trustEmail",
+    "storeToken": "storeToken",
+    "storedTokensReadable": "addReadTokenRoleOnCreate",
+    "linkOnly": "linkOnly",
+    "hideOnLogin": "hideOnLogin",
+    "firstBrokerLoginFlowAlias": "firstBrokerLoginFlowAlias",
+    "postBrokerLoginFlowAlias": "postBrokerLoginFlowAlias",
+}
+FINGERPRINT = "realmctl.fingerprint."
+
+
+def is_secret_key(key: str) -> bool:
+    return "secret" in key.lower() or "password" in key.lower()
+
+
+class IdpKind(Kind):
+    name = "identity-provider"
+    title = "identity provider"
+    order = 50
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for alias, spec in (ctx.realm_spec.get("identityProviders") or {}).items():
+            config = kc_map(spec.get("config"))
+            secrets = {k: v for k, v in config.items() if is_secret_key(k)}
+            fields = pick(spec, FIELDS) | dict(spec.get("extra") or {})
+            fields["config"] = {k: v for k, v in config.items() if k not in secrets}
+            if "_intent" in spec:  # compiled from a tokenExchange entry
+                resource = ctx.resource(self.name, (alias,), fields, "tokenExchange")
+                resource.data = {"intent": spec["_intent"], "secret_from": spec["_secretFrom"]}
+            else:
+                resource = ctx.resource(self.name, (alias,), fields, "identityProviders", alias)
+            resource.secrets = secrets
+            out.append(resource)
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        aliases = {r.key[0] for r in wanted}
+        out = []
+        for idp in ctx.state.idps():
+            config = idp.get("config") or {}
+            if idp["alias"] in aliases or is_owned(config):
+                stored = {k[len(FINGERPRINT) :]: v for k, v in config.items() if k.startswith(FINGERPRINT)}
+                owned = is_owned(config)
+                out.append(
+                    Live((idp["alias"],), idp, id=idp.get("internalId"), owned=owned, secrets=stored, raw=idp)
+                )
+        return out
+
+    def secret_path(self, name: str) -> str:
+        return f"config.{name}"
+
+    def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
+        changes = super().compare(resource, Live(live.key, live.fields))  # fields only
+        changes = [c for c in changes if not c.sensitive]
+        for key, value in resource.secrets.items():
+            if not matches(value, live.secrets.get(key)):
+                changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True))
+        return changes
+
+    def _body(self, change: Change, base: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
+        assert change.resource
+        fields = change.resource.fields
+        config = {**(base.get("config") or {}), **fields.get("config", {})}
+        for key in rotate:
+            config[key] = change.resource.secrets[key]
+            config[FINGERPRINT + key] = fingerprint(change.resource.secrets[key])
+        return {**base, **fields, "alias": change.key[0], "config": config}
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        if "clientSecret" not in change.resource.secrets and change.resource.data.get("secret_from"):
+            # The source client was created in this run and Keycloak generated its secret: read it.
+            realm, client_id = change.resource.data["secret_from"]
+            source = f"admin/realms/{seg(realm)}/clients"
+            uuid = (state.api.get(source, clientId=client_id) or [{}])[0].get("id")
+            secret = state.api.get(f"{source}/{uuid}/client-secret") or {}
+            change.resource.secrets["clientSecret"] = secret.get("value", "")
+        body = self._body(change, {"config": {OWNED_MARKER: "true"}}, set(change.resource.secrets))
+        state.api.post(f"{state.base}/identity-provider/instances", body)
+        state.forget("idps")
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        rotate = {f.path.removeprefix("config.") for f in change.fields if f.sensitive}
+        body = self._body(change, change.live.raw, rotate)
+        state.api.put(f"{state.base}/identity-provider/instances/{seg(change.key[0])}", body)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        state.api.delete(f"{state.base}/identity-provider/instances/{seg(change.key[0])}")

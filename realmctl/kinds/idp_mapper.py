@@ -1,0 +1,75 @@
+"""Identity provider mappers (raw Keycloak form), keyed by IdP alias and mapper name."""
+
+from typing import Any
+
+from realmctl.keycloak.session import seg
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.convert import kc_map
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+
+class IdpMapperKind(Kind):
+    name = "idp-mapper"
+    title = "identity provider mapper"
+    order = 55
+
+    def describe(self, key: tuple[str, ...]) -> str:
+        return f"mapper {key[1]!r} of identity provider {key[0]}"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for alias, idp in (ctx.realm_spec.get("identityProviders") or {}).items():
+            for name, spec in (idp.get("mappers") or {}).items():
+                config = kc_map(spec.get("config"))
+                if "syncMode" in spec:
+                    config["syncMode"] = spec["syncMode"]
+                fields = {"identityProviderMapper": spec["identityProviderMapper"], "config": config}
+                out.append(
+                    ctx.resource(
+                        self.name, (alias, name), fields, "identityProviders", alias, "mappers", name
+                    )
+                )
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        keys = {r.key for r in wanted}
+        aliases = {k[0] for k in keys} | {i["alias"] for i in ctx.state.idps() if is_owned(i.get("config"))}
+        out = []
+        for alias in sorted(aliases):
+            for mapper in ctx.state.idp_mappers(alias):
+                key = (alias, mapper["name"])
+                config = mapper.get("config") or {}
+                if key in keys or is_owned(config):
+                    fields: dict[str, Any] = {
+                        "identityProviderMapper": mapper.get("identityProviderMapper"),
+                        "config": config,
+                    }
+                    out.append(Live(key, fields, id=mapper.get("id"), owned=is_owned(config), raw=mapper))
+        return out
+
+    def _path(self, state: RealmState, alias: str) -> str:
+        return f"{state.base}/identity-provider/instances/{seg(alias)}/mappers"
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        alias, name = change.key
+        fields = change.resource.fields
+        body = {
+            "name": name,
+            "identityProviderAlias": alias,
+            **fields,
+            "config": {**fields["config"], OWNED_MARKER: "true"},
+        }
+        state.api.post(self._path(state, alias), body)
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        raw = change.live.raw
+        config = {**(raw.get("config") or {}), **change.resource.fields["config"]}
+        body = {**raw, **change.resource.fields, "config": config}
+        state.api.put(f"{self._path(state, change.key[0])}/{change.live.id}", body)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        assert change.live
+        state.api.delete(f"{self._path(state, change.key[0])}/{change.live.id}")

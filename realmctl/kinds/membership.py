@@ -1,0 +1,38 @@
+"""Group memberships of declared users (`users.<name>.groups`)."""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, LinkKind
+from realmctl.live import RealmState
+from realmctl.plan import Change, Key, Resource
+
+
+class MembershipKind(LinkKind):
+    name = "membership"
+    title = "group membership"
+    order = 65
+
+    def describe(self, key: Key) -> str:
+        return f"user {key[0]} in group {key[1]}"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for username, spec in (ctx.realm_spec.get("users") or {}).items():
+            for i, group in enumerate(spec.get("groups") or []):
+                out.append(
+                    ctx.resource(self.name, (username.lower(), group), {}, "users", username, "groups", i)
+                )
+        return out
+
+    def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
+        members = ctx.state.group_members(key[1])
+        return {} if any(m.get("username", "").lower() == key[0] for m in members) else None
+
+    def _path(self, state: RealmState, change: Change) -> str:
+        return f"{state.base}/users/{state.user_id(change.key[0])}/groups/{state.group_id(change.key[1])}"
+
+    def create(self, state: RealmState, change: Change) -> None:
+        state.api.put(self._path(state, change), None)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        state.api.delete(self._path(state, change))

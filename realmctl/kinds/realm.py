@@ -1,0 +1,52 @@
+"""The realm itself: ensured to exist with the declared top-level fields. Never deleted."""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, Kind
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+
+class RealmKind(Kind):
+    name = "realm"
+    title = "realm"
+    order = 0
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        spec = ctx.realm_spec
+        fields: dict[str, Any] = {k: spec[k] for k in ("displayName", "enabled") if k in spec}
+        if spec.get("attributes"):
+            fields["attributes"] = dict(spec["attributes"])
+        return [ctx.resource(self.name, (ctx.realm,), fields)]
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        rep = ctx.state.realm_rep()
+        if rep is None:
+            return []
+        fields = {k: rep.get(k) for k in ("displayName", "enabled")} | {
+            "attributes": rep.get("attributes") or {}
+        }
+        return [Live((ctx.realm,), fields, id=rep.get("id"), raw=rep)]
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        fields = change.resource.fields
+        body = {"realm": state.realm, "enabled": True, **fields}
+        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
+        state.api.post("admin/realms", body)
+        state.created_ids[("realm",)] = state.realm
+        state.forget("realm")
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        body: dict[str, Any] = {"realm": state.realm}
+        for name, value in change.resource.fields.items():
+            if name == "attributes":
+                body["attributes"] = {**(change.live.raw.get("attributes") or {}), **value}
+            else:
+                body[name] = value
+        state.api.put(state.base, body)
+        state.forget("realm")
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        raise AssertionError("realmctl never deletes a realm")

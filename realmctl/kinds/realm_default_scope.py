@@ -1,0 +1,46 @@
+"""The realm's default and optional client scope lists (what new clients receive)."""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, LinkKind
+from realmctl.live import RealmState
+from realmctl.plan import Change, Key, Resource
+
+PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
+
+
+class RealmDefaultScopeKind(LinkKind):
+    name = "realm-default-scope"
+    title = "realm default client scope"
+    order = 27
+
+    def describe(self, key: Key) -> str:
+        return f"realm client scope {key[0]} (default/optional)"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for kind, field in (("default", "defaultClientScopes"), ("optional", "optionalClientScopes")):
+            for i, scope in enumerate(ctx.realm_spec.get(field) or []):
+                out.append(ctx.resource(self.name, (scope,), {"type": kind}, field, i))
+        return out
+
+    def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
+        if any(s.get("name") == key[0] for s in ctx.state.realm_default_scopes()):
+            return {"type": "default"}
+        if any(s.get("name") == key[0] for s in ctx.state.realm_optional_scopes()):
+            return {"type": "optional"}
+        return None
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        kind = change.resource.fields["type"]
+        state.api.put(f"{state.base}/{PATHS[kind]}/{state.scope_id(change.key[0])}", None)
+
+    def update(self, state: RealmState, change: Change) -> None:
+        # Keycloak answers 409 when a scope already in one list is PUT into the other: move it.
+        self.delete(state, change)
+        self.create(state, change)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        # The same DELETE removes the realm mapping of either kind (SEMANTICS §2.2).
+        state.api.delete(f"{state.base}/{PATHS['default']}/{state.scope_id(change.key[0])}")

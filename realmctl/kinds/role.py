@@ -1,0 +1,74 @@
+"""Roles declared in the spec: realm roles (container "realm") and client roles of declared clients."""
+
+from typing import Any
+
+from realmctl.keycloak.session import seg
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, Live, Resource
+
+
+def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
+    """A `roles` entry as name -> {description?}, whether written as a list or a map."""
+    if isinstance(spec, list):
+        return {name: {} for name in spec}
+    return {name: dict(value or {}) for name, value in (spec or {}).items()}
+
+
+class RoleKind(Kind):
+    name = "role"
+    title = "role"
+    order = 35
+
+    def describe(self, key: tuple[str, ...]) -> str:
+        return f"realm role {key[1]}" if key[0] == "realm" else f"client role {key[0]}/{key[1]}"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for name, spec in declared_roles(ctx.realm_spec.get("roles")).items():
+            out.append(ctx.resource(self.name, ("realm", name), spec, "roles", name))
+        for client_id, client in (ctx.realm_spec.get("clients") or {}).items():
+            for name, spec in declared_roles(client.get("roles")).items():
+                out.append(
+                    ctx.resource(self.name, (client_id, name), spec, "clients", client_id, "roles", name)
+                )
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        keys = {r.key for r in wanted}
+        containers = {"realm"} | {k[0] for k in keys} | set(ctx.realm_spec.get("clients") or {})
+        out = []
+        for container in sorted(containers):
+            if container != "realm" and ctx.state.client_uuid(container) is None:
+                continue
+            roles = ctx.state.realm_roles() if container == "realm" else ctx.state.client_roles(container)
+            for role in roles:
+                key = (container, role["name"])
+                if key in keys or is_owned(role.get("attributes")):
+                    fields = {"description": role.get("description")}
+                    out.append(
+                        Live(key, fields, id=role.get("id"), owned=is_owned(role.get("attributes")), raw=role)
+                    )
+        return out
+
+    def _base(self, state: RealmState, container: str) -> str:
+        if container == "realm":
+            return f"{state.base}/roles"
+        return f"{state.base}/clients/{state.client_uuid(container)}/roles"
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        container, name = change.key
+        body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
+        base = self._base(state, container)
+        state.api.post(base, body)
+        created = state.api.get(f"{base}/{seg(name)}")  # the Location names the role, not its id
+        state.created_ids[("role", container, name)] = created["id"]
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        body = {**change.live.raw, **change.resource.fields}
+        state.api.put(f"{self._base(state, change.key[0])}/{seg(change.key[1])}", body)
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        state.api.delete(f"{self._base(state, change.key[0])}/{seg(change.key[1])}")

@@ -1,0 +1,104 @@
+"""Role grants to users, service accounts and groups, and the broker/read-token backfill.
+
+Live grants are read per granted role (its direct members, one paged listing) rather than per
+user, so a thousand users granted one role cost one request, not a thousand.
+
+`grantReadTokenToLinkedUsers` on an IdP adds a grant of broker/read-token to every user already
+linked to it: Keycloak's `addReadTokenRoleOnCreate` reaches only users whose first broker login
+happens after it was switched on (SEMANTICS §3.5).
+"""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.scope_mapping import role_refs
+from realmctl.live import RealmState
+from realmctl.plan import Change, Key, Resource
+
+SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
+
+
+def service_account_username(client_id: str) -> str:
+    return f"service-account-{client_id}".lower()
+
+
+class RoleGrantKind(LinkKind):
+    name = "role-grant"
+    title = "role grant"
+    order = 70
+
+    def describe(self, key: Key) -> str:
+        subject, who, container, role = key
+        what = role if container == "realm" else f"{container}/{role}"
+        return f"role {what} granted to {subject} {who}"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out: dict[Key, Resource] = {}
+        for i, grant in enumerate(ctx.realm_spec.get("roleGrants") or []):
+            refs = {"realm": grant.get("realmRoles") or [], "clients": grant.get("clientRoles") or {}}
+            for section, subject in SUBJECTS.items():
+                for who in grant.get(section) or []:
+                    name = who if subject == "group" else who.lower()
+                    for container, role in role_refs(refs):
+                        key: Key = (subject, name, container, role)
+                        out.setdefault(key, ctx.resource(self.name, key, {}, "roleGrants", i))
+        declared = {u.lower() for u in ctx.realm_spec.get("users") or {}}
+        for alias, idp in (ctx.realm_spec.get("identityProviders") or {}).items():
+            if not idp.get("grantReadTokenToLinkedUsers"):
+                continue
+            for user in ctx.state.linked_users(alias):
+                linked: Key = ("user", user["username"].lower(), "broker", "read-token")
+                out.setdefault(linked, ctx.resource(self.name, linked, {}, "identityProviders", alias))
+        for key in out:
+            subject, who = key[0], key[1]
+            if subject == "user" and who not in declared and ctx.state.user_id(who) is None:
+                where = f"{out[key].position}: " if out[key].position else ""
+                ctx.errors.append(
+                    f"{where}role grant names user {who!r} in realm {ctx.realm!r}, "
+                    "who is neither declared under `users` nor present on the server (federated users "
+                    "appear after their first login; grantReadTokenToLinkedUsers covers them then)"
+                )
+        return [
+            r
+            for k, r in out.items()
+            if not (k[0] == "user" and k[1] not in declared and ctx.state.user_id(k[1]) is None)
+        ]
+
+    def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
+        subject, who, container, role = key
+        if subject == "group":
+            mappings = ctx.state.group_role_mappings(who)
+            if container == "realm":
+                roles = mappings.get("realmMappings") or []
+            else:
+                roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
+            return {} if any(r.get("name") == role for r in roles) else None
+        username = who if subject == "user" else service_account_username(who)
+        members = ctx.state.role_members(container, role)
+        return {} if any(m.get("username", "").lower() == username for m in members) else None
+
+    def _call(self, state: RealmState, change: Change, method: str) -> None:
+        subject, who, container, role = change.key
+        if subject == "group":
+            owner = f"groups/{state.group_id(who)}"
+        elif subject == "user":
+            owner = f"users/{state.user_id(who)}"
+        else:
+            account = state.service_account_user(who)
+            if account is None:
+                uuid = state.client_uuid(who)
+                account = state.api.get(f"{state.base}/clients/{uuid}/service-account-user")
+            owner = f"users/{account['id']}"
+        found = state.role(container, role)
+        if found is None:
+            raise LookupError(f"role {container}/{role} does not exist in realm {state.realm}")
+        target = "realm" if container == "realm" else f"clients/{state.client_uuid(container)}"
+        path = f"{state.base}/{owner}/role-mappings/{target}"
+        body = [{"id": found["id"], "name": role}]
+        state.api.post(path, body) if method == "POST" else state.api.delete(path, body)
+
+    def create(self, state: RealmState, change: Change) -> None:
+        self._call(state, change, "POST")
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        self._call(state, change, "DELETE")

@@ -1,0 +1,71 @@
+"""Role scope mappings of client scopes and clients (`roleScope` in the spec).
+
+For a client with fullScopeAllowed=false these decide which of a user's roles reach its tokens:
+without one for broker/read-token the broker token endpoint answers 403 (SEMANTICS §5).
+"""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, LinkKind
+from realmctl.live import RealmState
+from realmctl.plan import Change, Key, Resource
+
+OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
+
+
+def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(container, role) pairs of a roleScope / grant entry."""
+    refs = refs or {}
+    pairs = [("realm", r) for r in refs.get("realm") or []]
+    for client, roles in (refs.get("clients") or {}).items():
+        pairs.extend((client, r) for r in roles)
+    return pairs
+
+
+class ScopeMappingKind(LinkKind):
+    name = "scope-mapping"
+    title = "role scope mapping"
+    order = 45
+
+    def describe(self, key: Key) -> str:
+        owner = "client scope" if key[0] == "scope" else "client"
+        role = key[3] if key[2] == "realm" else f"{key[2]}/{key[3]}"
+        return f"role {role} in the scope of {owner} {key[1]}"
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for owner, (section, _) in OWNERS.items():
+            for name, spec in (ctx.realm_spec.get(section) or {}).items():
+                for container, role in role_refs(spec.get("roleScope")):
+                    out.append(
+                        ctx.resource(
+                            self.name, (owner, name, container, role), {}, section, name, "roleScope"
+                        )
+                    )
+        return out
+
+    def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
+        owner, name, container, role = key
+        mappings = ctx.state.scope_mappings(owner, name)
+        if container == "realm":
+            roles = mappings.get("realmMappings") or []
+        else:
+            roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
+        return {} if any(r.get("name") == role for r in roles) else None
+
+    def _call(self, state: RealmState, change: Change, method: str) -> None:
+        owner, name, container, role = change.key
+        oid = state.scope_id(name) if owner == "scope" else state.client_uuid(name)
+        target = "realm" if container == "realm" else f"clients/{state.client_uuid(container)}"
+        found = state.role(container, role)
+        if found is None:
+            raise LookupError(f"role {container}/{role} does not exist in realm {state.realm}")
+        path = f"{state.base}/{OWNERS[owner][1]}/{oid}/scope-mappings/{target}"
+        body = [{"id": found["id"], "name": role}]
+        state.api.post(path, body) if method == "POST" else state.api.delete(path, body)
+
+    def create(self, state: RealmState, change: Change) -> None:
+        self._call(state, change, "POST")
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        self._call(state, change, "DELETE")

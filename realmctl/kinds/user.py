@@ -1,0 +1,67 @@
+"""Users declared in the spec: ensured to exist; an initial password only when realmctl creates one."""
+
+from typing import Any
+
+from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.convert import pick
+from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.plan import Change, FieldChange, Live, Resource
+
+FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
+
+
+def _attributes(spec: dict[str, Any]) -> dict[str, list[str]]:
+    return {k: v if isinstance(v, list) else [v] for k, v in (spec.get("attributes") or {}).items()}
+
+
+class UserKind(Kind):
+    name = "user"
+    title = "user"
+    order = 60
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        out = []
+        for username, spec in (ctx.realm_spec.get("users") or {}).items():
+            fields = pick(spec, FIELDS)
+            if spec.get("attributes"):
+                fields["attributes"] = _attributes(spec)
+            resource = ctx.resource(self.name, (username.lower(),), fields, "users", username)
+            if "initialPassword" in spec:
+                resource.secrets["initialPassword"] = spec["initialPassword"]
+            out.append(resource)
+        return out
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        found = ctx.state.users(r.key[0] for r in wanted)
+        for user in ctx.state.owned_users():
+            found.setdefault(user["username"].lower(), user)
+        return [
+            Live((name,), user, id=user["id"], owned=is_owned(user.get("attributes")), raw=user)
+            for name, user in found.items()
+        ]
+
+    def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
+        # The initial password is set once, at creation; later changes belong to the user.
+        return [c for c in super().compare(resource, live) if not c.sensitive]
+
+    def create(self, state: RealmState, change: Change) -> None:
+        assert change.resource
+        fields = change.resource.fields
+        body: dict[str, Any] = {"username": change.key[0], "enabled": True, **fields}
+        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
+        if "initialPassword" in change.resource.secrets:
+            password = change.resource.secrets["initialPassword"]
+            body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        created = state.api.post(f"{state.base}/users", body)
+        state.created_ids[("user", change.key[0])] = created["id"]
+
+    def update(self, state: RealmState, change: Change) -> None:
+        assert change.resource and change.live
+        fields = dict(change.resource.fields)
+        if "attributes" in fields:
+            fields["attributes"] = {**(change.live.raw.get("attributes") or {}), **fields["attributes"]}
+        state.api.put(f"{state.base}/users/{change.live.id}", {**change.live.raw, **fields})
+
+    def delete(self, state: RealmState, change: Change) -> None:
+        assert change.live
+        state.api.delete(f"{state.base}/users/{change.live.id}")

@@ -1,0 +1,285 @@
+"""Live state of one realm, read in bulk and cached, shared by every kind.
+
+Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
+run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Creates made during apply
+are recorded here, so later changes find the new ids without another read.
+"""
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from realmctl.keycloak.session import Api, NotFound, seg
+
+T = TypeVar("T")
+
+#: Realm attribute holding the links (scope attachments, scope mappings, role grants) that
+#: realmctl added; only those are removed when they leave the spec.
+LINKS_ATTRIBUTE = "realmctl.links"
+#: Marker on objects realmctl created (attribute, config key or role attribute, by kind).
+OWNED_MARKER = "realmctl.managed"
+
+
+class RealmState:
+    """Bulk reads of one realm, each made at most once, with the ids they reveal."""
+
+    def __init__(self, api: Api, realm: str) -> None:
+        self.api = api
+        self.realm = realm
+        self.base = f"admin/realms/{seg(realm)}"
+        self._cache: dict[Any, Any] = {}
+        self._lock = threading.RLock()
+        self.created_ids: dict[tuple[str, ...], str] = {}
+
+    def _once(self, key: Any, fetch: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = fetch()
+            result: T = self._cache[key]
+            return result
+
+    def forget(self, *keys: Any) -> None:
+        """Drops cached reads (the executor does so after writes that change them)."""
+        with self._lock:
+            for key in keys:
+                self._cache.pop(key, None)
+
+    # -- realm ---------------------------------------------------------------------------------
+    def realm_rep(self) -> dict[str, Any] | None:
+        return self._once("realm", lambda: self.api.get_or_none(self.base))
+
+    @property
+    def exists(self) -> bool:
+        return self.realm_rep() is not None or ("realm",) in self.created_ids
+
+    def links(self) -> set[str]:
+        """The links realmctl recorded as its own in this realm."""
+        rep = self.realm_rep() or {}
+        raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
+        try:
+            return set(json.loads(raw)) if raw else set()
+        except ValueError:
+            return set()
+
+    # -- lists -----------------------------------------------------------------------------------
+    def _list(self, key: str, path: str, **params: Any) -> list[dict[str, Any]]:
+        if not self.exists or self.realm_rep() is None:
+            return []
+        return self._once(key, lambda: self.api.get(f"{self.base}/{path}", **params) or [])
+
+    def clients(self) -> list[dict[str, Any]]:
+        return self._list("clients", "clients")
+
+    def client_scopes(self) -> list[dict[str, Any]]:
+        return self._list("client-scopes", "client-scopes")
+
+    def realm_default_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-default", "default-default-client-scopes")
+
+    def realm_optional_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-optional", "default-optional-client-scopes")
+
+    def realm_roles(self) -> list[dict[str, Any]]:
+        return self._list("roles", "roles", briefRepresentation="false")
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._list("groups", "groups", briefRepresentation="false")
+
+    def idps(self) -> list[dict[str, Any]]:
+        if self.realm_rep() is None:
+            return []
+        return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
+
+    # -- by object ---------------------------------------------------------------------------
+    def client(self, client_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
+
+    def client_uuid(self, client_id: str) -> str | None:
+        found = self.client(client_id)
+        return found["id"] if found else self.created_ids.get(("client", client_id))
+
+    def scope(self, name: str) -> dict[str, Any] | None:
+        return next((s for s in self.client_scopes() if s.get("name") == name), None)
+
+    def scope_id(self, name: str) -> str | None:
+        found = self.scope(name)
+        return found["id"] if found else self.created_ids.get(("client-scope", name))
+
+    def idp(self, alias: str) -> dict[str, Any] | None:
+        return next((i for i in self.idps() if i.get("alias") == alias), None)
+
+    def group(self, name: str) -> dict[str, Any] | None:
+        return next((g for g in self.groups() if g.get("name") == name), None)
+
+    def group_id(self, name: str) -> str | None:
+        found = self.group(name)
+        return found["id"] if found else self.created_ids.get(("group", name))
+
+    def client_roles(self, client_id: str) -> list[dict[str, Any]]:
+        uuid = self.client_uuid(client_id)
+        if uuid is None or ("client", client_id) in self.created_ids:
+            return []
+        return self._once(
+            ("client-roles", client_id),
+            lambda: self.api.get(f"{self.base}/clients/{uuid}/roles", briefRepresentation="false") or [],
+        )
+
+    def role(self, container: str, name: str) -> dict[str, Any] | None:
+        """A realm role (container "realm") or a client role (container = clientId)."""
+        roles = self.realm_roles() if container == "realm" else self.client_roles(container)
+        found = next((r for r in roles if r.get("name") == name), None)
+        if found is None and ("role", container, name) in self.created_ids:
+            return {"id": self.created_ids[("role", container, name)], "name": name}
+        return found
+
+    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
+        """Users holding a role directly (one paged listing per role, not one read per user)."""
+        role = self.role(container, name)
+        if role is None or ("role", container, name) in self.created_ids:
+            return []
+        if container == "realm":
+            path = f"{self.base}/roles/{seg(name)}/users"
+        else:
+            path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
+        return self._once(
+            ("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true")
+        )
+
+    def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
+        """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
+        oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
+        if oid is None or (("client-scope" if owner == "scope" else "client"), name) in self.created_ids:
+            return {}
+        what = "client-scopes" if owner == "scope" else "clients"
+        return self._once(
+            ("scope-mappings", owner, name),
+            lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
+        )
+
+    def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
+        if self.idp(alias) is None:
+            return []
+        path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
+        return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
+
+    def group_role_mappings(self, name: str) -> dict[str, Any]:
+        gid = self.group_id(name)
+        if gid is None or ("group", name) in self.created_ids:
+            return {}
+        path = f"{self.base}/groups/{gid}/role-mappings"
+        return self._once(("group-roles", name), lambda: self.api.get(path) or {})
+
+    def group_members(self, name: str) -> list[dict[str, Any]]:
+        gid = self.group_id(name)
+        if gid is None or ("group", name) in self.created_ids:
+            return []
+        path = f"{self.base}/groups/{gid}/members"
+        return self._once(("group-members", name), lambda: self.api.get_all(path, briefRepresentation="true"))
+
+    def linked_users(self, alias: str) -> list[dict[str, Any]]:
+        """Users with a federated identity link to IdP `alias`."""
+        if self.idp(alias) is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once(
+            ("linked", alias), lambda: self.api.get_all(path, idpAlias=alias, briefRepresentation="true")
+        )
+
+    def service_account_user(self, client_id: str) -> dict[str, Any] | None:
+        uuid = self.client_uuid(client_id)
+        if uuid is None or ("client", client_id) in self.created_ids:
+            return None
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                result: dict[str, Any] | None = self.api.get(
+                    f"{self.base}/clients/{uuid}/service-account-user"
+                )
+                return result
+            except NotFound:
+                return None
+
+        return self._once(("service-account", client_id), fetch)
+
+    # -- fine-grained permissions (v1) and the realm-management authorization API ----------------
+    def management_client(self) -> str:
+        """The client whose resource server holds FGAP v1 objects (master: `master-realm`)."""
+        return "master-realm" if self.realm == "master" else "realm-management"
+
+    def authz(self) -> str:
+        return f"{self.base}/clients/{self.client_uuid(self.management_client())}/authz/resource-server"
+
+    def fgap_path(self, target: str, name: str) -> str:
+        if target == "idp":
+            return f"{self.base}/identity-provider/instances/{seg(name)}/management/permissions"
+        if target == "client":
+            return f"{self.base}/clients/{self.client_uuid(name)}/management/permissions"
+        return f"{self.base}/users-management-permissions"
+
+    def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
+        """The ManagementPermissionReference of an IdP, a client or the realm's users."""
+        exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(
+            target, lambda: True
+        )()
+        if not exists:
+            return {"enabled": False}
+        return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
+
+    def policies(self) -> list[dict[str, Any]]:
+        """realmctl's client policies on the realm-management resource server (one listing)."""
+        if self.client(self.management_client()) is None:
+            return []
+        return self._once(
+            "policies",
+            lambda: (
+                self.api.get_or_none(
+                    f"{self.authz()}/policy", name="realmctl-", type="client", first=0, max=1000
+                )
+                or []
+            ),
+        )
+
+    def associated(self, permission_id: str) -> list[dict[str, Any]]:
+        path = f"{self.authz()}/policy/{permission_id}/associatedPolicies"
+        return self._once(("associated", permission_id), lambda: self.api.get(path) or [])
+
+    # -- users -------------------------------------------------------------------------------
+    def users(self, usernames: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Users by (lower-cased) username, for the names asked: one listing when the realm is
+        small compared with the names asked, else one exact search per name."""
+        wanted = sorted({u.lower() for u in usernames})
+        if not wanted or self.realm_rep() is None:
+            return {}
+        known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
+        missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
+        if missing:
+            total = self._once("users-count", lambda: int(self.api.get(f"{self.base}/users/count") or 0))
+            # Listing costs one request per page of 500; searching, one per name. Take the cheaper,
+            # but never list a realm so large that holding it would be the problem.
+            if total // 500 + 1 < len(missing) and total <= 50_000:
+                for user in self._once("all-users", lambda: self.api.get_all(f"{self.base}/users")):
+                    known[user["username"].lower()] = user
+                for name in missing:
+                    self._cache.setdefault(("user-miss", name), True)
+            else:
+                for name in missing:
+                    found = self.api.get(f"{self.base}/users", username=name, exact="true")
+                    if found:
+                        known[name] = found[0]
+                    else:
+                        self._cache[("user-miss", name)] = True
+        return {u: known[u] for u in wanted if u in known}
+
+    def owned_users(self) -> list[dict[str, Any]]:
+        """Users carrying realmctl's marker (one attribute search), so that owned users who left
+        the spec can be found without listing the realm."""
+        if self.realm_rep() is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once("owned-users", lambda: self.api.get_all(path, q=f"{OWNED_MARKER}:true"))
+
+    def user_id(self, username: str) -> str | None:
+        name = username.lower()
+        found = self.users([name]).get(name)
+        return found["id"] if found else self.created_ids.get(("user", name))

@@ -1,0 +1,210 @@
+"""Plans: desired resources diffed against live objects into ordered changes.
+
+The plan engine never talks to the server. It receives the desired resources (compiled from the
+spec) and the live snapshot (read by the kinds), and decides: create, update (field by field,
+old -> new) or delete. The executor later performs exactly these changes.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from deepdiff import DeepDiff
+
+from realmctl.spec.model import Position
+
+Action = Literal["create", "update", "delete"]
+Key = tuple[str, ...]
+SENSITIVE = "(sensitive)"
+
+
+@dataclass
+class Resource:
+    """One desired object: its kind, natural key, the fields realmctl manages, and its secrets.
+
+    `fields` holds only what the spec declares (nested dicts for attribute/config maps, whose
+    undeclared keys are left alone). `secrets` holds secret fields separately, so they can never
+    leak through `fields`; each kind decides how a secret is compared (clear value or fingerprint).
+    """
+
+    realm: str
+    kind: str
+    key: Key
+    fields: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    position: Position | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # kind-specific extras for execution
+
+    @property
+    def label(self) -> str:
+        return "/".join(self.key)
+
+
+@dataclass
+class Live:
+    """One object as read from the server, normalised to the same shape as `Resource.fields`."""
+
+    key: Key
+    fields: dict[str, Any]
+    id: str | None = None
+    owned: bool = False
+    secrets: dict[str, str | None] = field(default_factory=dict)  # stored fingerprints or clear values
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FieldChange:
+    """One field's change; secret values are never held here, only the fact that they change."""
+
+    path: str
+    old: Any
+    new: Any
+    sensitive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        if self.sensitive:
+            return {"field": self.path, "sensitive": True}
+        return {"field": self.path, "old": self.old, "new": self.new}
+
+
+@dataclass
+class Change:
+    """A create, update or delete of one object, with what the executor needs to perform it."""
+
+    action: Action
+    realm: str
+    kind: str
+    key: Key
+    fields: list[FieldChange] = field(default_factory=list)
+    resource: Resource | None = None  # desired side (None for deletes)
+    live: Live | None = None  # live side (None for creates)
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "/".join(self.key)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "action": self.action,
+            "realm": self.realm,
+            "kind": self.kind,
+            "key": list(self.key),
+            "fields": [f.to_json() for f in self.fields],
+        }
+        if self.note:
+            out["note"] = self.note
+        if self.resource and self.resource.position:
+            p = self.resource.position
+            out["source"] = {"file": p.file, "line": p.line, "column": p.column}
+        return out
+
+
+def _display_path(parts: list[Any]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int) or (text and any(c in str(part) for c in ".[] ")):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """The part of `live` that `desired` speaks about: maps are compared only on declared keys."""
+    out: dict[str, Any] = {}
+    for name, want in desired.items():
+        have = live.get(name)
+        if isinstance(want, dict) and isinstance(have, dict):
+            out[name] = project(have, want)
+        elif isinstance(want, dict):
+            out[name] = {} if have is None else have
+        else:
+            out[name] = have
+    return out
+
+
+def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
+    """Field-level changes from `live` to `desired`, lists compared as sets (order is not meaning)."""
+    old = project(live, desired)
+    diff = DeepDiff(old, desired, ignore_order=True, view="tree")
+    seen: dict[str, FieldChange] = {}
+    for level in (lv for group in diff.values() for lv in group):
+        parts = level.path(output_format="list")
+        # A change inside a list is shown as the whole list changing.
+        top: list[Any] = []
+        node_old: Any = old
+        node_new: Any = desired
+        for part in parts:
+            if isinstance(node_new, list) or isinstance(node_old, list):
+                break
+            top.append(part)
+            node_old = node_old.get(part) if isinstance(node_old, dict) else None
+            node_new = node_new.get(part) if isinstance(node_new, dict) else None
+        name = _display_path(top)
+        if name not in seen:
+            seen[name] = FieldChange(name, node_old, node_new)
+    return sorted(seen.values(), key=lambda c: c.path)
+
+
+def created_fields(desired: dict[str, Any], prefix: str = "") -> list[FieldChange]:
+    """Every declared field of a new object, as `(none) -> value` changes."""
+    out: list[FieldChange] = []
+    for name, value in desired.items():
+        path = (
+            f"{prefix}.{name}"
+            if prefix and not any(c in name for c in ".[] ")
+            else (f"{prefix}[{name}]" if prefix else name)
+        )
+        if isinstance(value, dict) and value:
+            out.extend(created_fields(value, path))
+        else:
+            out.append(FieldChange(path, None, value))
+    return out
+
+
+@dataclass
+class Plan:
+    """The ordered changes of a run, and what they were computed from."""
+
+    changes: list[Change]
+    realms: list[str]
+    server: str
+    live_digest: str = ""
+    spec_digest: str = ""
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "delete": 0}
+        for change in self.changes:
+            out[change.action] += 1
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def digest(self) -> str:
+        """A fingerprint of the changes themselves (secrets only as 'sensitive' markers)."""
+        body = json.dumps([c.to_json() for c in self.changes], sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "realmctl.plan",
+            "version": 1,
+            "server": self.server,
+            "realms": self.realms,
+            "summary": {
+                "add": self.counts["create"],
+                "change": self.counts["update"],
+                "delete": self.counts["delete"],
+            },
+            "changes": [c.to_json() for c in self.changes],
+            "errors": self.errors,
+            "notes": self.notes,
+            "digests": {"plan": self.digest(), "live": self.live_digest, "spec": self.spec_digest},
+        }

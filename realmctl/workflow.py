@@ -1,0 +1,119 @@
+"""The steps behind `plan` and `apply`: connect, load, plan, show, apply, verify.
+
+Kept out of cli.py so that tests and other programs can drive a whole run from Python.
+"""
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from realmctl.engine import DEFAULT_MAX_DELETES, ApplyResult, Run, apply_plan, make_plan
+from realmctl.errors import RealmctlError
+from realmctl.keycloak.session import Api, Settings
+from realmctl.plan import Change
+from realmctl.render import as_json, describe, markdown, text
+from realmctl.spec.model import Spec
+
+PLAN_FORMAT = "realmctl.plan"
+
+
+@dataclass
+class Target:
+    """Where to connect: the environment's server, or an in-process sandbox."""
+
+    sandbox: bool = False
+    sandbox_imports: tuple[str, ...] = ()
+    sandbox_profile: str = "keycloak-26"
+
+
+@contextlib.contextmanager
+def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
+    """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile."""
+    if not target.sandbox:
+        api = Api(Settings.from_env())
+        api.login()
+        yield api
+        return
+    from realmctl.sandbox import Sandbox
+
+    with Sandbox(profile=target.sandbox_profile, imports=target.sandbox_imports) as sb:
+        print(
+            f"realmctl: using an in-memory sandbox ({target.sandbox_profile}) at {sb.url}; "
+            "nothing is sent to a real server.",
+            file=err,
+        )
+        api = Api(Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password))
+        api.login()
+        yield api
+
+
+def load(paths: Sequence[str]) -> Spec:
+    from realmctl.spec.loader import load_spec
+
+    return load_spec(list(paths))
+
+
+def render(run: Run, fmt: str, colour: bool) -> str:
+    if fmt == "json":
+        return as_json(run.plan)
+    if fmt == "markdown":
+        return markdown(run.plan)
+    return text(run.plan, colour=colour)
+
+
+def plan_errors(run: Run) -> None:
+    if run.plan.errors:
+        raise RealmctlError("the plan cannot be made:\n" + "\n".join(f"  - {e}" for e in run.plan.errors))
+
+
+def write_plan_file(run: Run, path: str, spec: Spec) -> None:
+    """The plan as JSON plus what apply needs to check it is still current. No secret values."""
+    body = run.plan.to_json()
+    body["specFiles"] = [os.path.abspath(f) for f in spec.files]
+    body["salt"] = run.salt
+    Path(path).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def read_plan_file(path: str) -> dict[str, Any] | None:
+    """The plan file's content, or None when `path` is not a plan file (then it is a spec)."""
+    try:
+        body = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, IsADirectoryError):
+        return None
+    return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
+
+
+def replan_from_file(saved: dict[str, Any], api: Api, max_deletes: int) -> Run:
+    """Recomputes the saved plan and refuses it, before any write, when anything moved."""
+    if saved.get("server") != api.settings.url:
+        raise RealmctlError(
+            f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan"
+        )
+    spec = load(saved.get("specFiles") or [])
+    run = make_plan(spec, api, max_deletes=max_deletes, salt=saved.get("salt"))
+    digests = saved.get("digests") or {}
+    if run.plan.spec_digest != digests.get("spec"):
+        raise RealmctlError("the spec files changed since this plan was made; make a new plan")
+    if run.plan.live_digest != digests.get("live") or run.plan.digest() != digests.get("plan"):
+        raise RealmctlError("the live realms changed since this plan was made; make a new plan")
+    return run
+
+
+def report_apply(result: ApplyResult, err: TextIO) -> None:
+    def names(changes: list[Change]) -> str:
+        return "".join(f"\n  {c.action} {describe(c)} (realm {c.realm})" for c in changes)
+
+    if result.failed is None:
+        return
+    print(f"Error: {result.failed.action} {describe(result.failed)} failed: {result.error}", file=err)
+    print(f"Applied {len(result.applied)} change(s) before the failure:{names(result.applied)}", file=err)
+    print(f"Not applied ({len(result.skipped) + 1}):{names([result.failed, *result.skipped])}", file=err)
+    print("Run apply again once the cause is fixed; it continues from the live state.", file=err)
+
+
+__all__ = ["DEFAULT_MAX_DELETES", "Target", "apply_plan", "connect", "make_plan"]
