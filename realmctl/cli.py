@@ -115,9 +115,7 @@ Server and credentials come from the environment, never from arguments:
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
 @click.option("--allow-mass-delete", is_flag=True, help=f"Allow more than {DEFAULT_MAX_DELETES} deletions.")

@@ -70,9 +70,7 @@ def feature_error(api: Api, realms: list[str]) -> str:
 def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     realms = copy.deepcopy(spec.realms)
     errors: list[str] = []
-    users = [
-        (r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()
-    ]
+    users = [(r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()]
     if not users:
         return Expanded(realms, errors)
     if missing_features(api):
@@ -83,9 +81,7 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     for target, name, entry in users:
         source_realm, source_client = entry["source"]["realm"], entry["source"]["client"]
         if source_realm not in realms:
-            errors.append(
-                f"token exchange {name!r} in realm {target!r} names realm {source_realm!r}, not in the spec"
-            )
+            errors.append(f"token exchange {name!r} in realm {target!r} names realm {source_realm!r}, not in the spec")
             continue
         source_spec = realms[source_realm].setdefault("clients", {}).setdefault(source_client, {})
         source_spec.setdefault("publicClient", False)

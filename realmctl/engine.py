@@ -71,19 +71,13 @@ def make_plan(spec: Spec, api: Api, max_deletes: int = DEFAULT_MAX_DELETES, salt
             for resource in wanted:
                 live = lives.pop(resource.key, None)
                 if live is None:
-                    secret = [
-                        FieldChange(kind.secret_path(n), None, None, sensitive=True) for n in resource.secrets
-                    ]
+                    secret = [FieldChange(kind.secret_path(n), None, None, sensitive=True) for n in resource.secrets]
                     fields = created_fields(resource.fields) + secret
-                    changes.append(
-                        Change("create", realm, kind.name, resource.key, fields, resource=resource)
-                    )
+                    changes.append(Change("create", realm, kind.name, resource.key, fields, resource=resource))
                     continue
                 diff = kind.compare(resource, live)
                 if diff:
-                    changes.append(
-                        Change("update", realm, kind.name, resource.key, diff, resource=resource, live=live)
-                    )
+                    changes.append(Change("update", realm, kind.name, resource.key, diff, resource=resource, live=live))
             for live in lives.values():
                 if live.owned:
                     changes.append(Change("delete", realm, kind.name, live.key, live=live))
@@ -103,9 +97,7 @@ def make_plan(spec: Spec, api: Api, max_deletes: int = DEFAULT_MAX_DELETES, salt
 def order(changes: list[Change]) -> list[Change]:
     """Deletes first, dependents before what they depend on; then creates and updates, by dependency."""
     rank = {k.name: k.order for k in KINDS}
-    deletes = sorted(
-        (c for c in changes if c.action == "delete"), key=lambda c: (-rank[c.kind], c.realm, c.key)
-    )
+    deletes = sorted((c for c in changes if c.action == "delete"), key=lambda c: (-rank[c.kind], c.realm, c.key))
     others = sorted(
         (c for c in changes if c.action != "delete"),
         key=lambda c: (c.realm != "", rank[c.kind], c.realm, c.key),

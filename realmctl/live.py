@@ -142,9 +142,7 @@ class RealmState:
             path = f"{self.base}/roles/{seg(name)}/users"
         else:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
-        return self._once(
-            ("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true")
-        )
+        return self._once(("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true"))
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
         """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
@@ -182,9 +180,7 @@ class RealmState:
         if self.idp(alias) is None:
             return []
         path = f"{self.base}/users"
-        return self._once(
-            ("linked", alias), lambda: self.api.get_all(path, idpAlias=alias, briefRepresentation="true")
-        )
+        return self._once(("linked", alias), lambda: self.api.get_all(path, idpAlias=alias, briefRepresentation="true"))
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
@@ -193,9 +189,7 @@ class RealmState:
 
         def fetch() -> dict[str, Any] | None:
             try:
-                result: dict[str, Any] | None = self.api.get(
-                    f"{self.base}/clients/{uuid}/service-account-user"
-                )
+                result: dict[str, Any] | None = self.api.get(f"{self.base}/clients/{uuid}/service-account-user")
                 return result
             except NotFound:
                 return None
@@ -219,9 +213,7 @@ class RealmState:
 
     def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
         """The ManagementPermissionReference of an IdP, a client or the realm's users."""
-        exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(
-            target, lambda: True
-        )()
+        exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
         if not exists:
             return {"enabled": False}
         return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
@@ -233,10 +225,7 @@ class RealmState:
         return self._once(
             "policies",
             lambda: (
-                self.api.get_or_none(
-                    f"{self.authz()}/policy", name="realmctl-", type="client", first=0, max=1000
-                )
-                or []
+                self.api.get_or_none(f"{self.authz()}/policy", name="realmctl-", type="client", first=0, max=1000) or []
             ),
         )
 

@@ -91,9 +91,7 @@ def read_plan_file(path: str) -> dict[str, Any] | None:
 def replan_from_file(saved: dict[str, Any], api: Api, max_deletes: int) -> Run:
     """Recomputes the saved plan and refuses it, before any write, when anything moved."""
     if saved.get("server") != api.settings.url:
-        raise RealmctlError(
-            f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan"
-        )
+        raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
     spec = load(saved.get("specFiles") or [])
     run = make_plan(spec, api, max_deletes=max_deletes, salt=saved.get("salt"))
     digests = saved.get("digests") or {}

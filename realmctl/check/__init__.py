@@ -1,1 +1,47 @@
-"""check."""
+"""`realmctl check`: reason over the spec and the live realm, name the missing link of each chain."""
+
+from realmctl.check import broker, exchange, upkeep
+from realmctl.check.facts import Facts
+from realmctl.check.findings import Finding, Report
+from realmctl.engine import make_plan
+from realmctl.keycloak.session import Api
+from realmctl.live import RealmState
+from realmctl.spec.model import Spec
+
+__all__ = ["Finding", "Report", "run_check"]
+
+
+def run_check(spec: Spec, api: Api) -> Report:
+    """Every rule over every realm of the spec. Sends no write."""
+    report = Report()
+    pending = make_plan(spec, api, max_deletes=1_000_000).plan
+    if pending.changes:
+        report.notes.append(
+            f"{len(pending.changes)} change(s) of the spec are not applied yet (see `realmctl plan`); "
+            "the findings describe the server as it is now"
+        )
+    facts = {realm: Facts(RealmState(api, realm)) for realm in spec.realms}
+    for realm, f in facts.items():
+        if f.state.realm_rep() is None:
+            report.findings.append(
+                Finding(
+                    "error",
+                    "realm-missing",
+                    realm,
+                    f"realm {realm}",
+                    f"realm {realm} does not exist on the server",
+                    "run `realmctl apply`",
+                    spec.where("realms", realm),
+                )
+            )
+            continue
+        found, checked = broker.check_realm(spec, realm, f)
+        report.findings += found
+        report.checked += checked
+        report.findings += upkeep.check_realm(spec, realm, f)
+    found, checked = exchange.check_entries(spec, api, facts)
+    report.findings += found
+    report.checked += checked
+    order = {"error": 0, "warning": 1, "info": 2}
+    report.findings.sort(key=lambda x: (order[x.severity], x.realm, x.rule, x.subject))
+    return report

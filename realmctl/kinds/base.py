@@ -16,9 +16,7 @@ from realmctl.spec.model import Spec
 class Context:
     """What compiling one realm needs: the spec (for positions) and the realm's live state."""
 
-    def __init__(
-        self, spec: Spec, realm: str, state: RealmState, realm_spec: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, spec: Spec, realm: str, state: RealmState, realm_spec: dict[str, Any] | None = None) -> None:
         self.spec = spec
         self.realm = realm
         self.state = state
@@ -28,9 +26,7 @@ class Context:
     def where(self, *path: str | int) -> Any:
         return self.spec.where("realms", self.realm, *path)
 
-    def resource(
-        self, kind: str, key: Key, fields: dict[str, Any], *path: str | int, **extra: Any
-    ) -> Resource:
+    def resource(self, kind: str, key: Key, fields: dict[str, Any], *path: str | int, **extra: Any) -> Resource:
         return Resource(self.realm, kind, key, fields, position=self.where(*path), **extra)
 
 

@@ -39,9 +39,7 @@ ATTRIBUTES = {
 def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
     """Keycloak ClientRepresentation fields for a client's spec (secret excluded)."""
     fields = pick(spec, FIELDS) | dict(spec.get("extra") or {})
-    attributes = {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec} | kc_map(
-        spec.get("attributes")
-    )
+    attributes = {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec} | kc_map(spec.get("attributes"))
     if attributes:
         fields["attributes"] = attributes
     return fields

@@ -43,9 +43,7 @@ class ClientScopeKind(Kind):
                     "description": scope.get("description"),
                     "attributes": attributes,
                 }
-                out.append(
-                    Live((scope["name"],), fields, id=scope["id"], owned=is_owned(attributes), raw=scope)
-                )
+                out.append(Live((scope["name"],), fields, id=scope["id"], owned=is_owned(attributes), raw=scope))
         return out
 
     def create(self, state: RealmState, change: Change) -> None:

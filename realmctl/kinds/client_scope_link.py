@@ -23,9 +23,7 @@ class ClientScopeLinkKind(LinkKind):
             for kind, field in (("default", "defaultClientScopes"), ("optional", "optionalClientScopes")):
                 for i, scope in enumerate(spec.get(field) or []):
                     out.append(
-                        ctx.resource(
-                            self.name, (client_id, scope), {"type": kind}, "clients", client_id, field, i
-                        )
+                        ctx.resource(self.name, (client_id, scope), {"type": kind}, "clients", client_id, field, i)
                     )
         return out
 

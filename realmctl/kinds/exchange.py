@@ -39,9 +39,7 @@ class FgapKind(Kind):
         out: dict[Key, Resource] = {}
         for a in _entries(ctx)["attachments"]:
             key = (a["target"], a["name"])
-            resource = Resource(
-                ctx.realm, self.name, key, {"enabled": True}, position=_position(ctx, a["_entry"])
-            )
+            resource = Resource(ctx.realm, self.name, key, {"enabled": True}, position=_position(ctx, a["_entry"]))
             resource.data["intent"] = a["_intent"]
             out.setdefault(key, resource)
         return list(out.values())
@@ -98,9 +96,7 @@ class ExchangePolicyKind(Kind):
 
                 uuids = json.loads((policy.get("config") or {}).get("clients") or "[]")
                 clients = sorted(by_uuid.get(u, u) for u in uuids)
-                out.append(
-                    Live((policy["name"],), {"clients": clients}, id=policy["id"], owned=owned, raw=policy)
-                )
+                out.append(Live((policy["name"],), {"clients": clients}, id=policy["id"], owned=owned, raw=policy))
         return out
 
     def _body(self, change: Change) -> dict[str, Any]:
@@ -120,9 +116,7 @@ class ExchangePolicyKind(Kind):
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.live
-        state.api.put(
-            f"{state.authz()}/policy/client/{change.live.id}", {"id": change.live.id, **self._body(change)}
-        )
+        state.api.put(f"{state.authz()}/policy/client/{change.live.id}", {"id": change.live.id, **self._body(change)})
 
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live

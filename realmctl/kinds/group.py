@@ -12,8 +12,7 @@ class GroupKind(Kind):
 
     def desired(self, ctx: Context) -> list[Resource]:
         return [
-            ctx.resource(self.name, (g,), {}, "groups", i)
-            for i, g in enumerate(ctx.realm_spec.get("groups") or [])
+            ctx.resource(self.name, (g,), {}, "groups", i) for i, g in enumerate(ctx.realm_spec.get("groups") or [])
         ]
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:

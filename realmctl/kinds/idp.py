@@ -63,9 +63,7 @@ class IdpKind(Kind):
             if idp["alias"] in aliases or is_owned(config):
                 stored = {k[len(FINGERPRINT) :]: v for k, v in config.items() if k.startswith(FINGERPRINT)}
                 owned = is_owned(config)
-                out.append(
-                    Live((idp["alias"],), idp, id=idp.get("internalId"), owned=owned, secrets=stored, raw=idp)
-                )
+                out.append(Live((idp["alias"],), idp, id=idp.get("internalId"), owned=owned, secrets=stored, raw=idp))
         return out
 
     def secret_path(self, name: str) -> str:

@@ -25,11 +25,7 @@ class IdpMapperKind(Kind):
                 if "syncMode" in spec:
                     config["syncMode"] = spec["syncMode"]
                 fields = {"identityProviderMapper": spec["identityProviderMapper"], "config": config}
-                out.append(
-                    ctx.resource(
-                        self.name, (alias, name), fields, "identityProviders", alias, "mappers", name
-                    )
-                )
+                out.append(ctx.resource(self.name, (alias, name), fields, "identityProviders", alias, "mappers", name))
         return out
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:

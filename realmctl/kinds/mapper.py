@@ -35,9 +35,7 @@ def mapper_config(spec: dict[str, Any]) -> dict[str, str]:
     kind = spec.get("type")
     config: dict[str, Any] = {}
     if kind in ("user-client-role", "user-realm-role"):
-        default_claim = (
-            "resource_access.${client_id}.roles" if kind == "user-client-role" else "realm_access.roles"
-        )
+        default_claim = "resource_access.${client_id}.roles" if kind == "user-client-role" else "realm_access.roles"
         config["claim.name"] = spec.get("claimName", default_claim)
         config["jsonType.label"] = spec.get("jsonType", "String")
         config["multivalued"] = spec.get("multivalued", True)
@@ -85,9 +83,7 @@ class MapperKind(Kind):
                     "protocolMapper": TYPES.get(spec.get("type", ""), spec.get("protocolMapper", "")),
                     "config": mapper_config(spec),
                 }
-                out.append(
-                    ctx.resource(self.name, (scope, name), fields, "clientScopes", scope, "mappers", name)
-                )
+                out.append(ctx.resource(self.name, (scope, name), fields, "clientScopes", scope, "mappers", name))
         return out
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:

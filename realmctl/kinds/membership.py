@@ -19,9 +19,7 @@ class MembershipKind(LinkKind):
         out = []
         for username, spec in (ctx.realm_spec.get("users") or {}).items():
             for i, group in enumerate(spec.get("groups") or []):
-                out.append(
-                    ctx.resource(self.name, (username.lower(), group), {}, "users", username, "groups", i)
-                )
+                out.append(ctx.resource(self.name, (username.lower(), group), {}, "users", username, "groups", i))
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -23,9 +23,7 @@ class RealmKind(Kind):
         rep = ctx.state.realm_rep()
         if rep is None:
             return []
-        fields = {k: rep.get(k) for k in ("displayName", "enabled")} | {
-            "attributes": rep.get("attributes") or {}
-        }
+        fields = {k: rep.get(k) for k in ("displayName", "enabled")} | {"attributes": rep.get("attributes") or {}}
         return [Live((ctx.realm,), fields, id=rep.get("id"), raw=rep)]
 
     def create(self, state: RealmState, change: Change) -> None:

@@ -29,9 +29,7 @@ class RoleKind(Kind):
             out.append(ctx.resource(self.name, ("realm", name), spec, "roles", name))
         for client_id, client in (ctx.realm_spec.get("clients") or {}).items():
             for name, spec in declared_roles(client.get("roles")).items():
-                out.append(
-                    ctx.resource(self.name, (client_id, name), spec, "clients", client_id, "roles", name)
-                )
+                out.append(ctx.resource(self.name, (client_id, name), spec, "clients", client_id, "roles", name))
         return out
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
@@ -46,9 +44,7 @@ class RoleKind(Kind):
                 key = (container, role["name"])
                 if key in keys or is_owned(role.get("attributes")):
                     fields = {"description": role.get("description")}
-                    out.append(
-                        Live(key, fields, id=role.get("id"), owned=is_owned(role.get("attributes")), raw=role)
-                    )
+                    out.append(Live(key, fields, id=role.get("id"), owned=is_owned(role.get("attributes")), raw=role))
         return out
 
     def _base(self, state: RealmState, container: str) -> str:

@@ -37,11 +37,7 @@ class ScopeMappingKind(LinkKind):
         for owner, (section, _) in OWNERS.items():
             for name, spec in (ctx.realm_spec.get(section) or {}).items():
                 for container, role in role_refs(spec.get("roleScope")):
-                    out.append(
-                        ctx.resource(
-                            self.name, (owner, name, container, role), {}, section, name, "roleScope"
-                        )
-                    )
+                    out.append(ctx.resource(self.name, (owner, name, container, role), {}, section, name, "roleScope"))
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -94,9 +94,7 @@ class Sandbox:
             return self
         self.bind()
         assert self._server is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="realmctl-sandbox", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="realmctl-sandbox", daemon=True)
         self._thread.start()
         return self
 

@@ -206,9 +206,7 @@ def _ensure_builtin_clients(realm: Realm) -> None:
         ops.create_client(realm, rep)
 
 
-def _ensure_client_roles(
-    realm: Realm, client: Client, names: list[str], composites: dict[str, list[str]]
-) -> None:
+def _ensure_client_roles(realm: Realm, client: Client, names: list[str], composites: dict[str, list[str]]) -> None:
     for role_name in names:
         if realm.client_role(client.id, role_name) is None:
             ops.add_role(realm, role_name, client_id=client.id, description=f"${{role_{role_name}}}")
@@ -306,9 +304,7 @@ def _import_composites(realm: Realm, rep: dict[str, Any]) -> None:
         if not role_rep.get("composites"):
             continue
         client = realm.client_by_client_id(client_id) if client_id else None
-        role = (
-            realm.client_role(client.id, role_rep["name"]) if client else realm.realm_role(role_rep["name"])
-        )
+        role = realm.client_role(client.id, role_rep["name"]) if client else realm.realm_role(role_rep["name"])
         if role is not None:
             role.composites.clear()
             set_composites(realm, role.id, role_rep["composites"])
@@ -486,9 +482,7 @@ def _import_authz(realm: Realm, rep: dict[str, Any]) -> None:
             server.scopes[sid] = {"id": sid, "name": scope_rep["name"], **_extra(scope_rep, ("id", "name"))}
         for res_rep in settings.get("resources") or []:
             rid = res_rep.get("_id") or new_id()
-            scope_ids = [
-                s["id"] for n in res_rep.get("scopes") or [] if (s := server.scope_by_name(n["name"]))
-            ]
+            scope_ids = [s["id"] for n in res_rep.get("scopes") or [] if (s := server.scope_by_name(n["name"]))]
             server.resources[rid] = {
                 **_extra(res_rep, ("_id", "scopes", "owner")),
                 "_id": rid,

@@ -766,8 +766,7 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
     },
     {
         "name": "acr",
-        "description": "OpenID Connect scope for add acr (authentication context class reference) to the "
-        "token",
+        "description": "OpenID Connect scope for add acr (authentication context class reference) to the token",
         "protocol": "openid-connect",
         "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
         "protocolMappers": [

@@ -113,9 +113,7 @@ def link_scope(realm: Realm, client: Client, scope: ClientScope, default: bool) 
     client.scopes[scope.id] = default
 
 
-def create_client(
-    realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False, service_account: bool = True
-) -> Client:
+def create_client(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False, service_account: bool = True) -> Client:
     """Create a client as `POST /clients` does: defaults, secret, scopes, mappers, service account."""
     client_id = rep.get("clientId")
     if not client_id:
@@ -180,9 +178,7 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     if realm.user_by_username(username) is not None:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
-    same_email = email and any(
-        (u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values()
-    )
+    same_email = email and any((u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values())
     if same_email and not realm.settings.get("duplicateEmailsAllowed"):
         raise HttpError(409, {"errorMessage": "User exists with same email"})
     stored: dict[str, Any] = {

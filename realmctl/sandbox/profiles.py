@@ -39,9 +39,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("STEP_UP_AUTHENTICATION", "Step-up Authentication", "DEFAULT"),
     Feature("TOKEN_EXCHANGE", "Token Exchange Service", "PREVIEW"),
     Feature("TOKEN_EXCHANGE_STANDARD_V2", "Standard Token Exchange version 2", "DEFAULT"),
-    Feature(
-        "TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2", "External to Internal Token Exchange version 2", "EXPERIMENTAL"
-    ),
+    Feature("TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2", "External to Internal Token Exchange version 2", "EXPERIMENTAL"),
 )
 
 

@@ -130,9 +130,7 @@ def group_rep(realm: Realm, group: Group, path: str, *, sub_count: bool = True) 
         rep["subGroupCount"] = sum(1 for g in realm.groups.values() if g.parent_id == group.id)
     rep["subGroups"] = []
     rep["attributes"] = copy.deepcopy(group.attributes)
-    rep["realmRoles"] = sorted(
-        realm.roles[r].name for r in group.role_ids if realm.roles[r].client_id is None
-    )
+    rep["realmRoles"] = sorted(realm.roles[r].name for r in group.role_ids if realm.roles[r].client_id is None)
     client_roles: dict[str, list[str]] = {}
     for rid in group.role_ids:
         role = realm.roles[rid]

@@ -99,9 +99,7 @@ def verify(app: App, token: str, *, typ: str = "Bearer") -> tuple[Realm, dict[st
     return realm, claims
 
 
-def access_claims(
-    app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None
-) -> dict[str, Any]:
+def access_claims(app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None) -> dict[str, Any]:
     """The access token claims. Lightweight tokens (admin-cli) carry no role claims."""
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -126,11 +124,7 @@ def token_scope(realm: Realm, client: Client) -> str:
     names = []
     for scope_id, is_default in client.scopes.items():
         scope = realm.client_scopes.get(scope_id)
-        if (
-            is_default
-            and scope is not None
-            and scope.attributes.get("include.in.token.scope", "true") == "true"
-        ):
+        if is_default and scope is not None and scope.attributes.get("include.in.token.scope", "true") == "true":
             names.append(scope.name)
     return " ".join(names)
 
@@ -148,9 +142,7 @@ def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> tuple[Clie
         try:
             client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
         except ValueError:
-            raise oauth_error(
-                401, "unauthorized_client", "Invalid client or Invalid client credentials"
-            ) from None
+            raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials") from None
     if not client_id:
         raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials")
     client = realm.client_by_client_id(client_id)
@@ -191,9 +183,7 @@ def token_endpoint(req: Request) -> Response:
         sid = new_id()
     elif grant == "client_credentials":
         if client.rep.get("publicClient"):
-            raise oauth_error(
-                401, "unauthorized_client", "Public client not allowed to retrieve service account"
-            )
+            raise oauth_error(401, "unauthorized_client", "Public client not allowed to retrieve service account")
         found = realm.service_account_user(client.id)
         if not client.rep.get("serviceAccountsEnabled") or found is None:
             raise oauth_error(401, "unauthorized_client", "Client not enabled to retrieve service account")

@@ -28,9 +28,7 @@ def _resolve(body: str, env: Mapping[str, str], base: FsPath, field: str) -> str
     if kind == "env" and sep:
         name, dash, default = rest.partition(":-")
         if not _NAME.match(name):
-            raise _Failure(
-                "bad-interpolation", f"`${{env:...}}` in {field} needs a variable name", _SYNTAX_HINT
-            )
+            raise _Failure("bad-interpolation", f"`${{env:...}}` in {field} needs a variable name", _SYNTAX_HINT)
         if name in env:
             return env[name]
         if dash:

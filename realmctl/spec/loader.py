@@ -36,9 +36,7 @@ def expand_paths(paths: Sequence[str | FsPath]) -> tuple[list[str], list[Finding
         if path.is_dir():
             found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix in (".yaml", ".yml"))
             if not found:
-                findings.append(
-                    Finding("error", "no-spec-files", f"directory `{p}` has no `*.yaml` or `*.yml` file")
-                )
+                findings.append(Finding("error", "no-spec-files", f"directory `{p}` has no `*.yaml` or `*.yml` file"))
         else:
             found = [path]
         for f in found:
@@ -147,9 +145,7 @@ def _config_maps(realms: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
             for name, obj in objects.items() if isinstance(objects, dict) else ():
                 if not isinstance(obj, dict):
                     continue
-                take(
-                    (*base, kind, name, "config"), obj.get("config") if kind == "identityProviders" else None
-                )
+                take((*base, kind, name, "config"), obj.get("config") if kind == "identityProviders" else None)
                 take(
                     (*base, kind, name, "attributes"),
                     obj.get("attributes") if kind != "identityProviders" else None,
@@ -176,9 +172,7 @@ def _sensitive(realms: dict[str, Any]) -> set[Path]:
     for r, realm in realms.items():
         if not isinstance(realm, dict):
             continue
-        for c, client in (
-            (realm.get("clients") or {}).items() if isinstance(realm.get("clients"), dict) else ()
-        ):
+        for c, client in (realm.get("clients") or {}).items() if isinstance(realm.get("clients"), dict) else ():
             if isinstance(client, dict) and "secret" in client:
                 paths.add(("realms", r, "clients", c, "secret"))
         for u, user in (realm.get("users") or {}).items() if isinstance(realm.get("users"), dict) else ():

@@ -66,9 +66,7 @@ class _Checker:
         for s, scope in scopes.items():
             if isinstance(scope, dict):
                 where = (*base, "clientScopes", s)
-                self.role_scope(
-                    r, realm, scope.get("roleScope"), (*where, "roleScope"), f"client scope `{s}`"
-                )
+                self.role_scope(r, realm, scope.get("roleScope"), (*where, "roleScope"), f"client scope `{s}`")
                 self.mappers(scope, where, s)
         for i, grant in enumerate(realm.get("roleGrants") or []):
             if isinstance(grant, dict):
@@ -83,9 +81,7 @@ class _Checker:
             if isinstance(policy, dict):
                 self.exchange(r, realm, p, policy, (*base, "tokenExchange", p))
 
-    def scope_lists(
-        self, r: str, owner: dict[str, Any], path: Path, desc: str, scopes: dict[str, Any]
-    ) -> None:
+    def scope_lists(self, r: str, owner: dict[str, Any], path: Path, desc: str, scopes: dict[str, Any]) -> None:
         known = set(scopes) | BUILTIN_SCOPES
         lists = {k: _strings(owner.get(k)) for k in ("defaultClientScopes", "optionalClientScopes")}
         for key, items in lists.items():
@@ -121,9 +117,7 @@ class _Checker:
                 _nearest(role, known) or "it must exist on the server; or declare it under `roles`",
             )
 
-    def client_role(
-        self, r: str, realm: dict[str, Any], client: str, role: str, path: Path, desc: str
-    ) -> None:
+    def client_role(self, r: str, realm: dict[str, Any], client: str, role: str, path: Path, desc: str) -> None:
         builtin = builtin_client_roles(r)
         declared = _map(_map(realm.get("clients")).get(client))
         if "roles" in declared:
@@ -138,9 +132,7 @@ class _Checker:
                 )
         elif client in builtin and role not in builtin[client]:
             roles = builtin[client]
-            hint = _nearest(role, roles) or (
-                f"its roles: {', '.join(sorted(roles))}" if roles else "it has no roles"
-            )
+            hint = _nearest(role, roles) or (f"its roles: {', '.join(sorted(roles))}" if roles else "it has no roles")
             self.add("error", "unknown-role", f"built-in client `{client}` has no role `{role}`", path, hint)
 
     def client_roles(self, r: str, realm: dict[str, Any], value: Any, path: Path, desc: str) -> None:
@@ -174,8 +166,7 @@ class _Checker:
                 self.add(
                     "error",
                     "no-service-account",
-                    f"{desc} grants roles to the service account of client `{c}`, "
-                    "which has `serviceAccounts: false`",
+                    f"{desc} grants roles to the service account of client `{c}`, which has `serviceAccounts: false`",
                     where,
                     f"set `serviceAccounts: true` on `{c}`",
                 )
@@ -203,8 +194,7 @@ class _Checker:
                     self.add(
                         "warning",
                         "mapper-without-client",
-                        f"mapper `{m}` of client scope `{s}` has no `client`: it emits the roles of "
-                        "every client",
+                        f"mapper `{m}` of client scope `{s}` has no `client`: it emits the roles of every client",
                         (*path, "mappers", m),
                         "add e.g. `client: broker`",
                     )

@@ -55,9 +55,7 @@ def _expected(types: Any) -> str:
     if isinstance(types, str):
         return _TYPES.get(types, types)
     names = [
-        _TYPES.get(t, t) if t != "boolean" else "true/false"
-        for t in types
-        if t != "integer" or "number" not in types
+        _TYPES.get(t, t) if t != "boolean" else "true/false" for t in types if t != "integer" or "number" not in types
     ]
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
@@ -145,9 +143,7 @@ class _Translator:
         elif kind == "required":
             instance = error.instance if isinstance(error.instance, dict) else {}
             props = set(error.schema.get("properties", {}))
-            typos = {
-                m for k in instance if k not in props for m in difflib.get_close_matches(k, props, 1, 0.6)
-            }
+            typos = {m for k in instance if k not in props for m in difflib.get_close_matches(k, props, 1, 0.6)}
             # A misspelt required key is reported once, as an unknown key with its did-you-mean.
             for key in [k for k in value if k not in instance and k not in typos]:
                 where = "the spec" if not path else subject(path)
@@ -165,9 +161,7 @@ class _Translator:
         elif kind == "minLength":
             self.add("bad-value", f"{subject(path)} must not be empty", path)
         elif kind == "uniqueItems":
-            self.add(
-                "duplicate-item", f"{subject(path)} lists the same entry twice", path, "remove the repeat"
-            )
+            self.add("duplicate-item", f"{subject(path)} lists the same entry twice", path, "remove the repeat")
         elif kind in ("oneOf", "anyOf"):
             self._alternatives(error, path)
         else:
@@ -212,9 +206,7 @@ def validate_document(
 def config_key_warnings(realms: dict[str, Any], positions: dict[Path, Position]) -> list[Finding]:
     """IdP `config` accepts any key (Keycloak has many), so a typo of a known one is silently passed
     through; warn when a key is a near miss of a key the schema knows (`clientSecrte`)."""
-    idp_schema = load_schema()["properties"]["realms"]["additionalProperties"]["properties"][
-        "identityProviders"
-    ]
+    idp_schema = load_schema()["properties"]["realms"]["additionalProperties"]["properties"]["identityProviders"]
     known = set(idp_schema["additionalProperties"]["properties"]["config"]["properties"])
     lowered = {k.lower(): k for k in known}
     findings: list[Finding] = []

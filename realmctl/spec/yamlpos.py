@@ -169,9 +169,7 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
         )
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    return Finding(
-        "error", "yaml-syntax", message, position, "check the indentation and the `:` after each key"
-    )
+    return Finding("error", "yaml-syntax", message, position, "check the indentation and the `:` after each key")
 
 
 def parse(file: str, text: str) -> Document:

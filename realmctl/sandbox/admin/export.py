@@ -42,9 +42,7 @@ def _roles(realm: Realm) -> dict[str, Any]:
 
 
 def _mappings(realm: Realm, role_ids: set[str]) -> tuple[list[str], dict[str, list[str]]]:
-    realm_roles = sorted(
-        realm.roles[i].name for i in role_ids if i in realm.roles and not realm.roles[i].client_id
-    )
+    realm_roles = sorted(realm.roles[i].name for i in role_ids if i in realm.roles and not realm.roles[i].client_id)
     client_roles: dict[str, list[str]] = {}
     for rid in role_ids:
         role = realm.roles.get(rid)
@@ -148,9 +146,7 @@ def export_realm(
         if users:
             rep["users"] = users
     rep["clientScopes"] = [reps.scope_rep(s) for s in realm.client_scopes.values()]
-    scope_names = {
-        sid: realm.client_scopes[sid].name for sid in realm.default_scopes if sid in realm.client_scopes
-    }
+    scope_names = {sid: realm.client_scopes[sid].name for sid in realm.default_scopes if sid in realm.client_scopes}
     rep["defaultDefaultClientScopes"] = [
         scope_names[s] for s, d in realm.default_scopes.items() if d and s in scope_names
     ]

@@ -90,9 +90,7 @@ def add_child(req: Request) -> Response:
     body = req.json_object()
     child = ops.create_group(realm, str(body.get("name")), group.id)
     child.attributes = dict(body.get("attributes") or {})
-    return Response(
-        201, _rep(realm, child, brief=False), {"Location": req.admin_url(realm, "groups", child.id)}
-    )
+    return Response(201, _rep(realm, child, brief=False), {"Location": req.admin_url(realm, "groups", child.id)})
 
 
 def members(req: Request) -> Response:

@@ -127,9 +127,7 @@ def make_handlers(kind: str) -> dict[str, Callable[[Request], Response]]:
         holder = resolve(req, False)
         client_uuid = _target_client(req, holder.realm)
         brief = bool(req.bool_arg("briefRepresentation", True))
-        return Response(
-            200, _brief(holder.realm, _roles_of(holder.realm, holder.effective(), client_uuid), brief)
-        )
+        return Response(200, _brief(holder.realm, _roles_of(holder.realm, holder.effective(), client_uuid), brief))
 
     def available(req: Request) -> Response:
         holder = resolve(req, False)

@@ -158,9 +158,7 @@ def add_link(req: Request) -> Response:
     if alias in user.federated:
         raise exists("User is already linked with provider")
     body = req.json_object()
-    user.federated[alias] = FederatedIdentity(
-        alias, str(body.get("userId") or ""), str(body.get("userName") or "")
-    )
+    user.federated[alias] = FederatedIdentity(alias, str(body.get("userId") or ""), str(body.get("userName") or ""))
     return NO_CONTENT
 
 

@@ -1,0 +1,286 @@
+"""Rules for the stored-token chain: GET /realms/{realm}/broker/{alias}/token (SEMANTICS §3.5, §4, §5).
+
+Per realm whose spec declares an IdP that stores tokens, every declared client (not bearer-only)
+and every user the spec grants broker/read-token to (or declares) is checked against the live
+realm, link by link, in the order the endpoint itself checks them.
+"""
+
+from typing import Any
+
+from realmctl.check.facts import BROKER_CLAIMS, CLIENT_ROLE_MAPPER, LIGHTWEIGHT, Facts
+from realmctl.check.findings import Finding
+from realmctl.spec.model import Spec
+
+SCOPE_SNIPPET = """clientScopes:
+  broker_read_token:
+    mappers:
+      broker roles: {type: user-client-role, client: broker}
+clients:
+  %(client)s:
+    defaultClientScopes: [broker_read_token]"""
+
+
+def _broker_mappers(scopes: list[dict[str, Any]], client: dict[str, Any]) -> list[dict[str, Any]]:
+    mappers = list(client.get("protocolMappers") or [])
+    for scope in scopes:
+        mappers.extend({**m, "_scope": scope["name"]} for m in scope.get("protocolMappers") or [])
+    out = []
+    for m in mappers:
+        config = m.get("config") or {}
+        if m.get("protocolMapper") == CLIENT_ROLE_MAPPER and config.get("usermodel.clientRoleMapping.clientId") in (
+            None,
+            "",
+            "broker",
+        ):
+            out.append(m)
+    return out
+
+
+def mapper_problem(mapper: dict[str, Any], lightweight: bool) -> str | None:
+    """Why this User Client Role mapper would not put read-token in resource_access.broker.roles."""
+    config = mapper.get("config") or {}
+    if config.get("claim.name") not in BROKER_CLAIMS:
+        return "custom-claim-name"
+    if config.get("access.token.claim", "true") != "true":
+        return "access-claim-off"
+    if lightweight and config.get("lightweight.claim") != "true":
+        return "lightweight-token"
+    if config.get("usermodel.clientRoleMapping.rolePrefix"):
+        return "role-prefix"
+    return None
+
+
+MAPPER_TEXT = {
+    "custom-claim-name": (
+        "mapper {m} writes the role under claim {claim!r}; the broker token endpoint reads only "
+        "resource_access.broker.roles, so it answers 403",
+        "      claimName: resource_access.${{client_id}}.roles   # or leave claimName out",
+    ),
+    "access-claim-off": (
+        "mapper {m} has 'Add to access token' off; the broker token endpoint reads the access token, so it answers 403",
+        "      accessToken: true",
+    ),
+    "lightweight-token": (
+        "client {client} uses lightweight access tokens and mapper {m} has no lightweight.claim, so "
+        "resource_access is left out and the endpoint answers 403",
+        "      lightweight: true",
+    ),
+    "role-prefix": (
+        "mapper {m} prefixes role names, so the token says {prefix}read-token, not read-token, and the "
+        "endpoint answers 403",
+        "      rolePrefix: ''   # remove the prefix",
+    ),
+}
+
+
+def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], list[str]]:
+    rs = spec.realms[realm]
+    idps = {
+        a: s
+        for a, s in (rs.get("identityProviders") or {}).items()
+        if s.get("storeToken") or s.get("storedTokensReadable")
+    }
+    if not idps:
+        return [], []
+    out: list[Finding] = []
+    checked: list[str] = []
+
+    def where(*path: Any) -> Any:
+        return spec.where("realms", realm, *path)
+
+    # IdP links.
+    readable = []
+    for alias in idps:
+        live = facts.idp(alias)
+        if live is None:
+            out.append(
+                Finding(
+                    "error",
+                    "broker.idp-missing",
+                    realm,
+                    f"identity provider {alias}",
+                    f"identity provider {alias} does not exist on the server; the endpoint answers 502",
+                    "run `realmctl apply`",
+                    where("identityProviders", alias),
+                    "broker",
+                )
+            )
+            continue
+        if not live.get("storeToken"):
+            out.append(
+                Finding(
+                    "error",
+                    "broker.store-token-off",
+                    realm,
+                    f"identity provider {alias}",
+                    f"identity provider {alias} does not store tokens, so GET /realms/{realm}/broker/{alias}/token "
+                    f'answers 400 "Identity Provider [{alias}] does not support this operation."',
+                    f"identityProviders:\n  {alias}:\n    storeToken: true",
+                    where("identityProviders", alias),
+                    "broker",
+                )
+            )
+        if live.get("storeToken") and live.get("addReadTokenRoleOnCreate"):
+            readable.append(alias)
+    all_readable = [i["alias"] for i in facts.state.idps() if i.get("storeToken") and i.get("addReadTokenRoleOnCreate")]
+    if len(all_readable) > 1:
+        out.append(
+            Finding(
+                "warning",
+                "broker.several-readable-idps",
+                realm,
+                ", ".join(sorted(all_readable)),
+                "several identity providers store readable tokens; broker/read-token is not tied to one provider, "
+                "so a client allowed to read one user's token can read the tokens of all these providers "
+                "(keycloak/keycloak#53059)",
+                "identityProviders:\n  <the others>:\n    storedTokensReadable: false",
+                where("identityProviders"),
+            )
+        )
+
+    # Client links: role scope, mapper, default scope.
+    for client_id in rs.get("clients") or {}:
+        client = facts.state.client(client_id)
+        if client is None or client.get("bearerOnly"):
+            continue
+        checked.append(f"client {client_id} reads stored tokens")
+        defaults = facts.client_scopes(client_id, "default")
+        optional = facts.client_scopes(client_id, "optional")
+        if not client.get("fullScopeAllowed", True):
+            allowed = facts.scope_allows("client", client_id, "broker", "read-token") or any(
+                facts.scope_allows("scope", s["name"], "broker", "read-token") for s in defaults
+            )
+            if not allowed:
+                out.append(
+                    Finding(
+                        "error",
+                        "broker.role-not-in-scope",
+                        realm,
+                        f"client {client_id}",
+                        f"client {client_id} has fullScopeAllowed=false and neither it nor one of its default "
+                        "scopes has broker/read-token in its role scope, so the role never reaches its tokens and "
+                        f'the endpoint answers 403 "Client [{client_id}] not authorized to retrieve tokens ..."',
+                        f"clients:\n  {client_id}:\n    roleScope:\n      clients:\n        broker: [read-token]",
+                        where("clients", client_id),
+                        "claims",
+                    )
+                )
+        lightweight = (client.get("attributes") or {}).get(LIGHTWEIGHT) == "true"
+        good = [m for m in _broker_mappers(defaults, client) if mapper_problem(m, lightweight) is None]
+        if good:
+            continue
+        bad = _broker_mappers(defaults, client)
+        if bad:
+            problem = mapper_problem(bad[0], lightweight)
+            assert problem is not None
+            m = bad[0]
+            text, fix_line = MAPPER_TEXT[problem]
+            config = m.get("config") or {}
+            message = text.format(
+                m=repr(m["name"]) + (f" (scope {m['_scope']})" if m.get("_scope") else ""),
+                claim=config.get("claim.name"),
+                client=client_id,
+                prefix=config.get("usermodel.clientRoleMapping.rolePrefix", ""),
+            )
+            scope = m.get("_scope", "<scope>")
+            fix = f"clientScopes:\n  {scope}:\n    mappers:\n      {m['name']}:\n  {fix_line}"
+            out.append(
+                Finding(
+                    "error",
+                    f"broker.{problem}",
+                    realm,
+                    f"client {client_id}",
+                    message,
+                    fix,
+                    where("clientScopes", scope, "mappers", m["name"]) or where("clients", client_id),
+                    "claims",
+                )
+            )
+        elif _broker_mappers(optional, {}):
+            names = sorted({m["_scope"] for m in _broker_mappers(optional, {})})
+            out.append(
+                Finding(
+                    "error",
+                    "broker.scope-optional",
+                    realm,
+                    f"client {client_id}",
+                    f"the scope carrying the broker role mapper ({', '.join(names)}) is only an optional scope of "
+                    f"client {client_id}; it reaches the token only when requested with scope=, so by default the "
+                    "endpoint answers 403",
+                    f"clients:\n  {client_id}:\n    defaultClientScopes: [{names[0]}]\n    optionalClientScopes: []",
+                    where("clients", client_id),
+                    "claims",
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "error",
+                    "broker.no-mapper",
+                    realm,
+                    f"client {client_id}",
+                    f"no mapper of client {client_id} or of its default scopes puts broker roles into "
+                    "resource_access.broker.roles of the access token (no `roles` scope, no User Client Role "
+                    "mapper for broker), so the endpoint answers 403",
+                    SCOPE_SNIPPET % {"client": client_id},
+                    where("clients", client_id),
+                    "claims",
+                )
+            )
+
+    # User links: the role, and the IdP link.
+    users = {u.lower() for u in rs.get("users") or {}}
+    for grant in rs.get("roleGrants") or []:
+        if "read-token" in ((grant.get("clientRoles") or {}).get("broker") or []):
+            users |= {u.lower() for u in grant.get("users") or []}
+    for username in sorted(users):
+        if facts.user(username) is None:
+            continue
+        for alias in idps:
+            checked.append(f"user {username} via {alias}")
+        if "read-token" not in facts.effective_client_roles(username, "broker"):
+            linked = [a for a in readable if a in facts.links(username)]
+            if linked:
+                message = (
+                    f"user {username} is linked to {linked[0]} but does not hold broker/read-token: "
+                    "stored-tokens-readable grants it only at a user's first broker login after it was "
+                    "switched on, so this user will never receive it"
+                )
+                fix = f"identityProviders:\n  {linked[0]}:\n    grantReadTokenToLinkedUsers: true"
+                rule = "broker.read-token-only-for-new-users"
+            else:
+                message = (
+                    f"user {username} does not hold broker/read-token (directly, through a group or a "
+                    "composite role), so their tokens never carry it and the endpoint answers 403"
+                )
+                fix = f"roleGrants:\n  - users: [{username}]\n    clientRoles:\n      broker: [read-token]"
+                rule = "broker.user-lacks-role"
+            out.append(
+                Finding(
+                    "error",
+                    rule,
+                    realm,
+                    f"user {username}",
+                    message,
+                    fix,
+                    where("users", username) or where("roleGrants"),
+                    "claims",
+                )
+            )
+        for alias in idps:
+            if facts.idp(alias) is not None and alias not in facts.links(username):
+                out.append(
+                    Finding(
+                        "warning",
+                        "broker.user-not-linked",
+                        realm,
+                        f"user {username}",
+                        f"user {username} has no link to identity provider {alias} yet, so the endpoint answers 400 "
+                        f'"User [...] is not associated with identity provider [{alias}]." until they log in '
+                        "through it (tokens are stored at that login)",
+                        "",
+                        where("users", username),
+                        "broker",
+                    )
+                )
+    return out, checked
