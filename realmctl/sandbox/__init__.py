@@ -33,6 +33,7 @@ ROUTE_MODULES = [
     "realmctl.sandbox.admin.users",
     "realmctl.sandbox.admin.groups",
     "realmctl.sandbox.admin.role_mappings",
+    "realmctl.sandbox.admin.client_scopes",
 ]
 
 
