@@ -92,6 +92,12 @@ class RealmState:
         return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
 
     # -- by object ---------------------------------------------------------------------------
+    def remember_client(self, client: dict[str, Any]) -> None:
+        """Adds a client created during apply to the cached listing."""
+        with self._lock:
+            clients = [c for c in self.clients() if c.get("clientId") != client.get("clientId")]
+            self._cache["clients"] = [*clients, client]
+
     def client(self, client_id: str) -> dict[str, Any] | None:
         return next((c for c in self.clients() if c.get("clientId") == client_id), None)
 

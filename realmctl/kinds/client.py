@@ -86,6 +86,9 @@ class ClientKind(Kind):
         body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
         created = state.api.post(f"{state.base}/clients", body)
         state.created_ids[("client", change.key[0])] = created["id"]
+        # Keycloak attached the realm's default and optional scopes to the new client; read them
+        # back so that attaching a scope already in the other list becomes a move.
+        state.remember_client(state.api.get(f"{state.base}/clients/{created['id']}"))
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

@@ -43,7 +43,13 @@ class ClientScopeLinkKind(LinkKind):
 
     def create(self, state: RealmState, change: Change) -> None:
         assert change.resource
-        state.api.put(self._path(state, change, change.resource.fields["type"]), None)
+        kind = change.resource.fields["type"]
+        other = "optional" if kind == "default" else "default"
+        client = state.client(change.key[0]) or {}
+        if change.key[1] in (client.get(f"{other}ClientScopes") or []):
+            # Attached in the other list by Keycloak when the client was created: move it.
+            state.api.delete(self._path(state, change, other))
+        state.api.put(self._path(state, change, kind), None)
 
     def update(self, state: RealmState, change: Change) -> None:
         # Keycloak ignores a PUT for a scope already attached in the other list: detach first.

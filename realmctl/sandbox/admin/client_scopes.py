@@ -281,9 +281,7 @@ def _client(req: Request, write: bool) -> tuple[Realm, Client]:
 
 def _client_list(req: Request, default: bool) -> Response:
     realm, client = _client(req, False)
-    scopes = [
-        realm.client_scopes[s] for s, d in client.scopes.items() if d == default and s in realm.client_scopes
-    ]
+    scopes = [realm.client_scopes[s] for s, d in client.scopes.items() if d == default and s in realm.client_scopes]
     return Response(200, [{"id": s.id, "name": s.name} for s in scopes])
 
 
