@@ -4,6 +4,7 @@ No logic lives here beyond wiring; every command's work is done in the library s
 other programs can call it directly.
 """
 
+import json
 import logging
 import os
 import sys
@@ -12,6 +13,10 @@ from typing import Any, NoReturn
 import click
 
 from realmctl import __version__, exitcodes
+from realmctl.check import run_check
+from realmctl.check.findings import as_json as check_json
+from realmctl.check.findings import text as check_text
+from realmctl.check.probe import text as probe_text
 from realmctl.engine import DEFAULT_MAX_DELETES, apply_plan, make_plan
 from realmctl.errors import RealmctlError
 from realmctl.plan import Change
@@ -228,11 +233,47 @@ def _logging(verbose: int) -> None:
         logging.getLogger("realmctl.http").setLevel(logging.DEBUG)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
-def check(spec: tuple[str, ...]) -> None:
-    """Prove the stored-token and token-exchange chains hold; name the missing link."""
-    _not_yet("check", 7)
+@target_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also try the real endpoints as a test user (REALMCTL_PROBE_USER, REALMCTL_PROBE_PASSWORD).",
+)
+def check(
+    spec: tuple[str, ...], sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str, fmt: str, probe: bool
+) -> int:
+    """Prove the stored-token and token-exchange chains hold; name the missing link when not.
+
+    Reasons over SPEC and the live realms: for each identity provider that stores tokens, each
+    declared client and each user granted broker/read-token, and for each tokenExchange entry,
+    every link Keycloak checks. Each finding names the link, why it breaks the chain, and the spec
+    lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists.
+    Sends no write.
+    """
+    loaded = load(spec)
+    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+        report, probes = run_check(loaded, api, probe=probe)
+    if fmt == "json":
+        body = json.loads(check_json(report))
+        body["probes"] = [
+            {
+                "title": p.title,
+                "ok": p.ok,
+                "steps": [vars(s) for s in p.steps],
+                "explainedBy": [f.rule for f in p.explained_by],
+            }
+            for p in probes
+        ]
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(check_text(report), nl=False)
+        if probes:
+            click.echo(probe_text(probes), nl=False)
+    failed = report.errors or any(not p.ok for p in probes)
+    return exitcodes.FINDINGS if failed else exitcodes.OK
 
 
 @cli.command(context_settings=CONTEXT)

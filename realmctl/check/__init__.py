@@ -3,6 +3,7 @@
 from realmctl.check import broker, exchange, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
+from realmctl.check.probe import Probe, run_probes
 from realmctl.engine import make_plan
 from realmctl.keycloak.session import Api
 from realmctl.live import RealmState
@@ -11,8 +12,8 @@ from realmctl.spec.model import Spec
 __all__ = ["Finding", "Report", "run_check"]
 
 
-def run_check(spec: Spec, api: Api) -> Report:
-    """Every rule over every realm of the spec. Sends no write."""
+def run_check(spec: Spec, api: Api, probe: bool = False) -> tuple[Report, list[Probe]]:
+    """Every rule over every realm of the spec, then the probes if asked. Sends no admin write."""
     report = Report()
     pending = make_plan(spec, api, max_deletes=1_000_000).plan
     if pending.changes:
@@ -44,4 +45,5 @@ def run_check(spec: Spec, api: Api) -> Report:
     report.checked += checked
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda x: (order[x.severity], x.realm, x.rule, x.subject))
-    return report
+    probes = run_probes(spec, api, facts, report.findings) if probe else []
+    return report, probes

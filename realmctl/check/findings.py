@@ -59,8 +59,10 @@ def text(report: Report) -> str:
         where = f" ({f.position})" if f.position else ""
         lines.append(f"{f.severity.upper()} {f.rule} — realm {f.realm}: {f.subject}{where}")
         lines.append(f"  {f.message}")
-        if f.fix:
-            lines.append("  Fix (spec):")
+        if f.fix.startswith("run "):
+            lines.append(f"  Fix: {f.fix}")
+        elif f.fix:
+            lines.append("  Fix, in the spec:")
             lines.extend(f"    {line}" for line in f.fix.rstrip().splitlines())
         lines.append("")
     if report.checked:
