@@ -34,6 +34,8 @@ ROUTE_MODULES = [
     "realmctl.sandbox.admin.groups",
     "realmctl.sandbox.admin.role_mappings",
     "realmctl.sandbox.admin.client_scopes",
+    "realmctl.sandbox.admin.authz",
+    "realmctl.sandbox.admin.fgap",
 ]
 
 

@@ -1,5 +1,10 @@
 """Sandbox control endpoints under `/sandbox/`: request counters, faults, latency.
 
+`PUT /sandbox/faults` takes `{"rate": F, "seed": S}` and optionally `"slowMs"` (how long a "slow"
+fault holds the answer, default 1000). Each Keycloak request draws from a `random.Random(seed)`:
+with probability `rate` it becomes a 503, a dropped connection or a slow answer, so the same seed
+and request order give the same faults.
+
 They need a master admin token and are never counted, delayed or faulted, so a test can read the
 counters without disturbing them.
 """
@@ -34,11 +39,13 @@ def put_faults(req: Request) -> Response:
     try:
         rate = float(body.get("rate", 0.0))
         seed = int(body.get("seed", 0))
+        slow_ms = int(body.get("slowMs", req.app.slow_ms))
     except (TypeError, ValueError):
         raise HttpError(400, {"error": "rate must be a number and seed an integer"}) from None
     if not 0.0 <= rate <= 1.0:
         raise HttpError(400, {"error": "rate must be between 0 and 1"})
     req.app.set_faults(rate, seed)
+    req.app.slow_ms = max(slow_ms, 0)
     return NO_CONTENT
 
 

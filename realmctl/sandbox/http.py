@@ -242,6 +242,7 @@ class App:
         self.latency_ms = 0
         self.fault_rate = 0.0
         self.fault_rng = random.Random(0)
+        self.slow_ms = 1000
 
     def set_faults(self, rate: float, seed: int) -> None:
         with self.stats_lock:
@@ -347,7 +348,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if fault == "slow":
-                time.sleep(1.0)
+                time.sleep(app.slow_ms / 1000)
             if fault == "error":
                 response = Response(
                     503,
