@@ -39,6 +39,11 @@ class RealmState:
             result: T = self._cache[key]
             return result
 
+    def remember(self, key: Any, value: Any) -> None:
+        """Caches what a write answered (e.g. the permission reference PUT returns)."""
+        with self._lock:
+            self._cache[key] = value
+
     def forget(self, *keys: Any) -> None:
         """Drops cached reads (the executor does so after writes that change them)."""
         with self._lock:
@@ -219,8 +224,12 @@ class RealmState:
 
     def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
         """The ManagementPermissionReference of an IdP, a client or the realm's users."""
+        with self._lock:
+            if ("fgap", target, name) in self._cache:  # enabled during this apply
+                cached: dict[str, Any] = self._cache[("fgap", target, name)]
+                return cached
         exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
-        if not exists:
+        if not exists or self.realm_rep() is None or (target == "client" and ("client", name) in self.created_ids):
             return {"enabled": False}
         return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
 

@@ -77,9 +77,7 @@ def legacy_keycloak() -> Iterator[KeycloakTarget]:
     real = _real_server()
     if real is not None:
         if os.environ.get("REALMCTL_TEST_LEGACY") != "1":
-            pytest.skip(
-                "the real server is not declared to run legacy token exchange (REALMCTL_TEST_LEGACY=1)"
-            )
+            pytest.skip("the real server is not declared to run legacy token exchange (REALMCTL_TEST_LEGACY=1)")
         yield KeycloakTarget(real.url, real.admin_user, real.admin_password, False, "legacy-exchange")
         return
     with Sandbox(profile="legacy-exchange") as sb:

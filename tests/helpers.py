@@ -56,9 +56,7 @@ class Admin:
         self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return self.session.request(
-            method, f"{self.url}/{path.lstrip('/')}", json=body, params=params, timeout=30
-        )
+        return self.session.request(method, f"{self.url}/{path.lstrip('/')}", json=body, params=params, timeout=30)
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.call("GET", path, **params)

@@ -56,7 +56,7 @@ class FgapKind(Kind):
         ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
         state.forget(("fgap", *change.key))
         if isinstance(ref, dict):
-            state._cache[("fgap", *change.key)] = ref
+            state.remember(("fgap", *change.key), ref)
 
     def update(self, state: RealmState, change: Change) -> None:
         self.create(state, change)

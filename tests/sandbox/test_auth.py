@@ -63,9 +63,7 @@ def test_admin_api_without_token_is_401(keycloak: KeycloakTarget) -> None:
 
 
 def test_admin_api_with_forged_token_is_401(keycloak: KeycloakTarget) -> None:
-    forged = jwt.encode(
-        {"iss": f"{keycloak.url}/realms/master", "typ": "Bearer"}, "k" * 32, algorithm="HS256"
-    )
+    forged = jwt.encode({"iss": f"{keycloak.url}/realms/master", "typ": "Bearer"}, "k" * 32, algorithm="HS256")
     response = requests.get(
         f"{keycloak.url}/admin/realms/master", headers={"Authorization": f"Bearer {forged}"}, timeout=10
     )
@@ -117,9 +115,7 @@ def test_service_account_with_realm_management_role_can_read_its_realm(
     assert response.status_code == 403
 
 
-def test_service_account_without_roles_gets_403(
-    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
-) -> None:
+def test_service_account_without_roles_gets_403(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
     token = _service_account_token(keycloak, kc, realm, [])
     response = requests.get(
         f"{keycloak.url}/admin/realms/{realm}/clients",
@@ -129,9 +125,7 @@ def test_service_account_without_roles_gets_403(
     assert response.status_code == 403
 
 
-def test_client_credentials_with_bad_secret_is_401(
-    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
-) -> None:
+def test_client_credentials_with_bad_secret_is_401(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
     client_id = unique_name("svc")
     kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})
     response = requests.post(

@@ -28,9 +28,7 @@ BROKER_ROLES_MAPPER: dict[str, Any] = {
 }
 
 
-def test_create_scope_201_location_and_attributes_as_sent(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_create_scope_201_location_and_attributes_as_sent(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     response = api.post("/client-scopes", {"name": "broker_read_token", "protocol": "openid-connect"})
     assert response.status_code == 201
     scope_id = response.headers["Location"].rsplit("/", 1)[-1]
@@ -85,9 +83,7 @@ def test_put_merges_attributes_and_ignores_mappers(api: Api) -> None:
     assert "protocolMappers" not in body
 
 
-def test_mapper_create_stores_config_without_empty_strings(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_mapper_create_stores_config_without_empty_strings(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     scope_id = api.create("/client-scopes", {"name": "with-mapper", "protocol": "openid-connect"})
     response = api.post(f"/client-scopes/{scope_id}/protocol-mappers/models", BROKER_ROLES_MAPPER)
     assert response.status_code == 201
@@ -176,9 +172,7 @@ def test_client_default_scope_put_is_silent_when_attached(kc: KeycloakAdmin, api
     assert api.put(f"/clients/{client_id}/optional-client-scopes/{scope_id}").status_code == 204
     # already attached as optional: PUT default is a silent no-op
     assert api.put(f"/clients/{client_id}/default-client-scopes/{scope_id}").status_code == 204
-    assert "client-linked" not in [
-        s["name"] for s in api.get(f"/clients/{client_id}/default-client-scopes").json()
-    ]
+    assert "client-linked" not in [s["name"] for s in api.get(f"/clients/{client_id}/default-client-scopes").json()]
     optional = api.get(f"/clients/{client_id}/optional-client-scopes").json()
     assert {"id": scope_id, "name": "client-linked"} in optional
     assert api.delete(f"/clients/{client_id}/optional-client-scopes/{scope_id}").status_code == 204

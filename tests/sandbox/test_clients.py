@@ -80,9 +80,7 @@ def test_search_by_client_id_is_exact_unless_search_true(kc: KeycloakAdmin, api:
 
 def test_update_merges_attributes_and_returns_204(api: Api) -> None:
     client_uuid = api.create("/clients", {"clientId": "merge", "attributes": {"a": "1", "b": "2"}})
-    response = api.put(
-        f"/clients/{client_uuid}", {"clientId": "merge", "attributes": {"b": "3"}, "description": "d"}
-    )
+    response = api.put(f"/clients/{client_uuid}", {"clientId": "merge", "attributes": {"b": "3"}, "description": "d"})
     assert response.status_code == 204
     body = api.get(f"/clients/{client_uuid}").json()
     assert body["attributes"]["a"] == "1"

@@ -23,9 +23,7 @@ def test_concurrent_keep_alive_clients(keycloak: KeycloakTarget, api: Api, realm
     def worker(_: int) -> list[int]:
         with requests.Session() as session:
             return [
-                session.get(
-                    f"{keycloak.url}/admin/realms/{realm}/clients", headers=headers, timeout=10
-                ).status_code
+                session.get(f"{keycloak.url}/admin/realms/{realm}/clients", headers=headers, timeout=10).status_code
                 for _ in range(25)
             ]
 
@@ -39,9 +37,7 @@ def test_import_of_a_real_export_serves_its_objects(tmp_path: Path) -> None:
     if not FIXTURE.exists():
         pytest.skip("fixture missing")
     with Sandbox(imports=[FIXTURE]) as sb:
-        api = Api(
-            admin_for(KeycloakTarget(sb.url, "admin", "admin", True, "keycloak-26"), "internal"), "internal"
-        )
+        api = Api(admin_for(KeycloakTarget(sb.url, "admin", "admin", True, "keycloak-26"), "internal"), "internal")
         clients = {c["clientId"]: c for c in api.get("/clients").json()}
         assert "internal-cli" in clients
         export = json.loads(FIXTURE.read_text())

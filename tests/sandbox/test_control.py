@@ -40,9 +40,7 @@ def test_requests_are_counted_by_route_template(sandbox: Sandbox) -> None:
     admin = admin_for(KeycloakTarget(sandbox.url, "admin", "admin", True, "keycloak-26"))
     admin.create_realm({"realm": "counted", "enabled": True})
     headers = _token(sandbox)
-    assert (
-        requests.post(f"{sandbox.url}/sandbox/requests/reset", headers=headers, timeout=10).status_code == 204
-    )
+    assert requests.post(f"{sandbox.url}/sandbox/requests/reset", headers=headers, timeout=10).status_code == 204
     requests.get(f"{sandbox.url}/admin/realms/counted/clients", headers=headers, timeout=10)
     requests.get(f"{sandbox.url}/admin/realms/master/clients", headers=headers, timeout=10)
     requests.get(f"{sandbox.url}/admin/realms/counted/clients/nope", headers=headers, timeout=10)
@@ -106,9 +104,7 @@ def test_faults_can_be_switched_off(sandbox: Sandbox) -> None:
 
 def test_fault_rate_is_validated(sandbox: Sandbox) -> None:
     headers = _token(sandbox)
-    response = requests.put(
-        f"{sandbox.url}/sandbox/faults", json={"rate": 2, "seed": 1}, headers=headers, timeout=10
-    )
+    response = requests.put(f"{sandbox.url}/sandbox/faults", json={"rate": 2, "seed": 1}, headers=headers, timeout=10)
     assert response.status_code == 400
 
 

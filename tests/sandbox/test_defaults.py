@@ -15,13 +15,7 @@ import pytest
 
 from tests.sandbox.conftest import Api
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "keycloak"
-    / "fixtures"
-    / "realm-export-26.2.5.json"
-)
+FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "keycloak" / "fixtures" / "realm-export-26.2.5.json"
 EXTRA_CLIENTS = {"internal-cli"}
 ID_KEYS = {"id", "containerId", "secret"}
 
@@ -34,9 +28,7 @@ def normalise(value: Any, realm: str) -> Any:
         items = [normalise(v, realm) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, str):
-        return value.replace(f"/{realm}/", "/{realm}/").replace(
-            f"default-roles-{realm}", "default-roles-{realm}"
-        )
+        return value.replace(f"/{realm}/", "/{realm}/").replace(f"default-roles-{realm}", "default-roles-{realm}")
     return value
 
 
@@ -56,9 +48,7 @@ def exported(api: Api) -> dict[str, Any]:
     return data
 
 
-def test_clients_match_the_export(
-    fixture_export: dict[str, Any], exported: dict[str, Any], realm: str
-) -> None:
+def test_clients_match_the_export(fixture_export: dict[str, Any], exported: dict[str, Any], realm: str) -> None:
     want = {c["clientId"]: c for c in fixture_export["clients"] if c["clientId"] not in EXTRA_CLIENTS}
     got = {c["clientId"]: c for c in exported["clients"]}
     assert sorted(got) == sorted(want)

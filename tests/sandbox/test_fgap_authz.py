@@ -118,10 +118,7 @@ def test_idp_permissions_enable_creates_keycloak_named_objects(legacy_api: Api) 
     assert legacy_api.put(path, {"enabled": True}).json() == ref
     assert legacy_api.put(path, {"enabled": False}).json() == {"enabled": False}
     assert (
-        legacy_api.get(
-            f"{authz}/policy/search", name=f"token-exchange.permission.idp.{internal_id}"
-        ).status_code
-        == 204
+        legacy_api.get(f"{authz}/policy/search", name=f"token-exchange.permission.idp.{internal_id}").status_code == 204
     )
 
 
@@ -159,9 +156,7 @@ def test_client_policy_attach_to_idp_permission(legacy_api: Api) -> None:
     """realmctl's pattern: create a client policy, then PUT the permission with all relations."""
     internal_id = _idp(legacy_api)
     requester = legacy_api.create("/clients", {"clientId": "requester"})
-    ref = legacy_api.put(
-        "/identity-provider/instances/source-realm/management/permissions", {"enabled": True}
-    ).json()
+    ref = legacy_api.put("/identity-provider/instances/source-realm/management/permissions", {"enabled": True}).json()
     rm = legacy_api.get("/clients", clientId="realm-management").json()[0]
     authz = f"/clients/{rm['id']}/authz/resource-server"
     policy_body = {
@@ -202,19 +197,12 @@ def test_client_policy_attach_to_idp_permission(legacy_api: Api) -> None:
     assert response.status_code == 201
     assert response.content == b""
     associated = legacy_api.get(f"{authz}/policy/{permission_id}/associatedPolicies").json()
-    assert [(p["id"], p["name"], p["type"]) for p in associated] == [
-        (created["id"], policy_body["name"], "client")
-    ]
+    assert [(p["id"], p["name"], p["type"]) for p in associated] == [(created["id"], policy_body["name"], "client")]
     # a PUT with relations left out (null) keeps them
-    legacy_api.put(
-        f"{authz}/permission/scope/{permission_id}", {k: v for k, v in update.items() if k != "policies"}
-    )
+    legacy_api.put(f"{authz}/permission/scope/{permission_id}", {k: v for k, v in update.items() if k != "policies"})
     assert len(legacy_api.get(f"{authz}/policy/{permission_id}/associatedPolicies").json()) == 1
     assert (
-        legacy_api.put(
-            f"{authz}/policy/client/{created['id']}", {**policy_body, "description": "d"}
-        ).status_code
-        == 201
+        legacy_api.put(f"{authz}/policy/client/{created['id']}", {**policy_body, "description": "d"}).status_code == 201
     )
     assert legacy_api.delete(f"{authz}/policy/{created['id']}").status_code == 204
     assert legacy_api.get(f"{authz}/policy/client/{created['id']}").status_code == 404

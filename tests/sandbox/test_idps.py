@@ -37,8 +37,7 @@ def test_create_idp_201_location_and_representation(keycloak: KeycloakTarget, ap
     response = api.post("/identity-provider/instances", idp_body())
     assert response.status_code == 201
     assert (
-        response.headers["Location"]
-        == f"{keycloak.url}/admin/realms/{realm}/identity-provider/instances/source-realm"
+        response.headers["Location"] == f"{keycloak.url}/admin/realms/{realm}/identity-provider/instances/source-realm"
     )
     body = api.get("/identity-provider/instances/source-realm").json()
     assert body["internalId"]
@@ -137,10 +136,7 @@ def test_idp_mappers_crud(keycloak: KeycloakTarget, api: Api, realm: str) -> Non
         == f"{keycloak.url}/admin/realms/{realm}/identity-provider/instances/source-realm/mappers/{mapper_id}"
     )
     assert api.get(f"{base}/{mapper_id}").json() == {**mapper, "id": mapper_id}
-    assert (
-        api.put(f"{base}/{mapper_id}", {**mapper, "id": mapper_id, "config": {"claim": "mail"}}).status_code
-        == 204
-    )
+    assert api.put(f"{base}/{mapper_id}", {**mapper, "id": mapper_id, "config": {"claim": "mail"}}).status_code == 204
     assert api.get(f"{base}/{mapper_id}").json()["config"] == {"claim": "mail"}
     assert [m["id"] for m in api.get(base).json()] == [mapper_id]
     assert api.delete(f"{base}/{mapper_id}").status_code == 204

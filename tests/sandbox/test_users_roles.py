@@ -100,9 +100,7 @@ def test_client_role_mapping_round_trip(api: Api) -> None:
 def test_role_mapping_needs_matching_id_and_name(api: Api) -> None:
     broker_id, role = _broker(api)
     user_id = api.create("/users", {"username": "frank", "enabled": True})
-    response = api.post(
-        f"/users/{user_id}/role-mappings/clients/{broker_id}", [{"id": role["id"], "name": "x"}]
-    )
+    response = api.post(f"/users/{user_id}/role-mappings/clients/{broker_id}", [{"id": role["id"], "name": "x"}])
     assert response.status_code == 404
     assert response.json() == {"error": "Role not found"}
     response = api.post(f"/users/{user_id}/role-mappings/clients/{broker_id}", [{"name": "read-token"}])

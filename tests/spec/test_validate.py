@@ -28,9 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subp
     )
 
 
-@pytest.mark.parametrize(
-    "target", ["examples/stored-tokens.yaml", "examples/cross-realm-exchange.yaml", "examples"]
-)
+@pytest.mark.parametrize("target", ["examples/stored-tokens.yaml", "examples/cross-realm-exchange.yaml", "examples"])
 def test_examples_are_valid(target: str) -> None:
     result = run("validate", target)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -72,9 +70,7 @@ def test_a_directory_of_files_merges_realms_and_objects(tmp_path: Path) -> None:
 
 def test_several_paths_and_a_duplicate_object_names_both_places(tmp_path: Path) -> None:
     _write(tmp_path / "a.yaml", "version: 1\nrealms:\n  apps:\n    users:\n      alice: {}\n")
-    _write(
-        tmp_path / "b.yaml", "version: 1\nrealms:\n  apps:\n    groups: [g]\n    users:\n      alice: {}\n"
-    )
+    _write(tmp_path / "b.yaml", "version: 1\nrealms:\n  apps:\n    groups: [g]\n    users:\n      alice: {}\n")
     result = run("validate", "a.yaml", "b.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [

@@ -59,9 +59,7 @@ def add_scope(server: ResourceServer, name: str) -> dict[str, Any]:
     return scope
 
 
-def add_resource(
-    server: ResourceServer, name: str, rtype: str | None, scope_ids: list[str]
-) -> dict[str, Any]:
+def add_resource(server: ResourceServer, name: str, rtype: str | None, scope_ids: list[str]) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "_id": new_id(),
         "name": name,
@@ -120,9 +118,7 @@ def typed_rep(policy: Policy) -> dict[str, Any]:
 
 # --- lookups -------------------------------------------------------------------------------------
 def find_server(req: Request, write: bool) -> tuple[Realm, Client, ResourceServer]:
-    realm = req.realm(
-        "manage-authorization" if write else "view-authorization", *(() if write else ("view-clients",))
-    )
+    realm = req.realm("manage-authorization" if write else "view-authorization", *(() if write else ("view-clients",)))
     client = realm.clients.get(req.params["id"])
     if client is None:
         raise error(404, "Could not find client")
@@ -304,13 +300,7 @@ def associated_policies(req: Request) -> Response:
     body: list[dict[str, Any]] = []
     for pid in policy.policy_ids:
         rep = generic_rep(server.policies[pid])
-        body.append(
-            {
-                k: rep[k]
-                for k in ("id", "name", "description", "type", "logic", "decisionStrategy")
-                if k in rep
-            }
-        )
+        body.append({k: rep[k] for k in ("id", "name", "description", "type", "logic", "decisionStrategy") if k in rep})
         body[-1]["config"] = {}
     return Response(200, body)
 
@@ -333,9 +323,7 @@ def list_resources(req: Request) -> Response:
     name = req.arg("name")
     if name:
         exact = bool(req.bool_arg("exactName", False))
-        resources = [
-            r for r in resources if (r["name"] == name if exact else name.lower() in r["name"].lower())
-        ]
+        resources = [r for r in resources if (r["name"] == name if exact else name.lower() in r["name"].lower())]
     return Response(200, [resource_rep(realm, server, r) for r in resources])
 
 
@@ -359,8 +347,7 @@ def create_resource(req: Request) -> Response:
     if server.resource_by_name(str(body.get("name"))) is not None:
         raise HttpError(409, {"error": f"Resource with name [{body.get('name')}] already exists."})
     scope_ids = [
-        add_scope(server, s["name"] if isinstance(s, dict) else str(s))["id"]
-        for s in body.get("scopes") or []
+        add_scope(server, s["name"] if isinstance(s, dict) else str(s))["id"] for s in body.get("scopes") or []
     ]
     resource = add_resource(server, str(body.get("name")), body.get("type"), scope_ids)
     resource["uris"] = list(body.get("uris") or [])
