@@ -36,9 +36,7 @@ def start_subprocess() -> tuple[subprocess.Popen[str], str]:
 
 
 def admin_token(conn: http.client.HTTPConnection) -> str:
-    form = urlencode(
-        {"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"}
-    )
+    form = urlencode({"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"})
     conn.request(
         "POST",
         "/realms/master/protocol/openid-connect/token",
@@ -73,9 +71,7 @@ def run(url: str, count: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=5000, help="number of timed GETs (default 5000)")
     parser.add_argument("--in-process", action="store_true", help="serve from a thread of this process")
     args = parser.parse_args()
