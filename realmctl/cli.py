@@ -17,11 +17,12 @@ from realmctl.check import run_check
 from realmctl.check.findings import as_json as check_json
 from realmctl.check.findings import text as check_text
 from realmctl.check.probe import text as probe_text
-from realmctl.engine import DEFAULT_MAX_DELETES, apply_plan, make_plan
+from realmctl.engine import Safety, apply_plan, make_plan
 from realmctl.errors import RealmctlError
 from realmctl.plan import Change
 from realmctl.render import describe
 from realmctl.schema import schema_text
+from realmctl.signals import stop_on_signals
 from realmctl.workflow import (
     Target,
     connect,
@@ -78,6 +79,13 @@ def validate(spec: tuple[str, ...], fmt: str) -> None:
 def target_options(func: Any) -> Any:
     """--sandbox and friends, shared by the commands that talk to a server."""
     func = click.option(
+        "--parallelism",
+        type=click.IntRange(1, 64),
+        default=8,
+        show_default=True,
+        help="Requests in flight at once (independent reads, and writes of one dependency step).",
+    )(func)
+    func = click.option(
         "--sandbox-profile",
         type=click.Choice(["keycloak-26", "legacy-exchange"]),
         default="keycloak-26",
@@ -98,8 +106,40 @@ def target_options(func: Any) -> Any:
     return func
 
 
-def _target(sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str) -> Target:
-    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile)
+def _target(sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str, parallelism: int = 8) -> Target:
+    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism)
+
+
+def safety_options(func: Any) -> Any:
+    """Limits on deleting and updating what realmctl owns (octoDNS-style)."""
+    func = click.option(
+        "--update-threshold",
+        type=click.FloatRange(0, 100),
+        default=30.0,
+        show_default=True,
+        metavar="PCT",
+        help="Refuse to update more than PCT % of the objects realmctl owns in a realm.",
+    )(func)
+    func = click.option(
+        "--delete-threshold",
+        type=click.FloatRange(0, 100),
+        default=30.0,
+        show_default=True,
+        metavar="PCT",
+        help="Refuse to delete more than PCT % of the objects realmctl owns in a realm.",
+    )(func)
+    func = click.option("--allow-mass-update", is_flag=True, help="Allow updates beyond --update-threshold.")(func)
+    func = click.option("--allow-mass-delete", is_flag=True, help="Allow deletions beyond --delete-threshold.")(func)
+    return func
+
+
+def _safety(kw: dict[str, Any]) -> Safety:
+    return Safety(
+        delete_pct=kw.pop("delete_threshold"),
+        update_pct=kw.pop("update_threshold"),
+        allow_mass_delete=kw.pop("allow_mass_delete"),
+        allow_mass_update=kw.pop("allow_mass_update"),
+    )
 
 
 def _colour(stream: Any) -> bool:
@@ -120,33 +160,24 @@ Server and credentials come from the environment, never from arguments:
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@safety_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
-@click.option("--allow-mass-delete", is_flag=True, help=f"Allow more than {DEFAULT_MAX_DELETES} deletions.")
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
-def plan(
-    spec: tuple[str, ...],
-    sandbox: bool,
-    sandbox_import: tuple[str, ...],
-    sandbox_profile: str,
-    fmt: str,
-    out: str | None,
-    detailed_exitcode: bool,
-    allow_mass_delete: bool,
-    verbose: int,
-) -> int:
+def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bool, verbose: int, **kw: Any) -> int:
     """Show what `apply` would change on the live server. Never writes.
 
     Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
     `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created).
-    Secrets are shown as (sensitive).
+    Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
+    that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """
     _logging(verbose)
+    safety = _safety(kw)
     loaded = load(spec)
-    limit = 1_000_000 if allow_mass_delete else DEFAULT_MAX_DELETES
-    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
-        run = make_plan(loaded, api, max_deletes=limit)
+    with connect(_target(**kw)) as api:
+        run = make_plan(loaded, api, safety)
     plan_errors(run)
     click.echo(render(run, fmt, _colour(sys.stdout)), nl=False)
     if out:
@@ -159,38 +190,25 @@ def plan(
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@safety_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
-@click.option("--allow-mass-delete", is_flag=True, help=f"Allow more than {DEFAULT_MAX_DELETES} deletions.")
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
-def apply(
-    spec: tuple[str, ...],
-    sandbox: bool,
-    sandbox_import: tuple[str, ...],
-    sandbox_profile: str,
-    yes: bool,
-    allow_mass_delete: bool,
-    verbose: int,
-    quiet: bool,
-) -> int:
+def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, **kw: Any) -> int:
     """Make the live server match SPEC (or apply a plan FILE made by `plan --out`).
 
     Shows the plan, asks for confirmation (or takes --yes), applies the changes in dependency
     order, then re-reads the server and reports anything that did not converge. Running it again
     changes nothing. A plan FILE is refused, before any write, when the spec or the live realms
-    changed since it was made.
+    changed since it was made. SIGINT/SIGTERM stop new writes; what was applied is reported and
+    the exit code is 130/143; the next run converges.
     """
     _logging(verbose)
-    limit = 1_000_000 if allow_mass_delete else DEFAULT_MAX_DELETES
+    safety = _safety(kw)
     saved = read_plan_file(spec[0]) if len(spec) == 1 else None
-    loaded = None if saved else load(spec)
-    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
-        if saved:
-            run = replan_from_file(saved, api, limit)
-            loaded = load(saved.get("specFiles") or [])
-        else:
-            assert loaded is not None
-            run = make_plan(loaded, api, max_deletes=limit)
+    loaded = load(saved.get("specFiles") or []) if saved else load(spec)
+    with connect(_target(**kw)) as api:
+        run = replan_from_file(saved, api, safety) if saved else make_plan(loaded, api, safety)
         plan_errors(run)
         if not quiet:
             click.echo(render(run, "text", _colour(sys.stdout)), nl=False)
@@ -203,18 +221,22 @@ def apply(
                 click.echo("Nothing applied.", err=True)
                 return exitcodes.ERROR
         total = len(run.plan.changes)
+        show = sys.stderr.isatty() and not quiet
 
-        def progress(i: int, n: int, change: Change) -> None:
-            if sys.stderr.isatty() and not quiet:
-                click.echo(f"\r[{i + 1}/{n}] {change.action} {describe(change)}\033[K", err=True, nl=False)
+        def progress(done: int, n: int, change: Change) -> None:
+            if show:
+                click.echo(f"\r[{done}/{n}] {change.action} {describe(change)}\033[K", err=True, nl=False)
 
-        result = apply_plan(run, progress)
-        if sys.stderr.isatty() and not quiet:
+        with stop_on_signals() as stop:
+            result = apply_plan(run, progress, stop)
+        if show:
             click.echo("\r\033[K", err=True, nl=False)
-        if result.failed:
+        if result.failed or result.interrupted:
             report_apply(result, sys.stderr)
+            if result.interrupted and stop.signal:
+                return 128 + stop.signal
             return exitcodes.ERROR
-        after = make_plan(loaded, api, max_deletes=limit)
+        after = make_plan(loaded, api, Safety(allow_mass_delete=True, allow_mass_update=True))
     if not after.plan.empty:
         click.echo(
             f"Error: applied {total} change(s), but {len(after.plan.changes)} did not converge:\n"
@@ -242,9 +264,7 @@ def _logging(verbose: int) -> None:
     is_flag=True,
     help="Also try the real endpoints as a test user (REALMCTL_PROBE_USER, REALMCTL_PROBE_PASSWORD).",
 )
-def check(
-    spec: tuple[str, ...], sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str, fmt: str, probe: bool
-) -> int:
+def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     """Prove the stored-token and token-exchange chains hold; name the missing link when not.
 
     Reasons over SPEC and the live realms: for each identity provider that stores tokens, each
@@ -254,7 +274,7 @@ def check(
     Sends no write.
     """
     loaded = load(spec)
-    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+    with connect(_target(**kw)) as api:
         report, probes = run_check(loaded, api, probe=probe)
     if fmt == "json":
         body = json.loads(check_json(report))

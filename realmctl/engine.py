@@ -8,7 +8,9 @@ stops at the first failure with an account of what was and was not applied.
 import hashlib
 import json
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +18,11 @@ from realmctl.compile import expand
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api
 from realmctl.kinds import BY_NAME, KINDS
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.base import Context, Kind, LinkKind
 from realmctl.live import LINKS_ATTRIBUTE, RealmState
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
+from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
-
-DEFAULT_MAX_DELETES = 10
 
 
 def spec_digest(spec: Spec, salt: str) -> str:
@@ -54,85 +55,182 @@ class Run:
     salt: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
-def make_plan(spec: Spec, api: Api, max_deletes: int = DEFAULT_MAX_DELETES, salt: str | None = None) -> Run:
-    """Reads the live realms the spec names and diffs them against it. Sends no write."""
+@dataclass(frozen=True)
+class Safety:
+    """octoDNS-style limits: a plan that deletes or updates more than a share of the objects realmctl
+    owns in a realm (once it owns at least `min_owned`) is refused unless the run allows it."""
+
+    delete_pct: float = 30.0
+    update_pct: float = 30.0
+    min_owned: int = 10
+    allow_mass_delete: bool = False
+    allow_mass_update: bool = False
+
+
+PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
+
+
+def protected(change: Change) -> bool:
+    """Objects Keycloak itself needs: never deleted, whatever the spec or a marker says."""
+    key = change.key
+    if change.kind == "client":
+        return key[0] in PROTECTED_CLIENTS or key[0].endswith("-realm")
+    if change.kind == "client-scope":
+        return key[0] in BUILTIN_SCOPES
+    if change.kind == "role":
+        if key[0] == "realm":
+            return key[1] in builtin_realm_roles(change.realm)
+        return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())
+    return change.kind == "realm"
+
+
+def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
+    """Desired vs live for one kind in one realm."""
+    changes: list[Change] = []
+    wanted = kind.desired(ctx)
+    lives = {live.key: live for live in kind.read(ctx, wanted)}
+    seen = list(lives.values())
+    for resource in wanted:
+        live = lives.pop(resource.key, None)
+        if live is None:
+            secret = [FieldChange(kind.secret_path(n), None, None, sensitive=True) for n in resource.secrets]
+            fields = created_fields(resource.fields) + secret
+            changes.append(Change("create", ctx.realm, kind.name, resource.key, fields, resource=resource))
+            continue
+        diff = kind.compare(resource, live)
+        if diff:
+            changes.append(Change("update", ctx.realm, kind.name, resource.key, diff, resource=resource, live=live))
+    for live in lives.values():
+        if live.owned:
+            changes.append(Change("delete", ctx.realm, kind.name, live.key, live=live))
+    return changes, seen
+
+
+def make_plan(spec: Spec, api: Api, safety: Safety | None = None, salt: str | None = None) -> Run:
+    """Reads the live realms the spec names and diffs them against it. Sends no write.
+
+    Each (realm, kind) is planned in its own task; the reads they share are fetched once
+    (`RealmState`), so independent reads run in parallel, bounded by the Api's parallelism.
+    """
+    safety = safety or Safety()
     salt = salt or secrets.token_hex(8)
     states = {realm: RealmState(api, realm) for realm in spec.realms}
     expanded = expand(spec, states, api)
-    changes: list[Change] = []
-    errors: list[str] = list(expanded.errors)
-    seen: list[tuple[str, str, Live]] = []
-    for realm, state in states.items():
-        ctx = Context(spec, realm, state, expanded.realms[realm])
-        for kind in KINDS:
-            wanted = kind.desired(ctx)
-            lives = {live.key: live for live in kind.read(ctx, wanted)}
-            seen.extend((realm, kind.name, live) for live in lives.values())
-            for resource in wanted:
-                live = lives.pop(resource.key, None)
-                if live is None:
-                    secret = [FieldChange(kind.secret_path(n), None, None, sensitive=True) for n in resource.secrets]
-                    fields = created_fields(resource.fields) + secret
-                    changes.append(Change("create", realm, kind.name, resource.key, fields, resource=resource))
-                    continue
-                diff = kind.compare(resource, live)
-                if diff:
-                    changes.append(Change("update", realm, kind.name, resource.key, diff, resource=resource, live=live))
-            for live in lives.values():
-                if live.owned:
-                    changes.append(Change("delete", realm, kind.name, live.key, live=live))
-        errors.extend(ctx.errors)
-    plan = Plan(order(changes), list(spec.realms), api.settings.url, errors=errors)
-    deletes = plan.counts["delete"]
-    if deletes > max_deletes:
-        plan.errors.append(
-            f"the plan deletes {deletes} objects realmctl owns, more than the limit of {max_deletes}; "
-            "if that is intended, run again with --allow-mass-delete"
-        )
+    contexts = {realm: Context(spec, realm, state, expanded.realms[realm]) for realm, state in states.items()}
+    units = [(kind, contexts[realm]) for realm in states for kind in KINDS]
+    with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
+        results = list(pool.map(lambda unit: _plan_unit(*unit), units))
+    changes = [c for found, _ in results for c in found]
+    seen = [
+        (ctx.realm, kind.name, live) for (kind, ctx), (_, lives) in zip(units, results, strict=True) for live in lives
+    ]
+    errors = list(expanded.errors) + [e for ctx in contexts.values() for e in ctx.errors]
+    notes: list[str] = []
+    kept = []
+    for change in changes:
+        if change.action == "delete" and protected(change):
+            notes.append(f"{change.kind} {change.label} in realm {change.realm} is built in; realmctl never deletes it")
+        else:
+            kept.append(change)
+    plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
+    plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec, salt)
     return Run(plan, states, salt)
 
 
+def _safety_errors(plan: Plan, seen: list[tuple[str, str, Live]], safety: Safety) -> list[str]:
+    out = []
+    for realm in plan.realms:
+        owned = sum(1 for r, _, live in seen if r == realm and live.owned)
+        if owned < safety.min_owned:
+            continue
+        mine = [c for c in plan.changes if c.realm == realm]
+        deletes = sum(1 for c in mine if c.action == "delete")
+        updates = sum(1 for c in mine if c.action == "update" and c.live is not None and c.live.owned)
+        if not safety.allow_mass_delete and deletes > owned * safety.delete_pct / 100:
+            out.append(
+                f"realm {realm}: the plan deletes {deletes} of the {owned} objects realmctl owns there, more than "
+                f"{safety.delete_pct:g} %; if that is intended, run again with --allow-mass-delete"
+            )
+        if not safety.allow_mass_update and updates > owned * safety.update_pct / 100:
+            out.append(
+                f"realm {realm}: the plan updates {updates} of the {owned} objects realmctl owns there, more than "
+                f"{safety.update_pct:g} %; if that is intended, run again with --allow-mass-update"
+            )
+    return out
+
+
 def order(changes: list[Change]) -> list[Change]:
-    """Deletes first, dependents before what they depend on; then creates and updates, by dependency."""
+    """Deletes first, dependents before what they depend on; then creates and updates by dependency,
+    across realms (a source realm's client exists before the target realm's IdP reads its secret)."""
     rank = {k.name: k.order for k in KINDS}
     deletes = sorted((c for c in changes if c.action == "delete"), key=lambda c: (-rank[c.kind], c.realm, c.key))
-    others = sorted(
-        (c for c in changes if c.action != "delete"),
-        key=lambda c: (c.realm != "", rank[c.kind], c.realm, c.key),
-    )
-    # Realms come first of all, whatever realm order the spec had.
+    others = sorted((c for c in changes if c.action != "delete"), key=lambda c: (rank[c.kind], c.realm, c.key))
     return deletes + others
+
+
+def waves(changes: list[Change]) -> list[list[Change]]:
+    """Consecutive changes of the same kind and direction: independent of each other, so each wave
+    runs in parallel while the waves keep the dependency order."""
+    out: list[list[Change]] = []
+    for change in changes:
+        tag = (change.action == "delete", change.kind)
+        if out and (out[-1][0].action == "delete", out[-1][0].kind) == tag:
+            out[-1].append(change)
+        else:
+            out.append([change])
+    return out
 
 
 @dataclass
 class ApplyResult:
     applied: list[Change] = field(default_factory=list)
-    failed: Change | None = None
-    error: str | None = None
+    failed: list[tuple[Change, str]] = field(default_factory=list)
     skipped: list[Change] = field(default_factory=list)
+    interrupted: bool = False
 
 
-def apply_plan(run: Run, progress: Callable[[int, int, Change], None] | None = None) -> ApplyResult:
-    """Performs the planned changes in order; stops at the first failure."""
+def apply_plan(
+    run: Run,
+    progress: Callable[[int, int, Change], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Performs the planned changes wave by wave. After a failure, or once `stop` is set (SIGINT,
+    SIGTERM), no new write starts; writes in flight finish and are reported."""
     result = ApplyResult()
-    changes = run.plan.changes
-    try:
-        for i, change in enumerate(changes):
-            state = run.states[change.realm]
-            kind = BY_NAME[change.kind]
-            if progress:
-                progress(i, len(changes), change)
-            try:
-                getattr(kind, change.action)(state, change)
-            except (RealmctlError, LookupError) as exc:
-                result.failed, result.error = change, str(exc)
-                result.skipped = changes[i + 1 :]
-                break
+    lock = threading.Lock()
+    total = len(run.plan.changes)
+    halt = threading.Event()
+
+    def one(change: Change) -> None:
+        if halt.is_set() or (stop is not None and stop.is_set()):
+            with lock:
+                result.skipped.append(change)
+            return
+        try:
+            getattr(BY_NAME[change.kind], change.action)(run.states[change.realm], change)
+        except (RealmctlError, LookupError) as exc:
+            halt.set()
+            with lock:
+                result.failed.append((change, str(exc)))
+            return
+        with lock:
             result.applied.append(change)
+            if progress:
+                progress(len(result.applied), total, change)
+
+    parallelism = max(1, next(iter(run.states.values())).api.parallelism) if run.states else 1
+    try:
+        with ThreadPoolExecutor(parallelism) as pool:
+            for wave in waves(run.plan.changes):
+                if halt.is_set() or (stop is not None and stop.is_set()):
+                    result.skipped.extend(wave)
+                    continue
+                list(pool.map(one, wave))
     finally:
         _record_links(run, result.applied)
+    result.interrupted = stop is not None and stop.is_set() and bool(result.skipped)
     return result
 
 
@@ -160,4 +258,4 @@ def _record_links(run: Run, applied: list[Change]) -> None:
             state.forget("realm")
 
 
-__all__ = ["SENSITIVE", "ApplyResult", "Run", "apply_plan", "make_plan"]
+__all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan"]

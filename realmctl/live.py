@@ -8,6 +8,7 @@ are recorded here, so later changes find the new ids without another read.
 import json
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from realmctl.keycloak.session import Api, NotFound, seg
@@ -29,15 +30,49 @@ class RealmState:
         self.realm = realm
         self.base = f"admin/realms/{seg(realm)}"
         self._cache: dict[Any, Any] = {}
+        self._pending: dict[Any, threading.Event] = {}
         self._lock = threading.RLock()
+        self._users_lock = threading.Lock()
         self.created_ids: dict[tuple[str, ...], str] = {}
+        self.locks: dict[Any, threading.Lock] = {}
 
     def _once(self, key: Any, fetch: Callable[[], T]) -> T:
+        """Fetches `key` at most once, even when several threads ask for it at the same time."""
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    cached: T = self._cache[key]
+                    return cached
+                waiting = self._pending.get(key)
+                if waiting is None:
+                    self._pending[key] = threading.Event()
+            if waiting is not None:
+                waiting.wait()
+                continue  # the fetching thread cached the value, or failed and we try ourselves
+            try:
+                value = fetch()
+                with self._lock:
+                    self._cache[key] = value
+                return value
+            finally:
+                with self._lock:
+                    self._pending.pop(key).set()
+
+    def lock(self, key: Any) -> threading.Lock:
+        """A lock per object, for read-modify-write sequences on it."""
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = fetch()
-            result: T = self._cache[key]
-            return result
+            return self.locks.setdefault(key, threading.Lock())
+
+    def fanout(self, fetch: Callable[[Any], Any], items: Iterable[Any]) -> None:
+        """Runs independent reads in parallel (bounded by the run's parallelism); results land in
+        the cache through the reads' own `_once`."""
+        todo = list(items)
+        if len(todo) < 2 or self.api.parallelism < 2:
+            for item in todo:
+                fetch(item)
+            return
+        with ThreadPoolExecutor(min(self.api.parallelism, len(todo))) as pool:
+            list(pool.map(fetch, todo))
 
     def remember(self, key: Any, value: Any) -> None:
         """Caches what a write answered (e.g. the permission reference PUT returns)."""
@@ -255,8 +290,13 @@ class RealmState:
         wanted = sorted({u.lower() for u in usernames})
         if not wanted or self.realm_rep() is None:
             return {}
-        known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
-        missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
+        with self._users_lock:
+            return self._users(wanted)
+
+    def _users(self, wanted: list[str]) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
+            missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
         if missing:
             total = self._once("users-count", lambda: int(self.api.get(f"{self.base}/users/count") or 0))
             # Listing costs one request per page of 500; searching, one per name. Take the cheaper,
@@ -267,12 +307,16 @@ class RealmState:
                 for name in missing:
                     self._cache.setdefault(("user-miss", name), True)
             else:
-                for name in missing:
+
+                def search(name: str) -> None:
                     found = self.api.get(f"{self.base}/users", username=name, exact="true")
-                    if found:
-                        known[name] = found[0]
-                    else:
-                        self._cache[("user-miss", name)] = True
+                    with self._lock:
+                        if found:
+                            known[name] = found[0]
+                        else:
+                            self._cache[("user-miss", name)] = True
+
+                self.fanout(search, missing)
         return {u: known[u] for u in wanted if u in known}
 
     def owned_users(self) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from realmctl.engine import DEFAULT_MAX_DELETES, ApplyResult, Run, apply_plan, make_plan
+from realmctl.engine import ApplyResult, Run, Safety, apply_plan, make_plan
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
 from realmctl.plan import Change
@@ -29,13 +29,14 @@ class Target:
     sandbox: bool = False
     sandbox_imports: tuple[str, ...] = ()
     sandbox_profile: str = "keycloak-26"
+    parallelism: int = 8
 
 
 @contextlib.contextmanager
 def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
     """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile."""
     if not target.sandbox:
-        api = Api(Settings.from_env())
+        api = Api(Settings.from_env(), parallelism=target.parallelism)
         api.login()
         yield api
         return
@@ -47,7 +48,7 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
             "nothing is sent to a real server.",
             file=err,
         )
-        api = Api(Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password))
+        api = Api(Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password), parallelism=target.parallelism)
         api.login()
         yield api
 
@@ -88,12 +89,12 @@ def read_plan_file(path: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
 
 
-def replan_from_file(saved: dict[str, Any], api: Api, max_deletes: int) -> Run:
+def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
     """Recomputes the saved plan and refuses it, before any write, when anything moved."""
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
     spec = load(saved.get("specFiles") or [])
-    run = make_plan(spec, api, max_deletes=max_deletes, salt=saved.get("salt"))
+    run = make_plan(spec, api, safety, salt=saved.get("salt"))
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):
         raise RealmctlError("the spec files changed since this plan was made; make a new plan")
@@ -103,15 +104,19 @@ def replan_from_file(saved: dict[str, Any], api: Api, max_deletes: int) -> Run:
 
 
 def report_apply(result: ApplyResult, err: TextIO) -> None:
+    """What was applied and what was not, after a failure or an interruption."""
+
     def names(changes: list[Change]) -> str:
         return "".join(f"\n  {c.action} {describe(c)} (realm {c.realm})" for c in changes)
 
-    if result.failed is None:
-        return
-    print(f"Error: {result.failed.action} {describe(result.failed)} failed: {result.error}", file=err)
-    print(f"Applied {len(result.applied)} change(s) before the failure:{names(result.applied)}", file=err)
-    print(f"Not applied ({len(result.skipped) + 1}):{names([result.failed, *result.skipped])}", file=err)
-    print("Run apply again once the cause is fixed; it continues from the live state.", file=err)
+    for change, error in result.failed:
+        print(f"Error: {change.action} {describe(change)} (realm {change.realm}) failed: {error}", file=err)
+    if result.interrupted:
+        print("Interrupted: no new write was started; writes in flight finished.", file=err)
+    print(f"Applied {len(result.applied)} change(s):{names(result.applied)}", file=err)
+    not_applied = [c for c, _ in result.failed] + result.skipped
+    print(f"Not applied ({len(not_applied)}):{names(not_applied)}", file=err)
+    print("Run apply again to continue: it plans from the live state and converges.", file=err)
 
 
-__all__ = ["DEFAULT_MAX_DELETES", "Target", "apply_plan", "connect", "make_plan"]
+__all__ = ["Safety", "Target", "apply_plan", "connect", "make_plan"]

@@ -4,7 +4,7 @@ from realmctl.check import broker, exchange, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
 from realmctl.check.probe import Probe, run_probes
-from realmctl.engine import make_plan
+from realmctl.engine import Safety, make_plan
 from realmctl.keycloak.session import Api
 from realmctl.live import RealmState
 from realmctl.spec.model import Spec
@@ -15,7 +15,7 @@ __all__ = ["Finding", "Report", "run_check"]
 def run_check(spec: Spec, api: Api, probe: bool = False) -> tuple[Report, list[Probe]]:
     """Every rule over every realm of the spec, then the probes if asked. Sends no admin write."""
     report = Report()
-    pending = make_plan(spec, api, max_deletes=1_000_000).plan
+    pending = make_plan(spec, api, Safety(allow_mass_delete=True, allow_mass_update=True)).plan
     if pending.changes:
         report.notes.append(
             f"{len(pending.changes)} change(s) of the spec are not applied yet (see `realmctl plan`); "

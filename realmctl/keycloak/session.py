@@ -10,10 +10,13 @@ requests sent so that runs can report (and tests can assert) their request budge
 import json
 import logging
 import os
+import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -91,6 +94,52 @@ class NotFound(ApiError):
     """HTTP 404."""
 
 
+class Transient(ApiError):
+    """A failure worth retrying: the connection broke, or the server said 429/502/503/504."""
+
+    def __init__(self, method: str, path: str, status: int, body: Any, retry_after: float | None = None) -> None:
+        super().__init__(method, path, status, body)
+        self.retry_after = retry_after
+
+
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time."""
+
+    attempts: int = 6
+    base: float = 0.2
+    cap: float = 5.0
+    budget: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.cap * 4)
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+class _Connection(KeycloakOpenIDConnection):
+    """python-keycloak's connection with token refresh under a lock, so that concurrent requests
+    share one admin token and refresh it once when it nears expiry."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._token_lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    def _refresh_if_required(self) -> None:
+        if self.expires_at is None or datetime.now(tz=UTC) < self.expires_at:
+            return
+        with self._token_lock:  # the first thread refreshes; the others find a fresh token
+            if self.expires_at is not None and datetime.now(tz=UTC) >= self.expires_at:
+                self.refresh_token()
+
+    def refresh_token(self) -> None:
+        with self._token_lock:
+            super().refresh_token()
+
+
 def seg(value: str) -> str:
     """Quotes one path segment (aliases, role names and usernames may hold spaces or slashes)."""
     return quote(value, safe="")
@@ -99,10 +148,14 @@ def seg(value: str) -> str:
 class Api:
     """Admin REST calls with JSON bodies, counted by method."""
 
-    def __init__(self, settings: Settings, timeout: int = 60) -> None:
+    def __init__(
+        self, settings: Settings, timeout: int = 30, parallelism: int = 8, retry: RetryPolicy | None = None
+    ) -> None:
         self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self.parallelism = parallelism
         grant = "password" if settings.user else "client_credentials"
-        self._conn = KeycloakOpenIDConnection(
+        self._conn = _Connection(
             server_url=settings.url + "/",
             username=settings.user,
             password=settings.password,
@@ -113,8 +166,10 @@ class Api:
             grant_type=grant,
             verify=settings.verify,
             timeout=timeout,
+            pool_maxsize=max(10, parallelism * 2),
         )
         self.counts: Counter[str] = Counter()
+        self.retries = 0
         self._lock = threading.Lock()
         self._serverinfo: dict[str, Any] | None = None
 
@@ -122,7 +177,18 @@ class Api:
         """Fetches the admin token now, so bad credentials fail before any other request."""
         where = f"{self.settings.url} (realm {self.settings.auth_realm})"
         try:
-            self._conn.get_token()
+            for attempt in range(self.retry.attempts):
+                try:
+                    self._conn.get_token()
+                    break
+                except KeycloakConnectionError:
+                    if attempt == self.retry.attempts - 1:
+                        raise
+                    time.sleep(self.retry.delay(attempt, None))
+                except KeycloakError as exc:
+                    if getattr(exc, "response_code", None) not in RETRY_STATUS or attempt == self.retry.attempts - 1:
+                        raise
+                    time.sleep(self.retry.delay(attempt, None))
         except KeycloakAuthenticationError as exc:
             raise ConnectionFailed(f"The server at {where} refused realmctl's credentials.") from exc
         except KeycloakConnectionError as exc:
@@ -135,7 +201,40 @@ class Api:
         with self._lock:
             self.counts[method] += 1
 
-    def _send(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> Any:
+        """Sends, retrying transient failures for GET, PUT and DELETE (they are idempotent here).
+
+        POST is never repeated blindly: a create that may have reached the server is re-read by
+        `create` before it is sent again.
+        """
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, path, body, params)
+            except Transient as exc:
+                attempt += 1
+                delay = self.retry.delay(attempt, exc.retry_after)
+                spent = time.monotonic() - started
+                if (
+                    (method == "POST" and not idempotent)
+                    or attempt >= self.retry.attempts
+                    or spent + delay > self.retry.budget
+                ):
+                    raise
+                log.info("%s %s: %s; retrying in %.1fs", method, path, exc, delay)
+                with self._lock:
+                    self.retries += 1
+                time.sleep(delay)
+
+    def _send_once(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         self._count(method)
         try:
             if method == "GET":
@@ -147,8 +246,7 @@ class Api:
             else:
                 response = self._conn.raw_delete(path, data=None if body is None else json.dumps(body))
         except KeycloakConnectionError as exc:
-            where = self.settings.url
-            raise ConnectionFailed(f"Lost the connection to {where} during {method} {path}.") from exc
+            raise Transient(method, path, 0, {"error": f"connection to {self.settings.url} failed"}) from exc
         log.debug("%s %s -> %s", method, path, response.status_code)
         payload: Any = None
         if response.content:
@@ -156,6 +254,9 @@ class Api:
                 payload = response.json()
             except ValueError:
                 payload = response.text[:200]
+        if response.status_code in RETRY_STATUS:
+            after = response.headers.get("Retry-After", "")
+            raise Transient(method, path, response.status_code, payload, float(after) if after.isdigit() else None)
         if response.status_code == 404:
             raise NotFound(method, path, 404, payload)
         if response.status_code in (401, 403):
@@ -192,9 +293,45 @@ class Api:
                 return items
             first += page
 
-    def post(self, path: str, body: Any) -> Any:
-        """POST JSON; for a 201 without body returns {"id": <last Location segment>}."""
-        return self._send("POST", path, body=body)
+    def post(self, path: str, body: Any, idempotent: bool = False) -> Any:
+        """POST JSON; for a 201 without body returns {"id": <last Location segment>}.
+
+        `idempotent=True` marks a POST that may safely be repeated (granting a role mapping twice
+        is harmless), so it is retried like a PUT.
+        """
+        return self._send("POST", path, body=body, idempotent=idempotent)
+
+    def create(self, path: str, body: Any, find: Callable[[], str | None]) -> str:
+        """POSTs a new object and returns its id, never creating it twice.
+
+        When the POST fails transiently it may still have reached the server, so `find` re-reads
+        (by natural key) before it is sent again; a 409 means someone else created it first (a
+        concurrent run), and the object is adopted.
+        """
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                created = self.post(path, body)
+                found = (created or {}).get("id") if isinstance(created, dict) else None
+                return found or find() or ""
+            except Transient as exc:
+                existing = find()
+                if existing:
+                    return existing
+                attempt += 1
+                delay = self.retry.delay(attempt, exc.retry_after)
+                if attempt >= self.retry.attempts or time.monotonic() - started + delay > self.retry.budget:
+                    raise
+                with self._lock:
+                    self.retries += 1
+                time.sleep(delay)
+            except ApiError as exc:
+                if exc.status == 409:
+                    existing = find()
+                    if existing:
+                        return existing
+                raise
 
     def put(self, path: str, body: Any) -> Any:
         """PUT JSON."""

@@ -84,11 +84,16 @@ class ClientKind(Kind):
         fields = change.resource.fields
         body: dict[str, Any] = {"clientId": change.key[0], **fields, **change.resource.secrets}
         body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
-        created = state.api.post(f"{state.base}/clients", body)
-        state.created_ids[("client", change.key[0])] = created["id"]
+        path = f"{state.base}/clients"
+
+        def find() -> str | None:
+            return next((c["id"] for c in state.api.get(path, clientId=change.key[0]) or []), None)
+
+        uuid = state.api.create(path, body, find)
+        state.created_ids[("client", change.key[0])] = uuid
         # Keycloak attached the realm's default and optional scopes to the new client; read them
         # back so that attaching a scope already in the other list becomes a move.
-        state.remember_client(state.api.get(f"{state.base}/clients/{created['id']}"))
+        state.remember_client(state.api.get(f"{state.base}/clients/{uuid}"))
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

@@ -54,8 +54,13 @@ class ClientScopeKind(Kind):
             **fields,
             "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"},
         }
-        created = state.api.post(f"{state.base}/client-scopes", body)
-        state.created_ids[("client-scope", change.key[0])] = created["id"]
+        name = change.key[0]
+
+        def find() -> str | None:
+            scopes = state.api.get(f"{state.base}/client-scopes") or []
+            return next((s["id"] for s in scopes if s.get("name") == name), None)
+
+        state.created_ids[("client-scope", name)] = state.api.create(f"{state.base}/client-scopes", body, find)
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

@@ -111,8 +111,14 @@ class ExchangePolicyKind(Kind):
         }
 
     def create(self, state: RealmState, change: Change) -> None:
-        created = state.api.post(f"{state.authz()}/policy/client", self._body(change))
-        state.created_ids[("policy", change.key[0])] = created["id"]
+        authz = state.authz()
+
+        def find() -> str | None:
+            found = state.api.get_or_none(f"{authz}/policy/search", name=change.key[0])
+            return found.get("id") if isinstance(found, dict) else None
+
+        policy = state.api.create(f"{authz}/policy/client", self._body(change), find)
+        state.created_ids[("policy", change.key[0])] = policy
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.live

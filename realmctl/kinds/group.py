@@ -24,10 +24,15 @@ class GroupKind(Kind):
         ]
 
     def create(self, state: RealmState, change: Change) -> None:
-        created = state.api.post(
-            f"{state.base}/groups", {"name": change.key[0], "attributes": {OWNED_MARKER: ["true"]}}
-        )
-        state.created_ids[("group", change.key[0])] = created["id"]
+        name = change.key[0]
+        path = f"{state.base}/groups"
+
+        def find() -> str | None:
+            found = state.api.get(path, search=name, exact="true", briefRepresentation="true") or []
+            return next((g["id"] for g in found if g.get("name") == name), None)
+
+        body = {"name": name, "attributes": {OWNED_MARKER: ["true"]}}
+        state.created_ids[("group", name)] = state.api.create(path, body, find)
 
     def update(self, state: RealmState, change: Change) -> None:
         raise AssertionError("groups have no managed fields")

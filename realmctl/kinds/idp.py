@@ -96,7 +96,9 @@ class IdpKind(Kind):
             secret = state.api.get(f"{source}/{uuid}/client-secret") or {}
             change.resource.secrets["clientSecret"] = secret.get("value", "")
         body = self._body(change, {"config": {OWNED_MARKER: "true"}}, set(change.resource.secrets))
-        state.api.post(f"{state.base}/identity-provider/instances", body)
+        path = f"{state.base}/identity-provider/instances"
+        alias = change.key[0]
+        state.api.create(path, body, lambda: (state.api.get_or_none(f"{path}/{seg(alias)}") or {}).get("alias"))
         state.forget("idps")
 
     def update(self, state: RealmState, change: Change) -> None:

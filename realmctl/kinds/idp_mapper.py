@@ -57,7 +57,12 @@ class IdpMapperKind(Kind):
             **fields,
             "config": {**fields["config"], OWNED_MARKER: "true"},
         }
-        state.api.post(self._path(state, alias), body)
+        path = self._path(state, alias)
+
+        def find() -> str | None:
+            return next((m["id"] for m in state.api.get(path) or [] if m.get("name") == name), None)
+
+        state.api.create(path, body, find)
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

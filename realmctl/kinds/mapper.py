@@ -106,7 +106,12 @@ class MapperKind(Kind):
         assert change.resource
         fields = change.resource.fields
         body = {"name": change.key[1], **fields, "config": {**fields["config"], OWNED_MARKER: "true"}}
-        state.api.post(self._path(state, change), body)
+        path = self._path(state, change)
+
+        def find() -> str | None:
+            return next((m["id"] for m in state.api.get(path) or [] if m.get("name") == change.key[1]), None)
+
+        state.api.create(path, body, find)
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

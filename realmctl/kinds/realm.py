@@ -31,7 +31,7 @@ class RealmKind(Kind):
         fields = change.resource.fields
         body = {"realm": state.realm, "enabled": True, **fields}
         body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
-        state.api.post("admin/realms", body)
+        state.api.create("admin/realms", body, lambda: (state.api.get_or_none(state.base) or {}).get("realm"))
         state.created_ids[("realm",)] = state.realm
         state.forget("realm")
 

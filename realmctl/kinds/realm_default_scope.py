@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.live import RealmState
 from realmctl.plan import Change, Key, Resource
@@ -34,7 +35,11 @@ class RealmDefaultScopeKind(LinkKind):
     def create(self, state: RealmState, change: Change) -> None:
         assert change.resource
         kind = change.resource.fields["type"]
-        state.api.put(f"{state.base}/{PATHS[kind]}/{state.scope_id(change.key[0])}", None)
+        try:
+            state.api.put(f"{state.base}/{PATHS[kind]}/{state.scope_id(change.key[0])}", None)
+        except ApiError as exc:
+            if exc.status != 409:  # 409: already in that list (a retried PUT, or a concurrent run)
+                raise
 
     def update(self, state: RealmState, change: Change) -> None:
         # Keycloak answers 409 when a scope already in one list is PUT into the other: move it.

@@ -57,7 +57,7 @@ class RoleKind(Kind):
         container, name = change.key
         body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
         base = self._base(state, container)
-        state.api.post(base, body)
+        state.api.create(base, body, lambda: (state.api.get_or_none(f"{base}/{seg(name)}") or {}).get("id"))
         created = state.api.get(f"{base}/{seg(name)}")  # the Location names the role, not its id
         state.created_ids[("role", container, name)] = created["id"]
 

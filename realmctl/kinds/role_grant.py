@@ -95,7 +95,10 @@ class RoleGrantKind(LinkKind):
         target = "realm" if container == "realm" else f"clients/{state.client_uuid(container)}"
         path = f"{state.base}/{owner}/role-mappings/{target}"
         body = [{"id": found["id"], "name": role}]
-        state.api.post(path, body) if method == "POST" else state.api.delete(path, body)
+        if method == "POST":
+            state.api.post(path, body, idempotent=True)
+        else:
+            state.api.delete(path, body)
 
     def create(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "POST")

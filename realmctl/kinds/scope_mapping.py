@@ -58,7 +58,10 @@ class ScopeMappingKind(LinkKind):
             raise LookupError(f"role {container}/{role} does not exist in realm {state.realm}")
         path = f"{state.base}/{OWNERS[owner][1]}/{oid}/scope-mappings/{target}"
         body = [{"id": found["id"], "name": role}]
-        state.api.post(path, body) if method == "POST" else state.api.delete(path, body)
+        if method == "POST":
+            state.api.post(path, body, idempotent=True)
+        else:
+            state.api.delete(path, body)
 
     def create(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "POST")

@@ -52,8 +52,12 @@ class UserKind(Kind):
         if "initialPassword" in change.resource.secrets:
             password = change.resource.secrets["initialPassword"]
             body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
-        created = state.api.post(f"{state.base}/users", body)
-        state.created_ids[("user", change.key[0])] = created["id"]
+        path = f"{state.base}/users"
+
+        def find() -> str | None:
+            return next((u["id"] for u in state.api.get(path, username=change.key[0], exact="true") or []), None)
+
+        state.created_ids[("user", change.key[0])] = state.api.create(path, body, find)
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live
