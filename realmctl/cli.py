@@ -25,6 +25,7 @@ from realmctl.schema import schema_text
 from realmctl.signals import stop_on_signals
 from realmctl.workflow import (
     Target,
+    apply_json,
     connect,
     load,
     plan_errors,
@@ -194,7 +195,15 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
-def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, **kw: Any) -> int:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document on stdout with the plan, what was applied and whether it converged.",
+)
+def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str, **kw: Any) -> int:
     """Make the live server match SPEC (or apply a plan FILE made by `plan --out`).
 
     Shows the plan, asks for confirmation (or takes --yes), applies the changes in dependency
@@ -210,9 +219,13 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, **kw: Any
     with connect(_target(**kw)) as api:
         run = replan_from_file(saved, api, safety) if saved else make_plan(loaded, api, safety)
         plan_errors(run)
+        as_json = fmt == "json"
+        quiet = quiet or as_json
         if not quiet:
             click.echo(render(run, "text", _colour(sys.stdout)), nl=False)
         if run.plan.empty:
+            if as_json:
+                click.echo(apply_json(run, None, run))
             return exitcodes.OK
         if not yes and not saved:
             if not sys.stdin.isatty():
@@ -233,10 +246,15 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, **kw: Any
             click.echo("\r\033[K", err=True, nl=False)
         if result.failed or result.interrupted:
             report_apply(result, sys.stderr)
+            if as_json:
+                click.echo(apply_json(run, result, None))
             if result.interrupted and stop.signal:
                 return 128 + stop.signal
             return exitcodes.ERROR
         after = make_plan(loaded, api, Safety(allow_mass_delete=True, allow_mass_update=True))
+    if as_json:
+        click.echo(apply_json(run, result, after))
+        return exitcodes.OK if after.plan.empty else exitcodes.ERROR
     if not after.plan.empty:
         click.echo(
             f"Error: applied {total} change(s), but {len(after.plan.changes)} did not converge:\n"

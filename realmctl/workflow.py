@@ -103,6 +103,27 @@ def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
     return run
 
 
+def apply_json(run: Run, result: ApplyResult | None, after: Run | None) -> str:
+    """`apply --format json`: `{"format": "realmctl.apply", "version": 1, ...}` (documented in the README)."""
+
+    def brief(change: Change) -> dict[str, Any]:
+        return {"action": change.action, "realm": change.realm, "kind": change.kind, "key": list(change.key)}
+
+    body: dict[str, Any] = {
+        "format": "realmctl.apply",
+        "version": 1,
+        "plan": run.plan.to_json(),
+        "applied": [brief(c) for c in (result.applied if result else [])],
+        "failed": [{**brief(c), "error": e} for c, e in (result.failed if result else [])],
+        "notApplied": [brief(c) for c in (result.skipped if result else [])],
+        "interrupted": bool(result and result.interrupted),
+        "converged": after is not None and after.plan.empty,
+    }
+    if after is not None and not after.plan.empty:
+        body["notConverged"] = [c.to_json() for c in after.plan.changes]
+    return json.dumps(body, indent=2)
+
+
 def report_apply(result: ApplyResult, err: TextIO) -> None:
     """What was applied and what was not, after a failure or an interruption."""
 

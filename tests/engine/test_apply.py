@@ -442,3 +442,16 @@ def test_canary_never_appears_at_the_highest_verbosity(world: World, tmp_path: P
     for args in (("plan", "-vv"), ("apply", "--yes", "-vv"), ("plan", "-vv", "--format", "json")):
         result = world.cmd(*args)  # World.cmd asserts the canary is absent
         assert result.code == 0, result.all
+
+
+def test_apply_json_reports_what_was_applied_and_convergence(world: World) -> None:
+    import json
+
+    result = world.cmd("apply", "--yes", "--format", "json")
+    assert result.code == 0, result.all
+    body = json.loads(result.out)
+    assert (body["format"], body["version"], body["converged"]) == ("realmctl.apply", 1, True)
+    assert len(body["applied"]) == 19 and body["failed"] == [] and body["notApplied"] == []
+    assert {"action": "create", "realm": world.realm, "kind": "client", "key": ["my-app"]} in body["applied"]
+    again = json.loads(world.cmd("apply", "--yes", "--format", "json").out)
+    assert again["applied"] == [] and again["converged"] is True
