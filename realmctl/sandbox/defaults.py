@@ -120,6 +120,7 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
     if store.realm(name) is not None:
         raise exists("Conflict detected. See logs for details")
     settings = copy.deepcopy(REALM_SETTINGS)
+    settings["enabled"] = name == MASTER  # RealmEntity.enabled is a primitive: absent ⇒ false
     if name == MASTER:
         settings["accessTokenLifespan"] = 60
     for key, value in rep.items():

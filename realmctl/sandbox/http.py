@@ -278,6 +278,9 @@ class App:
         """Run the handler under the store lock and turn HttpError into its response."""
         try:
             if route is None:
+                if req.path.startswith("/admin/"):
+                    with self.store.lock:
+                        self.authenticate(req)  # AdminRoot authenticates before matching a resource
                 raise error(405 if known else 404, "HTTP 405 Method Not Allowed" if known else NOT_FOUND)
             with self.store.lock:
                 if route.auth in ("admin", "sandbox"):

@@ -166,3 +166,70 @@ def test_client_credentials_needs_service_accounts_enabled(
 
 def test_python_keycloak_admin_session_works_end_to_end(api: Api, realm: str) -> None:
     assert api.get("").json()["realm"] == realm
+
+
+def test_realm_created_without_enabled_is_disabled(
+    keycloak: KeycloakTarget, master_admin: KeycloakAdmin
+) -> None:
+    name = unique_name("off")
+    master_admin.create_realm({"realm": name})
+    try:
+        assert Api(master_admin, name).get("").json()["enabled"] is False
+        response = requests.post(
+            token_url(keycloak, name),
+            data={"grant_type": "password", "client_id": "admin-cli", "username": "x", "password": "y"},
+            timeout=10,
+        )
+        assert response.status_code == 403
+        assert response.json() == {"error": "access_denied", "error_description": "Realm not enabled"}
+    finally:
+        master_admin.connection.raw_delete(f"admin/realms/{name}")
+
+
+def test_requested_openid_scope_is_reported_first(keycloak: KeycloakTarget) -> None:
+    response = requests.post(
+        token_url(keycloak, "master"),
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.admin_user,
+            "password": keycloak.admin_password,
+            "scope": "openid",
+        },
+        timeout=10,
+    )
+    assert response.json()["scope"] == "openid profile email"
+
+
+def test_disabled_user_and_client_errors(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
+    user_id = kc.create_user({"username": "sleeper", "enabled": False})
+    kc.set_user_password(user_id, "pw", temporary=False)
+    form = {"grant_type": "password", "client_id": "admin-cli", "username": "sleeper", "password": "pw"}
+    response = requests.post(token_url(keycloak, realm), data=form, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "Account disabled"}
+    response = requests.post(
+        token_url(keycloak, realm), data={**form, "client_id": "no-such-client"}, timeout=10
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    response = requests.post(token_url(keycloak, realm), data={"grant_type": "password"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_client", "error_description": "Missing client_id parameter"}
+
+
+def test_unknown_admin_path_without_token_is_401(keycloak: KeycloakTarget) -> None:
+    response = requests.get(f"{keycloak.url}/admin/realms/master/no-such-thing", timeout=10)
+    assert response.status_code == 401
+
+
+def test_realm_admin_without_view_realm_gets_the_name_subset(
+    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
+) -> None:
+    token = _service_account_token(keycloak, kc, realm, ["view-clients"])
+    response = requests.get(
+        f"{keycloak.url}/admin/realms/{realm}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.json()["realm"] == realm
+    assert "accessTokenLifespan" not in response.json()

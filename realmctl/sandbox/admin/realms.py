@@ -38,7 +38,13 @@ def create_realm(req: Request) -> Response:
 
 
 def get_realm(req: Request) -> Response:
-    return Response(200, realm_rep(req.realm()))
+    """Full settings with view-realm; other admins of the realm get the name-list subset."""
+    realm = req.realm()
+    rep = realm_rep(realm)
+    if req.may(realm, "view-realm"):
+        return Response(200, rep)
+    keys = ("id", "realm", "displayName", "displayNameHtml", "enabled", "internationalizationEnabled")
+    return Response(200, {k: rep[k] for k in keys if k in rep})
 
 
 def update_realm(req: Request) -> Response:
