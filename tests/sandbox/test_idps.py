@@ -48,8 +48,10 @@ def test_create_idp_201_location_and_representation(keycloak: KeycloakTarget, ap
     assert body["addReadTokenRoleOnCreate"] is True
     assert body["linkOnly"] is False
     assert body["hideOnLogin"] is False
-    assert body["firstBrokerLoginFlowAlias"] == "first broker login"
+    # 26.x stores no flow when none is given (the realm's firstBrokerLoginFlow applies)
+    assert "firstBrokerLoginFlowAlias" not in body
     assert "postBrokerLoginFlowAlias" not in body
+    assert body["updateProfileFirstLoginMode"] == "on"
     assert "pkceMethod" not in body["config"]  # empty strings are dropped on save
     assert body["config"]["clientSecret"] == MASK
 

@@ -223,3 +223,12 @@ def test_client_scope_mappings(api: Api) -> None:
     assert [r["name"] for r in api.get(scope_base).json()] == ["read-token"]
     assert api.delete(scope_base, [role]).status_code == 204
     assert api.get(scope_base).json() == []
+
+
+def test_brief_user_representation(api: Api) -> None:
+    api.create("/users", {"username": "brief", "enabled": True, "attributes": {"a": ["1"]}})
+    full = api.get("/users", username="brief", exact="true").json()[0]
+    brief = api.get("/users", username="brief", exact="true", briefRepresentation="true").json()[0]
+    assert full["attributes"] == {"a": ["1"]}
+    assert "attributes" not in brief and "requiredActions" not in brief
+    assert brief["username"] == "brief" and brief["enabled"] is True

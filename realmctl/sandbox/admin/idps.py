@@ -30,7 +30,6 @@ PROVIDERS = {
     "kubernetes",
 }
 BOOLEAN_DEFAULTS = {
-    "enabled": True,
     "trustEmail": False,
     "storeToken": False,
     "addReadTokenRoleOnCreate": False,
@@ -38,7 +37,6 @@ BOOLEAN_DEFAULTS = {
     "linkOnly": False,
     "hideOnLogin": False,
 }
-DROPPED = {"internalId", "updateProfileFirstLoginMode", "types", "organizationId"}
 
 
 def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
@@ -47,13 +45,18 @@ def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
     if rep.get("displayName") is not None:
         stored["displayName"] = rep["displayName"]
     stored["providerId"] = rep.get("providerId")
+    stored["enabled"] = True if rep.get("enabled") is None else bool(rep["enabled"])
+    # a field initializer of IdentityProviderRepresentation: always "on" on output (26.2.5 export)
+    stored["updateProfileFirstLoginMode"] = "on"
     for key, default in BOOLEAN_DEFAULTS.items():
         value = rep.get(key)
         stored[key] = default if value is None else bool(value)
     config = {str(k): str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
     if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
         stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
-    stored["firstBrokerLoginFlowAlias"] = rep.get("firstBrokerLoginFlowAlias") or "first broker login"
+    # 26.x: blank ⇒ none (the realm's `firstBrokerLoginFlow` applies); older servers defaulted it
+    if (rep.get("firstBrokerLoginFlowAlias") or "").strip():
+        stored["firstBrokerLoginFlowAlias"] = rep["firstBrokerLoginFlowAlias"]
     if (rep.get("postBrokerLoginFlowAlias") or "").strip():
         stored["postBrokerLoginFlowAlias"] = rep["postBrokerLoginFlowAlias"]
     stored["config"] = config
