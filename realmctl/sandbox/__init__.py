@@ -36,6 +36,7 @@ ROUTE_MODULES = [
     "realmctl.sandbox.admin.client_scopes",
     "realmctl.sandbox.admin.authz",
     "realmctl.sandbox.admin.fgap",
+    "realmctl.sandbox.admin.partial_import",
 ]
 
 
