@@ -140,3 +140,10 @@ def test_broker_read_token_role(api: Api) -> None:
         "containerId": broker["id"],
         "attributes": {},
     }
+
+
+def test_service_account_user_of_a_plain_client_is_400(api: Api) -> None:
+    client_uuid = api.create("/clients", {"clientId": "no-robot"})
+    response = api.get(f"/clients/{client_uuid}/service-account-user")
+    assert response.status_code == 400
+    assert response.json() == {"error": "Service account not enabled for the client 'no-robot'"}
