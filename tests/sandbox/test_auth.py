@@ -73,7 +73,9 @@ def test_admin_api_with_forged_token_is_401(keycloak: KeycloakTarget) -> None:
 
 
 def _service_account_token(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str, roles: list[str]) -> str:
-    client_uuid = kc.create_client({"clientId": unique_name("svc"), "serviceAccountsEnabled": True})
+    client_uuid = kc.create_client(
+        {"clientId": unique_name("svc"), "publicClient": False, "serviceAccountsEnabled": True}
+    )
     client = kc.get_client(client_uuid)
     user = kc.get_client_service_account_user(client_uuid)
     rm = kc.get_client_id("realm-management")
@@ -133,7 +135,7 @@ def test_client_credentials_with_bad_secret_is_401(
     keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
 ) -> None:
     client_id = unique_name("svc")
-    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})
+    kc.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True})
     response = requests.post(
         token_url(keycloak, realm),
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong"},
@@ -149,7 +151,7 @@ def test_client_credentials_with_bad_secret_is_401(
 def test_client_credentials_needs_service_accounts_enabled(
     keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
 ) -> None:
-    client_uuid = kc.create_client({"clientId": unique_name("app")})
+    client_uuid = kc.create_client({"clientId": unique_name("app"), "publicClient": False})
     client = kc.get_client(client_uuid)
     response = requests.post(
         token_url(keycloak, realm),
@@ -162,6 +164,23 @@ def test_client_credentials_needs_service_accounts_enabled(
     )
     assert response.status_code == 401
     assert response.json()["error_description"] == "Client not enabled to retrieve service account"
+
+
+def test_client_credentials_on_a_public_client_is_refused(
+    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
+) -> None:
+    client_id = unique_name("spa")
+    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})  # sparse body ⇒ public
+    response = requests.post(
+        token_url(keycloak, realm),
+        data={"grant_type": "client_credentials", "client_id": client_id},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Public client not allowed to retrieve service account",
+    }
 
 
 def test_python_keycloak_admin_session_works_end_to_end(api: Api, realm: str) -> None:
