@@ -214,7 +214,10 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     """Create a user with Keycloak's defaults and the realm's default role."""
     username = str(rep.get("username") or "").lower()
     if not username:
-        raise HttpError(400, {"errorMessage": "error-user-attribute-required", "field": "username"})
+        raise HttpError(
+            400,
+            {"field": "username", "errorMessage": "error-user-attribute-required", "params": ["username"]},
+        )
     if realm.user_by_username(username) is not None:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
