@@ -154,6 +154,30 @@ def client_permissions(req: Request) -> Response:
     return _handle(req, realm, target, write)
 
 
+GROUP_SCOPES = ["view", "manage", "view-members", "manage-members", "manage-membership"]
+ROLE_SCOPES = ["map-role", "map-role-client-scope", "map-role-composite"]
+
+
+def group_permissions(req: Request) -> Response:
+    realm, write = _guard(req, "view-users", "manage-users")
+    group = realm.groups.get(req.params["id"])
+    if group is None:
+        raise error(404, "Could not find group by id")
+    target = Target(
+        f"group.resource.{group.id}", "Group", {s: f"{s}.permission.group.{group.id}" for s in GROUP_SCOPES}
+    )
+    return _handle(req, realm, target, write)
+
+
+def role_permissions(req: Request) -> Response:
+    realm, write = _guard(req, "view-realm", "manage-realm")
+    role = realm.roles.get(req.params["role_id"])
+    if role is None:
+        raise error(404, "Could not find role")
+    target = Target(f"role.resource.{role.id}", "Role", {s: f"{s}.permission.{role.id}" for s in ROLE_SCOPES})
+    return _handle(req, realm, target, write)
+
+
 def users_permissions(req: Request) -> Response:
     realm, write = _guard(req, "view-realm", "manage-realm")
     return _handle(req, realm, Target("Users", None, dict(USER_PERMISSION_NAMES)), write)
@@ -165,3 +189,5 @@ def register(router: Router) -> None:
         router.add(method, r + "/identity-provider/instances/{alias}/management/permissions", idp_permissions)
         router.add(method, r + "/clients/{id}/management/permissions", client_permissions)
         router.add(method, r + "/users-management-permissions", users_permissions)
+        router.add(method, r + "/groups/{id}/management/permissions", group_permissions)
+        router.add(method, r + "/roles-by-id/{role_id}/management/permissions", role_permissions)
