@@ -11,8 +11,10 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -28,6 +30,10 @@ from realmctl.sandbox.store import Realm, Store, User
 Handler = Callable[["Request"], "Response"]
 
 MASTER = "master"
+SERVER_ERROR = {
+    "error": "unknown_error",
+    "error_description": "For more on this error consult the server log.",
+}
 
 #: A role that also satisfies another (Keycloak's `canView` is `canManage || view role`).
 IMPLIED_BY: dict[str, tuple[str, ...]] = {
@@ -290,6 +296,9 @@ class App:
                 return route.handler(req)
         except HttpError as exc:
             return Response(exc.status, exc.body, exc.headers)
+        except Exception:  # a sandbox bug: answer like Keycloak's mapper does for a 500, log the cause
+            traceback.print_exc(file=sys.stderr)
+            return Response(500, SERVER_ERROR)
 
 
 STATUS_TEXT = {
@@ -356,16 +365,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
             if fault == "slow":
                 time.sleep(app.slow_ms / 1000)
-            if fault == "error":
-                response = Response(
-                    503,
-                    {
-                        "error": "unknown_error",
-                        "error_description": "For more on this error consult the server log.",
-                    },
-                )
-            else:
-                response = app.dispatch(req, route, known)
+            response = Response(503, SERVER_ERROR) if fault == "error" else app.dispatch(req, route, known)
             if app.latency_ms:
                 time.sleep(app.latency_ms / 1000)
             self.record(app, route, path, response.status, started)
