@@ -231,6 +231,11 @@ def test_group_and_role_permissions_names(legacy_api: Api) -> None:
         "manage-members",
         "manage-membership",
     }
+    rm_id = legacy_api.get("/clients", clientId="realm-management").json()[0]["id"]
+    members = legacy_api.get(
+        f"/clients/{rm_id}/authz/resource-server/policy/{ref['scopePermissions']['manage-members']}"
+    ).json()
+    assert members["name"] == f"manage.members.permission.group.{group_id}"
     legacy_api.post("/roles", {"name": "mappable"})
     role_id = legacy_api.get("/roles/mappable").json()["id"]
     role_ref = legacy_api.put(f"/roles-by-id/{role_id}/management/permissions", {"enabled": True}).json()

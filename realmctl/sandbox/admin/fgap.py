@@ -77,6 +77,8 @@ def realm_server_if_any(realm: Realm) -> ResourceServer | None:
 
 def enable(realm: Realm, target: Target) -> None:
     server = realm_server(realm)
+    for default_scope in ("manage", "view"):  # MgmtPermissions.initializeRealmDefaultScopes
+        add_scope(server, default_scope)
     scope_ids = [add_scope(server, s)["id"] for s in target.permissions]
     resource = server.resource_by_name(target.resource) or add_resource(
         server, target.resource, target.rtype, scope_ids
@@ -163,9 +165,9 @@ def group_permissions(req: Request) -> Response:
     group = realm.groups.get(req.params["id"])
     if group is None:
         raise error(404, "Could not find group by id")
-    target = Target(
-        f"group.resource.{group.id}", "Group", {s: f"{s}.permission.group.{group.id}" for s in GROUP_SCOPES}
-    )
+    # GroupPermissions names its permissions with dots: `manage.members.permission.group.<id>`
+    names = {s: f"{s.replace('-', '.')}.permission.group.{group.id}" for s in GROUP_SCOPES}
+    target = Target(f"group.resource.{group.id}", "Group", names)
     return _handle(req, realm, target, write)
 
 
