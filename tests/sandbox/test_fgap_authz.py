@@ -98,6 +98,7 @@ def test_idp_permissions_enable_creates_keycloak_named_objects(legacy_api: Api) 
     assert resource["name"] == f"idp.resource.{internal_id}"
     assert resource["type"] == "IdentityProvider"
     assert [s["name"] for s in resource["scopes"]] == ["token-exchange"]
+    assert [s["name"] for s in legacy_api.get(f"{authz}/scope").json()] == ["token-exchange"]
     permission_id = ref["scopePermissions"]["token-exchange"]
     permission = legacy_api.get(f"{authz}/permission/scope/{permission_id}").json()
     assert permission == {

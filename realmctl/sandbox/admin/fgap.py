@@ -46,6 +46,7 @@ class Target:
     resource: str
     rtype: str | None
     permissions: dict[str, str]
+    realm_default_scopes: bool = True  # IdentityProviderPermissions creates only `token-exchange`
 
 
 def realm_server(realm: Realm) -> ResourceServer:
@@ -77,8 +78,9 @@ def realm_server_if_any(realm: Realm) -> ResourceServer | None:
 
 def enable(realm: Realm, target: Target) -> None:
     server = realm_server(realm)
-    for default_scope in ("manage", "view"):  # MgmtPermissions.initializeRealmDefaultScopes
-        add_scope(server, default_scope)
+    if target.realm_default_scopes:  # MgmtPermissions.initializeRealmDefaultScopes
+        for default_scope in ("manage", "view"):
+            add_scope(server, default_scope)
     scope_ids = [add_scope(server, s)["id"] for s in target.permissions]
     resource = server.resource_by_name(target.resource) or add_resource(
         server, target.resource, target.rtype, scope_ids
@@ -139,6 +141,7 @@ def idp_permissions(req: Request) -> Response:
         f"idp.resource.{idp.internal_id}",
         "IdentityProvider",
         {"token-exchange": f"token-exchange.permission.idp.{idp.internal_id}"},
+        realm_default_scopes=False,
     )
     return _handle(req, realm, target, write)
 
