@@ -343,6 +343,7 @@ def sandbox(
 ) -> None:
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
     from realmctl.sandbox import Sandbox
+    from realmctl.sandbox.errors import HttpError
 
     try:
         server = Sandbox(
@@ -358,6 +359,8 @@ def sandbox(
         ).bind()
     except (ValueError, OSError) as exc:
         raise RealmctlError(f"cannot start the sandbox: {exc}") from exc
+    except HttpError as exc:  # an import the server would refuse, e.g. a duplicate realm name
+        raise RealmctlError(f"cannot import: {exc.body}") from exc
     click.echo(f"realmctl sandbox serving {server.url} (admin user: {admin_user})", err=True)
     try:
         server.serve_forever()

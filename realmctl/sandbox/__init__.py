@@ -4,6 +4,17 @@
 with Sandbox(profile="keycloak-26") as sb:
     sb.url  # "http://127.0.0.1:<port>"
 ```
+
+Layout: `store` (the model, one RLock held per request), `defaults` (+ `defaults_data`, taken from
+a real 26.2.5 export) for new realms and imports, `ops` (mutations shared by API and import),
+`reps` (model → JSON), `http` (server, route table, auth, counting, latency, faults), `tokens`
+(RS256 tokens and the token endpoint), `control` (`/sandbox/…`), `admin/*` (one module per area).
+
+Extending (part 2: token exchange, broker token endpoint, JWKS, discovery, broker login): write a
+module with `register(router)` that calls `router.add(method, template, handler, auth=...)` and
+append its name to `ROUTE_MODULES`; handlers receive a `Request` (with `app.store`, `app.profile`)
+and return a `Response` or raise `HttpError`. `tokens.access_claims` is the one place that builds
+access-token claims; `FederatedIdentity.token` holds the stored upstream token response.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ ROUTE_MODULES = [
     "realmctl.sandbox.admin.client_scopes",
     "realmctl.sandbox.admin.authz",
     "realmctl.sandbox.admin.fgap",
+    "realmctl.sandbox.admin.partial_import",
 ]
 
 

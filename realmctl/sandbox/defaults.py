@@ -120,6 +120,7 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
     if store.realm(name) is not None:
         raise exists("Conflict detected. See logs for details")
     settings = copy.deepcopy(REALM_SETTINGS)
+    settings["enabled"] = name == MASTER  # RealmEntity.enabled is a primitive: absent ⇒ false
     if name == MASTER:
         settings["accessTokenLifespan"] = 60
     for key, value in rep.items():
@@ -178,7 +179,7 @@ def _import_client(realm: Realm, rep: dict[str, Any]) -> Client:
     rep.pop("defaultClientScopes", None)
     rep.pop("optionalClientScopes", None)
     rep["defaultClientScopes"] = []  # scopes are linked after they exist (_link_client_scopes)
-    client = ops.create_client(realm, rep, keep_ids=True, service_account=False)
+    client = ops.create_client(realm, rep, keep_ids=True, service_account=False, protocol_defaults=False)
     if rep.get("authorizationServicesEnabled") or rep.get("authorizationSettings"):
         realm.resource_servers.setdefault(client.id, ResourceServer(client_id=client.id))
     return client
@@ -203,7 +204,7 @@ def _ensure_builtin_clients(realm: Realm) -> None:
         else:
             rep = builtin_client_rep(client_id, realm.name)
         rep["defaultClientScopes"] = []
-        ops.create_client(realm, rep)
+        ops.create_client(realm, rep, protocol_defaults=False)
 
 
 def _ensure_client_roles(realm: Realm, client: Client, names: list[str], composites: dict[str, list[str]]) -> None:
@@ -258,7 +259,7 @@ def add_master_admin_client(store: Store, realm: Realm) -> None:
         return
     rep = builtin_client_rep("realm-management", MASTER)
     rep.update(clientId=f"{realm.name}-realm", name=f"{realm.name} Realm", defaultClientScopes=[])
-    client = ops.create_client(master, rep)
+    client = ops.create_client(master, rep, protocol_defaults=False)
     _ensure_client_roles(master, client, ADMIN_ROLES, ADMIN_COMPOSITES)
     _grant_master_admin(master, client)
 

@@ -11,13 +11,14 @@ import secrets
 import string
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.store import Client, ClientScope, Group, Realm, Role, User, new_id
 
 SECRET_MASK = "**********"
 
-#: Field defaults of a client created through the admin API (RepresentationToModel.createClient).
+#: Field defaults of a stored client (RepresentationToModel.createClient and the model's defaults).
 CLIENT_DEFAULTS: dict[str, Any] = {
     "surrogateAuthRequired": False,
     "enabled": True,
@@ -33,7 +34,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "directAccessGrantsEnabled": False,
     "serviceAccountsEnabled": False,
     "publicClient": False,
-    "frontchannelLogout": True,
+    "frontchannelLogout": False,
     "protocol": "openid-connect",
     "attributes": {},
     "authenticationFlowBindingOverrides": {},
@@ -113,8 +114,45 @@ def link_scope(realm: Realm, client: Client, scope: ClientScope, default: bool) 
     client.scopes[scope.id] = default
 
 
-def create_client(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False, service_account: bool = True) -> Client:
-    """Create a client as `POST /clients` does: defaults, secret, scopes, mappers, service account."""
+def oidc_client_defaults(rep: dict[str, Any], stored: dict[str, Any]) -> None:
+    """`OIDCLoginProtocolFactory.setupClientDefaults`: what a sparse `POST /clients` body becomes.
+
+    Neither `publicClient` nor `bearerOnly` given ⇒ a **public** client; direct access grants and
+    the standard flow default to on; a root URL seeds redirect URIs, web origins and admin URL;
+    without a backchannel logout URL the two backchannel attributes are set.
+    """
+    root = rep.get("rootUrl")
+    if root is not None and not rep.get("redirectUris"):
+        pattern = root + "*" if root.endswith("/") else root + "/*"
+        parts = urlsplit(pattern)
+        stored["redirectUris"] = [pattern]
+        stored["webOrigins"] = [f"{parts.scheme}://{parts.netloc}"] if parts.scheme else []
+    if rep.get("bearerOnly") is None and rep.get("publicClient") is None:
+        stored["publicClient"] = True
+    if rep.get("adminUrl") is None and root is not None:
+        stored["adminUrl"] = root
+    if rep.get("standardFlowEnabled") is None:
+        stored["standardFlowEnabled"] = True
+    if rep.get("directAccessGrantsEnabled") is None:
+        stored["directAccessGrantsEnabled"] = True
+    if not (rep.get("attributes") or {}).get("backchannel.logout.url"):
+        stored["attributes"]["backchannel.logout.session.required"] = "true"
+        stored["attributes"]["backchannel.logout.revoke.offline.tokens"] = "false"
+
+
+def create_client(
+    realm: Realm,
+    rep: dict[str, Any],
+    *,
+    keep_ids: bool = False,
+    service_account: bool = True,
+    protocol_defaults: bool = True,
+) -> Client:
+    """Create a client as `POST /clients` does: defaults, secret, scopes, mappers, service account.
+
+    `protocol_defaults=False` stores the representation as given (built-in clients, realm imports
+    of exported clients), without the OIDC defaults a sparse admin-API body receives.
+    """
     client_id = rep.get("clientId")
     if not client_id:
         raise HttpError(400, {"errorMessage": "clientId is required"})  # UNCONFIRMED text
@@ -126,6 +164,8 @@ def create_client(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False, 
     stored["attributes"].pop("realm_client", None)
     if "fullScopeAllowed" not in stored:
         stored["fullScopeAllowed"] = not stored.get("consentRequired", False)
+    if protocol_defaults and stored.get("protocol", "openid-connect") == "openid-connect":
+        oidc_client_defaults(rep, stored)
     if stored.get("publicClient") or stored.get("bearerOnly"):
         stored.pop("secret", None)
     elif not stored.get("secret"):
@@ -174,11 +214,16 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     """Create a user with Keycloak's defaults and the realm's default role."""
     username = str(rep.get("username") or "").lower()
     if not username:
-        raise HttpError(400, {"errorMessage": "error-user-attribute-required", "field": "username"})
+        raise HttpError(
+            400,
+            {"field": "username", "errorMessage": "error-user-attribute-required", "params": ["username"]},
+        )
     if realm.user_by_username(username) is not None:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
-    same_email = email and any((u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values())
+    same_email = email and any(
+        (u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values()
+    )
     if same_email and not realm.settings.get("duplicateEmailsAllowed"):
         raise HttpError(409, {"errorMessage": "User exists with same email"})
     stored: dict[str, Any] = {

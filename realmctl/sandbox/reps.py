@@ -117,8 +117,18 @@ def scope_rep(scope: ClientScope) -> dict[str, Any]:
 def user_rep(realm: Realm, user: User, *, brief: bool = False) -> dict[str, Any]:
     rep: dict[str, Any] = {"id": user.id}
     rep.update(copy.deepcopy(user.rep))
-    if brief:
-        rep.pop("attributes", None)
+    if brief:  # ModelToRepresentation.toBriefRepresentation
+        keep = (
+            "id",
+            "username",
+            "firstName",
+            "lastName",
+            "email",
+            "emailVerified",
+            "createdTimestamp",
+            "enabled",
+        )
+        return {k: rep[k] for k in keep if k in rep}
     return rep
 
 

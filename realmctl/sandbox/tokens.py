@@ -99,7 +99,15 @@ def verify(app: App, token: str, *, typ: str = "Bearer") -> tuple[Realm, dict[st
     return realm, claims
 
 
-def access_claims(app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None) -> dict[str, Any]:
+def access_claims(
+    app: App,
+    base_url: str,
+    realm: Realm,
+    client: Client,
+    user: User,
+    sid: str | None,
+    requested: str = "",
+) -> dict[str, Any]:
     """The access token claims. Lightweight tokens (admin-cli) carry no role claims."""
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -113,18 +121,22 @@ def access_claims(app: App, base_url: str, realm: Realm, client: Client, user: U
     }
     if sid:
         claims["sid"] = sid
-    claims["scope"] = token_scope(realm, client)
+    claims["scope"] = token_scope(realm, client, requested.split())
     if client.rep.get("attributes", {}).get(LIGHTWEIGHT) != "true":
         claims["preferred_username"] = user.username
     return claims
 
 
-def token_scope(realm: Realm, client: Client) -> str:
-    """Names of the client's default scopes that are included in the token scope (`profile email`)."""
-    names = []
+def token_scope(realm: Realm, client: Client, requested: list[str] | None = None) -> str:
+    """`openid` if asked, then the client's default scopes and the requested optional scopes that
+    are included in the token scope (`include.in.token.scope`, missing ⇒ true), in link order."""
+    wanted = set(requested or [])
+    names = ["openid"] if "openid" in wanted else []
     for scope_id, is_default in client.scopes.items():
         scope = realm.client_scopes.get(scope_id)
-        if is_default and scope is not None and scope.attributes.get("include.in.token.scope", "true") == "true":
+        if scope is None or not (is_default or scope.name in wanted):
+            continue
+        if scope.attributes.get("include.in.token.scope", "true") == "true":
             names.append(scope.name)
     return " ".join(names)
 
@@ -142,12 +154,14 @@ def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> tuple[Clie
         try:
             client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
         except ValueError:
-            raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials") from None
+            raise oauth_error(
+                401, "unauthorized_client", "Invalid client or Invalid client credentials"
+            ) from None
     if not client_id:
-        raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials")
+        raise oauth_error(400, "invalid_client", "Missing client_id parameter")
     client = realm.client_by_client_id(client_id)
-    if client is None or not client.rep.get("enabled", True):
-        raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials")
+    if client is None or not client.rep.get("enabled", True):  # disabled: UNCONFIRMED answer
+        raise oauth_error(401, "invalid_client", "Invalid client or Invalid client credentials")
     if client.rep.get("publicClient"):
         return client, False
     if secret is None or secret != client.rep.get("secret"):
@@ -163,6 +177,8 @@ def token_endpoint(req: Request) -> Response:
     realm = app.store.realm(req.params["realm"])
     if realm is None:
         raise HttpError(404, {"error": "Realm does not exist"})
+    if not realm.settings.get("enabled"):
+        raise oauth_error(403, "access_denied", "Realm not enabled")
     form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
     grant = form.get("grant_type")
     if not grant:
@@ -173,17 +189,18 @@ def token_endpoint(req: Request) -> Response:
         if not client.rep.get("directAccessGrantsEnabled"):
             raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
         user = realm.user_by_username(form.get("username", ""))
-        if (
-            user is None
-            or not user.rep.get("enabled")
-            or user.password is None
-            or user.password != form.get("password")
-        ):
+        if user is None or user.password is None or user.password != form.get("password"):
             raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+        if not user.rep.get("enabled"):
+            raise oauth_error(400, "invalid_grant", "Account disabled")
+        if user.rep.get("requiredActions"):
+            raise oauth_error(400, "invalid_grant", "Account is not fully set up")
         sid = new_id()
     elif grant == "client_credentials":
         if client.rep.get("publicClient"):
-            raise oauth_error(401, "unauthorized_client", "Public client not allowed to retrieve service account")
+            raise oauth_error(
+                401, "unauthorized_client", "Public client not allowed to retrieve service account"
+            )
         found = realm.service_account_user(client.id)
         if not client.rep.get("serviceAccountsEnabled") or found is None:
             raise oauth_error(401, "unauthorized_client", "Client not enabled to retrieve service account")
@@ -198,7 +215,7 @@ def token_endpoint(req: Request) -> Response:
         user, sid = refreshed, checked[1].get("sid")
     else:
         raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
-    claims = access_claims(app, req.base_url, realm, client, user, sid)
+    claims = access_claims(app, req.base_url, realm, client, user, sid, form.get("scope", ""))
     body: dict[str, Any] = {
         "access_token": sign(realm, claims),
         "expires_in": claims["exp"] - claims["iat"],

@@ -71,7 +71,9 @@ def test_admin_api_with_forged_token_is_401(keycloak: KeycloakTarget) -> None:
 
 
 def _service_account_token(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str, roles: list[str]) -> str:
-    client_uuid = kc.create_client({"clientId": unique_name("svc"), "serviceAccountsEnabled": True})
+    client_uuid = kc.create_client(
+        {"clientId": unique_name("svc"), "publicClient": False, "serviceAccountsEnabled": True}
+    )
     client = kc.get_client(client_uuid)
     user = kc.get_client_service_account_user(client_uuid)
     rm = kc.get_client_id("realm-management")
@@ -127,7 +129,7 @@ def test_service_account_without_roles_gets_403(keycloak: KeycloakTarget, kc: Ke
 
 def test_client_credentials_with_bad_secret_is_401(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
     client_id = unique_name("svc")
-    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})
+    kc.create_client({"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True})
     response = requests.post(
         token_url(keycloak, realm),
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong"},
@@ -143,7 +145,7 @@ def test_client_credentials_with_bad_secret_is_401(keycloak: KeycloakTarget, kc:
 def test_client_credentials_needs_service_accounts_enabled(
     keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
 ) -> None:
-    client_uuid = kc.create_client({"clientId": unique_name("app")})
+    client_uuid = kc.create_client({"clientId": unique_name("app"), "publicClient": False})
     client = kc.get_client(client_uuid)
     response = requests.post(
         token_url(keycloak, realm),
@@ -158,5 +160,89 @@ def test_client_credentials_needs_service_accounts_enabled(
     assert response.json()["error_description"] == "Client not enabled to retrieve service account"
 
 
+def test_client_credentials_on_a_public_client_is_refused(
+    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
+) -> None:
+    client_id = unique_name("spa")
+    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})  # sparse body ⇒ public
+    response = requests.post(
+        token_url(keycloak, realm),
+        data={"grant_type": "client_credentials", "client_id": client_id},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Public client not allowed to retrieve service account",
+    }
+
+
 def test_python_keycloak_admin_session_works_end_to_end(api: Api, realm: str) -> None:
     assert api.get("").json()["realm"] == realm
+
+
+def test_realm_created_without_enabled_is_disabled(
+    keycloak: KeycloakTarget, master_admin: KeycloakAdmin
+) -> None:
+    name = unique_name("off")
+    master_admin.create_realm({"realm": name})
+    try:
+        assert Api(master_admin, name).get("").json()["enabled"] is False
+        response = requests.post(
+            token_url(keycloak, name),
+            data={"grant_type": "password", "client_id": "admin-cli", "username": "x", "password": "y"},
+            timeout=10,
+        )
+        assert response.status_code == 403
+        assert response.json() == {"error": "access_denied", "error_description": "Realm not enabled"}
+    finally:
+        master_admin.connection.raw_delete(f"admin/realms/{name}")
+
+
+def test_requested_openid_scope_is_reported_first(keycloak: KeycloakTarget) -> None:
+    response = requests.post(
+        token_url(keycloak, "master"),
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.admin_user,
+            "password": keycloak.admin_password,
+            "scope": "openid",
+        },
+        timeout=10,
+    )
+    assert response.json()["scope"] == "openid profile email"
+
+
+def test_disabled_user_and_client_errors(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
+    user_id = kc.create_user({"username": "sleeper", "enabled": False})
+    kc.set_user_password(user_id, "pw", temporary=False)
+    form = {"grant_type": "password", "client_id": "admin-cli", "username": "sleeper", "password": "pw"}
+    response = requests.post(token_url(keycloak, realm), data=form, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "Account disabled"}
+    response = requests.post(
+        token_url(keycloak, realm), data={**form, "client_id": "no-such-client"}, timeout=10
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    response = requests.post(token_url(keycloak, realm), data={"grant_type": "password"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_client", "error_description": "Missing client_id parameter"}
+
+
+def test_unknown_admin_path_without_token_is_401(keycloak: KeycloakTarget) -> None:
+    response = requests.get(f"{keycloak.url}/admin/realms/master/no-such-thing", timeout=10)
+    assert response.status_code == 401
+
+
+def test_realm_admin_without_view_realm_gets_the_name_subset(
+    keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
+) -> None:
+    token = _service_account_token(keycloak, kc, realm, ["view-clients"])
+    response = requests.get(
+        f"{keycloak.url}/admin/realms/{realm}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.json()["realm"] == realm
+    assert "accessTokenLifespan" not in response.json()

@@ -52,3 +52,29 @@ def test_cli_rejects_unknown_profile() -> None:
     )
     assert result.returncode == 1
     assert "unknown sandbox profile 'nope'" in result.stderr
+
+
+def test_cli_refuses_an_import_twice_with_a_clear_message(tmp_path: Path) -> None:
+    export = tmp_path / "realm.json"
+    export.write_text('{"realm": "twice"}')
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "realmctl",
+            "sandbox",
+            "--port",
+            "0",
+            "--import",
+            str(export),
+            "--import",
+            str(export),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Conflict detected" in result.stderr
+    assert "Traceback" not in result.stderr

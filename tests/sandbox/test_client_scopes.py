@@ -184,3 +184,25 @@ def test_delete_scope_unlinks_it(api: Api) -> None:
     scope_id = api.create("/client-scopes", {"name": "short-lived", "protocol": "openid-connect"})
     assert api.delete(f"/client-scopes/{scope_id}").status_code == 204
     assert api.get(f"/client-scopes/{scope_id}").status_code == 404
+
+
+def test_client_dedicated_mappers_bulk_add_and_by_protocol(api: Api) -> None:
+    client_id = api.create("/clients", {"clientId": "mapped", "publicClient": False})
+    base = f"/clients/{client_id}/protocol-mappers"
+    second = {**BROKER_ROLES_MAPPER, "name": "second"}
+    assert api.post(f"{base}/add-models", [BROKER_ROLES_MAPPER, second]).status_code == 204
+    names = sorted(m["name"] for m in api.get(f"{base}/models").json())
+    assert names == ["broker roles", "second"]
+    assert len(api.get(f"{base}/protocol/openid-connect").json()) == 2
+    assert api.get(f"{base}/protocol/saml").json() == []
+    client = api.get(f"/clients/{client_id}").json()
+    assert sorted(m["name"] for m in client["protocolMappers"]) == names
+
+
+def test_mapper_put_without_id_fails_like_keycloak(api: Api) -> None:
+    scope_id = api.create("/client-scopes", {"name": "no-id-put", "protocol": "openid-connect"})
+    base = f"/client-scopes/{scope_id}/protocol-mappers/models"
+    mapper_id = api.create(base, BROKER_ROLES_MAPPER)
+    response = api.put(f"{base}/{mapper_id}", BROKER_ROLES_MAPPER)  # no "id" in the body
+    assert response.status_code == 500
+    assert api.get(f"{base}/{mapper_id}").json()["config"]["multivalued"] == "true"  # unchanged

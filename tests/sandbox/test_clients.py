@@ -18,18 +18,27 @@ def test_create_client_answers_201_with_location(keycloak: KeycloakTarget, api: 
     assert api.get(f"/clients/{client_uuid}").json()["clientId"] == "my-app"
 
 
-def test_new_confidential_client_gets_keycloak_defaults(api: Api) -> None:
+def test_sparse_client_body_becomes_a_public_client(api: Api) -> None:
+    """OIDCLoginProtocolFactory.setupClientDefaults: no publicClient/bearerOnly given ⇒ public."""
     client_uuid = api.create("/clients", {"clientId": "defaults-app"})
     body = api.get(f"/clients/{client_uuid}").json()
     assert body["enabled"] is True
-    assert body["publicClient"] is False
+    assert body["publicClient"] is True
+    assert "secret" not in body
     assert body["bearerOnly"] is False
     assert body["standardFlowEnabled"] is True
-    assert body["directAccessGrantsEnabled"] is False
+    assert body["directAccessGrantsEnabled"] is True
+    assert body["implicitFlowEnabled"] is False
+    assert body["frontchannelLogout"] is False
     assert body["fullScopeAllowed"] is True
+    assert body["nodeReRegistrationTimeout"] == -1
     assert body["protocol"] == "openid-connect"
-    assert body["attributes"]["realm_client"] == "false"
-    assert len(body["secret"]) == 32  # confidential: secret in clear on GET
+    assert body["access"] == {"view": True, "configure": True, "manage": True}
+    assert body["attributes"] == {
+        "realm_client": "false",
+        "backchannel.logout.session.required": "true",
+        "backchannel.logout.revoke.offline.tokens": "false",
+    }
     assert "protocolMappers" not in body
     assert sorted(body["defaultClientScopes"]) == ["acr", "basic", "email", "profile", "roles", "web-origins"]
     assert sorted(body["optionalClientScopes"]) == [
@@ -39,6 +48,22 @@ def test_new_confidential_client_gets_keycloak_defaults(api: Api) -> None:
         "organization",
         "phone",
     ]
+
+
+def test_confidential_client_gets_a_generated_secret_in_clear(api: Api) -> None:
+    client_uuid = api.create("/clients", {"clientId": "confidential", "publicClient": False})
+    body = api.get(f"/clients/{client_uuid}").json()
+    assert body["publicClient"] is False
+    assert len(body["secret"]) == 32
+    assert body["attributes"]["client.secret.creation.time"].isdigit()
+
+
+def test_root_url_seeds_redirects_origins_and_admin_url(api: Api) -> None:
+    client_uuid = api.create("/clients", {"clientId": "web", "rootUrl": "https://app.example.com"})
+    body = api.get(f"/clients/{client_uuid}").json()
+    assert body["redirectUris"] == ["https://app.example.com/*"]
+    assert body["webOrigins"] == ["https://app.example.com"]
+    assert body["adminUrl"] == "https://app.example.com"
 
 
 def test_explicit_scope_lists_replace_the_realm_defaults(api: Api) -> None:
@@ -103,7 +128,7 @@ def test_delete_client_is_204_then_404(api: Api) -> None:
 
 
 def test_client_secret_get_and_regenerate(api: Api) -> None:
-    client_uuid = api.create("/clients", {"clientId": "secretive", "secret": "s3cr3t"})
+    client_uuid = api.create("/clients", {"clientId": "secretive", "publicClient": False, "secret": "s3cr3t"})
     assert api.get(f"/clients/{client_uuid}/client-secret").json() == {"type": "secret", "value": "s3cr3t"}
     regenerated = api.post(f"/clients/{client_uuid}/client-secret").json()
     assert regenerated["type"] == "secret"
@@ -112,7 +137,9 @@ def test_client_secret_get_and_regenerate(api: Api) -> None:
 
 
 def test_service_account_user_exists_for_service_account_clients(kc: KeycloakAdmin, api: Api) -> None:
-    client_uuid = api.create("/clients", {"clientId": "Robot", "serviceAccountsEnabled": True})
+    client_uuid = api.create(
+        "/clients", {"clientId": "Robot", "publicClient": False, "serviceAccountsEnabled": True}
+    )
     user = kc.get_client_service_account_user(client_uuid)
     assert user["username"] == "service-account-robot"
     assert "service_account" in api.get(f"/clients/{client_uuid}").json()["defaultClientScopes"]
@@ -138,3 +165,10 @@ def test_broker_read_token_role(api: Api) -> None:
         "containerId": broker["id"],
         "attributes": {},
     }
+
+
+def test_service_account_user_of_a_plain_client_is_400(api: Api) -> None:
+    client_uuid = api.create("/clients", {"clientId": "no-robot"})
+    response = api.get(f"/clients/{client_uuid}/service-account-user")
+    assert response.status_code == 400
+    assert response.json() == {"error": "Service account not enabled for the client 'no-robot'"}

@@ -80,3 +80,18 @@ def test_default_scope_lists_and_scope_mappings_match_the_export(
         assert sorted(exported[key]) == sorted(fixture_export[key])
     assert exported["scopeMappings"] == fixture_export["scopeMappings"]
     assert exported["clientScopeMappings"] == fixture_export["clientScopeMappings"]
+
+
+def test_imported_idp_reads_back_like_the_export_with_the_secret_masked(
+    fixture_export: dict[str, Any], api: Api
+) -> None:
+    """Create the fixture's IdP through the API: GET must equal the export except the mask and id."""
+    want = dict(fixture_export["identityProviders"][0])
+    body = {k: v for k, v in want.items() if k != "internalId"}
+    assert api.post("/identity-provider/instances", body).status_code == 201
+    got = api.get(f"/identity-provider/instances/{want['alias']}").json()
+    assert got.pop("internalId")
+    want.pop("internalId")
+    want["config"] = {**want["config"], "clientSecret": "**********"}
+    assert got == want
+    assert list(got) == list(want)  # same field order as Keycloak's serialiser

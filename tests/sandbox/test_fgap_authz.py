@@ -98,6 +98,7 @@ def test_idp_permissions_enable_creates_keycloak_named_objects(legacy_api: Api) 
     assert resource["name"] == f"idp.resource.{internal_id}"
     assert resource["type"] == "IdentityProvider"
     assert [s["name"] for s in resource["scopes"]] == ["token-exchange"]
+    assert [s["name"] for s in legacy_api.get(f"{authz}/scope").json()] == ["token-exchange"]
     permission_id = ref["scopePermissions"]["token-exchange"]
     permission = legacy_api.get(f"{authz}/permission/scope/{permission_id}").json()
     assert permission == {
@@ -207,3 +208,28 @@ def test_client_policy_attach_to_idp_permission(legacy_api: Api) -> None:
     assert legacy_api.delete(f"{authz}/policy/{created['id']}").status_code == 204
     assert legacy_api.get(f"{authz}/policy/client/{created['id']}").status_code == 404
     assert legacy_api.get(f"{authz}/policy/{permission_id}/associatedPolicies").json() == []
+
+
+def test_group_and_role_permissions_names(legacy_api: Api) -> None:
+    group_id = legacy_api.create("/groups", {"name": "admins"})
+    ref = legacy_api.put(f"/groups/{group_id}/management/permissions", {"enabled": True}).json()
+    assert set(ref["scopePermissions"]) == {
+        "view",
+        "manage",
+        "view-members",
+        "manage-members",
+        "manage-membership",
+    }
+    rm_id = legacy_api.get("/clients", clientId="realm-management").json()[0]["id"]
+    members = legacy_api.get(
+        f"/clients/{rm_id}/authz/resource-server/policy/{ref['scopePermissions']['manage-members']}"
+    ).json()
+    assert members["name"] == f"manage.members.permission.group.{group_id}"
+    legacy_api.post("/roles", {"name": "mappable"})
+    role_id = legacy_api.get("/roles/mappable").json()["id"]
+    role_ref = legacy_api.put(f"/roles-by-id/{role_id}/management/permissions", {"enabled": True}).json()
+    rm = legacy_api.get("/clients", clientId="realm-management").json()[0]
+    permission = legacy_api.get(
+        f"/clients/{rm['id']}/authz/resource-server/policy/{role_ref['scopePermissions']['map-role']}"
+    ).json()
+    assert permission["name"] == f"map-role.permission.{role_id}"

@@ -47,8 +47,10 @@ def test_create_idp_201_location_and_representation(keycloak: KeycloakTarget, ap
     assert body["addReadTokenRoleOnCreate"] is True
     assert body["linkOnly"] is False
     assert body["hideOnLogin"] is False
-    assert body["firstBrokerLoginFlowAlias"] == "first broker login"
+    # 26.x stores no flow when none is given (the realm's firstBrokerLoginFlow applies)
+    assert "firstBrokerLoginFlowAlias" not in body
     assert "postBrokerLoginFlowAlias" not in body
+    assert body["updateProfileFirstLoginMode"] == "on"
     assert "pkceMethod" not in body["config"]  # empty strings are dropped on save
     assert body["config"]["clientSecret"] == MASK
 
@@ -150,3 +152,17 @@ def test_delete_idp_removes_user_links(api: Api) -> None:
     assert api.delete("/identity-provider/instances/source-realm").status_code == 204
     assert api.get(f"/users/{user_id}/federated-identity").json() == []
     assert api.get("/identity-provider/instances/source-realm").status_code == 404
+
+
+def test_idp_urls_are_validated_like_keycloak(api: Api) -> None:
+    body = idp_body("bad-url")
+    body["config"]["tokenUrl"] = "not a url"
+    response = api.post("/identity-provider/instances", body)
+    assert response.status_code == 400
+    assert response.json() == {"errorMessage": "The url [token_url] is malformed"}
+    body["config"]["tokenUrl"] = "http://kc.example.com/token"  # public host, sslRequired=external
+    response = api.post("/identity-provider/instances", body)
+    assert response.status_code == 400
+    assert response.json() == {"errorMessage": "The url [token_url] requires secure connections"}
+    body["config"]["tokenUrl"] = "http://localhost:8080/realms/source/protocol/openid-connect/token"
+    assert api.post("/identity-provider/instances", body).status_code == 201

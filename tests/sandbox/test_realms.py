@@ -69,3 +69,37 @@ def test_new_realm_gets_an_admin_client_in_master(master_admin: KeycloakAdmin, r
     assert len(clients) == 1
     assert clients[0]["bearerOnly"] is True
     assert clients[0]["attributes"]["realm_client"] == "true"
+
+
+def test_creator_with_create_realm_only_administers_the_new_realm(
+    keycloak: KeycloakTarget, master_admin: KeycloakAdmin
+) -> None:
+    import requests
+
+    username = unique_name("creator")
+    user_id = master_admin.create_user({"username": username, "enabled": True})
+    master_admin.set_user_password(user_id, "pw", temporary=False)
+    role = master_admin.get_realm_role("create-realm")
+    master_admin.assign_realm_roles(user_id, [role])
+    token = requests.post(
+        f"{keycloak.url}/realms/master/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "admin-cli", "username": username, "password": "pw"},
+        timeout=10,
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    name = unique_name("mine")
+    response = requests.post(
+        f"{keycloak.url}/admin/realms", json={"realm": name, "enabled": True}, headers=headers, timeout=10
+    )
+    try:
+        assert response.status_code == 201
+        assert requests.get(f"{keycloak.url}/admin/realms/{name}/clients", headers=headers, timeout=10).ok
+        assert (
+            requests.get(
+                f"{keycloak.url}/admin/realms/master/clients", headers=headers, timeout=10
+            ).status_code
+            == 403
+        )
+    finally:
+        master_admin.connection.raw_delete(f"admin/realms/{name}")
+        master_admin.delete_user(user_id)

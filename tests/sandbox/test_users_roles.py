@@ -221,3 +221,34 @@ def test_client_scope_mappings(api: Api) -> None:
     assert [r["name"] for r in api.get(scope_base).json()] == ["read-token"]
     assert api.delete(scope_base, [role]).status_code == 204
     assert api.get(scope_base).json() == []
+
+
+def test_brief_user_representation(api: Api) -> None:
+    api.create("/users", {"username": "brief", "enabled": True, "attributes": {"a": ["1"]}})
+    full = api.get("/users", username="brief", exact="true").json()[0]
+    brief = api.get("/users", username="brief", exact="true", briefRepresentation="true").json()[0]
+    assert full["attributes"] == {"a": ["1"]}
+    assert "attributes" not in brief and "requiredActions" not in brief
+    assert brief["username"] == "brief" and brief["enabled"] is True
+
+
+def test_group_crud_children_and_conflicts(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
+    response = api.post("/groups", {"name": "team"})
+    assert response.status_code == 201
+    group_id = response.headers["Location"].rsplit("/", 1)[-1]
+    assert response.headers["Location"] == f"{keycloak.url}/admin/realms/{realm}/groups/{group_id}"
+    clash = api.post("/groups", {"name": "team"})
+    assert clash.status_code == 409
+    assert clash.json() == {"errorMessage": "Top level group named 'team' already exists."}
+    child = api.post(f"/groups/{group_id}/children", {"name": "sub"})
+    assert child.status_code == 201
+    assert child.json()["path"] == "/team/sub"
+    assert api.get("/group-by-path/team/sub").json()["id"] == child.json()["id"]
+    assert [g["name"] for g in api.get(f"/groups/{group_id}/children").json()] == ["sub"]
+    assert api.get(f"/groups/{group_id}").json()["subGroupCount"] == 1
+    assert api.put(f"/groups/{group_id}", {"name": "crew"}).status_code == 204
+    assert api.get(f"/groups/{group_id}").json()["path"] == "/crew"
+    assert api.delete(f"/groups/{group_id}").status_code == 204
+    missing = api.get(f"/groups/{group_id}")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "Could not find group by id"}

@@ -234,7 +234,7 @@ def delete_mapper(req: Request) -> Response:
 
 # --- realm default / optional scopes -------------------------------------------------------------
 def _realm_list(req: Request, default: bool) -> Response:
-    realm = req.realm("view-realm", "view-clients", "query-clients")
+    realm = req.realm("view-clients")  # requireViewClientScopes
     body = []
     for scope_id, is_default in realm.default_scopes.items():
         scope = realm.client_scopes.get(scope_id)
@@ -247,7 +247,7 @@ def _realm_list(req: Request, default: bool) -> Response:
 
 
 def _realm_scope(req: Request) -> tuple[Realm, ClientScope]:
-    realm = req.realm("manage-realm")
+    realm = req.realm("manage-clients")  # requireManageClientScopes
     scope = realm.client_scopes.get(req.params["scope"])
     if scope is None:
         raise error(404, "Client scope not found")

@@ -131,8 +131,10 @@ def regenerate_secret(req: Request) -> Response:
 def service_account_user(req: Request) -> Response:
     realm, client = find_client(req, "view-clients")
     user = realm.service_account_user(client.id)
-    if user is None or not client.rep.get("serviceAccountsEnabled"):
-        raise error(400, f"Service account not enabled for the client '{client.client_id}'")
+    if user is None:  # ClientResource: an existing user is returned even if the flag was turned off
+        if not client.rep.get("serviceAccountsEnabled"):
+            raise error(400, f"Service account not enabled for the client '{client.client_id}'")
+        user = ops.enable_service_account(realm, client)
     return Response(200, reps.user_rep(realm, user))
 
 

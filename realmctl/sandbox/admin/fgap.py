@@ -46,6 +46,7 @@ class Target:
     resource: str
     rtype: str | None
     permissions: dict[str, str]
+    realm_default_scopes: bool = True  # IdentityProviderPermissions creates only `token-exchange`
 
 
 def realm_server(realm: Realm) -> ResourceServer:
@@ -77,6 +78,9 @@ def realm_server_if_any(realm: Realm) -> ResourceServer | None:
 
 def enable(realm: Realm, target: Target) -> None:
     server = realm_server(realm)
+    if target.realm_default_scopes:  # MgmtPermissions.initializeRealmDefaultScopes
+        for default_scope in ("manage", "view"):
+            add_scope(server, default_scope)
     scope_ids = [add_scope(server, s)["id"] for s in target.permissions]
     resource = server.resource_by_name(target.resource) or add_resource(
         server, target.resource, target.rtype, scope_ids
@@ -137,6 +141,7 @@ def idp_permissions(req: Request) -> Response:
         f"idp.resource.{idp.internal_id}",
         "IdentityProvider",
         {"token-exchange": f"token-exchange.permission.idp.{idp.internal_id}"},
+        realm_default_scopes=False,
     )
     return _handle(req, realm, target, write)
 
@@ -154,6 +159,30 @@ def client_permissions(req: Request) -> Response:
     return _handle(req, realm, target, write)
 
 
+GROUP_SCOPES = ["view", "manage", "view-members", "manage-members", "manage-membership"]
+ROLE_SCOPES = ["map-role", "map-role-client-scope", "map-role-composite"]
+
+
+def group_permissions(req: Request) -> Response:
+    realm, write = _guard(req, "view-users", "manage-users")
+    group = realm.groups.get(req.params["id"])
+    if group is None:
+        raise error(404, "Could not find group by id")
+    # GroupPermissions names its permissions with dots: `manage.members.permission.group.<id>`
+    names = {s: f"{s.replace('-', '.')}.permission.group.{group.id}" for s in GROUP_SCOPES}
+    target = Target(f"group.resource.{group.id}", "Group", names)
+    return _handle(req, realm, target, write)
+
+
+def role_permissions(req: Request) -> Response:
+    realm, write = _guard(req, "view-realm", "manage-realm")
+    role = realm.roles.get(req.params["role_id"])
+    if role is None:
+        raise error(404, "Could not find role")
+    target = Target(f"role.resource.{role.id}", "Role", {s: f"{s}.permission.{role.id}" for s in ROLE_SCOPES})
+    return _handle(req, realm, target, write)
+
+
 def users_permissions(req: Request) -> Response:
     realm, write = _guard(req, "view-realm", "manage-realm")
     return _handle(req, realm, Target("Users", None, dict(USER_PERMISSION_NAMES)), write)
@@ -165,3 +194,5 @@ def register(router: Router) -> None:
         router.add(method, r + "/identity-provider/instances/{alias}/management/permissions", idp_permissions)
         router.add(method, r + "/clients/{id}/management/permissions", client_permissions)
         router.add(method, r + "/users-management-permissions", users_permissions)
+        router.add(method, r + "/groups/{id}/management/permissions", group_permissions)
+        router.add(method, r + "/roles-by-id/{role_id}/management/permissions", role_permissions)

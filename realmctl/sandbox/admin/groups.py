@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from realmctl.sandbox import ops, reps
-from realmctl.sandbox.errors import error
+from realmctl.sandbox.errors import error, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import Group, Realm
 
@@ -61,7 +61,7 @@ def update_group(req: Request) -> Response:
     if name and name != group.name:
         siblings = [g for g in realm.groups.values() if g.parent_id == group.parent_id and g.id != group.id]
         if any(g.name == name for g in siblings):
-            raise error(409, f"Sibling group named '{name}' already exists.")
+            raise exists(f"Sibling group named '{name}' already exists.")
         group.name = name
     if body.get("attributes") is not None:
         group.attributes = dict(body["attributes"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from realmctl.sandbox import reps
 from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
@@ -30,7 +32,6 @@ PROVIDERS = {
     "kubernetes",
 }
 BOOLEAN_DEFAULTS = {
-    "enabled": True,
     "trustEmail": False,
     "storeToken": False,
     "addReadTokenRoleOnCreate": False,
@@ -38,7 +39,6 @@ BOOLEAN_DEFAULTS = {
     "linkOnly": False,
     "hideOnLogin": False,
 }
-DROPPED = {"internalId", "updateProfileFirstLoginMode", "types", "organizationId"}
 
 
 def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
@@ -47,13 +47,18 @@ def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
     if rep.get("displayName") is not None:
         stored["displayName"] = rep["displayName"]
     stored["providerId"] = rep.get("providerId")
+    stored["enabled"] = True if rep.get("enabled") is None else bool(rep["enabled"])
+    # a field initializer of IdentityProviderRepresentation: always "on" on output (26.2.5 export)
+    stored["updateProfileFirstLoginMode"] = "on"
     for key, default in BOOLEAN_DEFAULTS.items():
         value = rep.get(key)
         stored[key] = default if value is None else bool(value)
     config = {str(k): str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
     if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
         stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
-    stored["firstBrokerLoginFlowAlias"] = rep.get("firstBrokerLoginFlowAlias") or "first broker login"
+    # 26.x: blank ⇒ none (the realm's `firstBrokerLoginFlow` applies); older servers defaulted it
+    if (rep.get("firstBrokerLoginFlowAlias") or "").strip():
+        stored["firstBrokerLoginFlowAlias"] = rep["firstBrokerLoginFlowAlias"]
     if (rep.get("postBrokerLoginFlowAlias") or "").strip():
         stored["postBrokerLoginFlowAlias"] = rep["postBrokerLoginFlowAlias"]
     stored["config"] = config
@@ -68,6 +73,41 @@ def ordered_idp(stored: dict[str, Any], internal_id: str) -> dict[str, Any]:
     out["internalId"] = internal_id
     out.update({k: v for k, v in stored.items() if k not in out})
     return out
+
+
+URL_KEYS = (
+    ("authorizationUrl", "authorization_url"),
+    ("tokenUrl", "token_url"),
+    ("userInfoUrl", "userinfo_url"),
+    ("jwksUrl", "jwks_url"),
+    ("logoutUrl", "logout_url"),
+)
+
+
+def _local(host: str) -> bool:
+    """Hosts for which sslRequired=external does not demand https (SslRequired.isRequired)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return address.is_loopback or address.is_private
+
+
+def check_urls(realm: Realm, config: dict[str, str]) -> None:
+    """`OIDCIdentityProviderConfig.validate` → UrlUtils.checkUrl; IllegalArgumentException → 400."""
+    ssl = str(realm.settings.get("sslRequired", "external"))
+    for key, name in URL_KEYS:
+        url = config.get(key)
+        if not url:
+            continue
+        parsed = urlsplit(url)
+        if not parsed.scheme or not parsed.netloc:
+            raise error_message(400, f"The url [{name}] is malformed")
+        if parsed.scheme.lower() not in ("http", "https"):
+            raise error_message(400, f"Invalid protocol/scheme for url [{name}]")
+        required = ssl == "all" or (ssl == "external" and not _local(parsed.hostname or ""))
+        if parsed.scheme.lower() != "https" and required:
+            raise error_message(400, f"The url [{name}] requires secure connections")
 
 
 def _validate(rep: dict[str, Any]) -> None:
@@ -107,6 +147,8 @@ def create_idp(req: Request) -> Response:
     _validate(body)
     if body["alias"] in realm.idps:
         raise exists(f"Identity Provider {body['alias']} already exists")
+    if body["providerId"] in ("oidc", "keycloak-oidc"):
+        check_urls(realm, body.get("config") or {})
     stored = ordered_idp(normalise_idp(body), new_id())
     realm.idps[stored["alias"]] = IdentityProvider(rep=stored)
     return created(req.admin_url(realm, "identity-provider", "instances", stored["alias"]))
@@ -119,7 +161,7 @@ def get_idp(req: Request) -> Response:
 
 def update_idp(req: Request) -> Response:
     """Replace the IdP from the body; a masked `clientSecret` keeps the stored secret."""
-    _, idp = find_idp(req, "manage-identity-providers")
+    realm, idp = find_idp(req, "manage-identity-providers")
     body = req.json_object()
     if body.get("alias") and body["alias"] != idp.alias:
         raise error_message(400, "Identity Provider alias cannot be changed")
@@ -127,6 +169,8 @@ def update_idp(req: Request) -> Response:
     if not body.get("providerId"):
         body["providerId"] = idp.rep["providerId"]
     _validate(body)
+    if body["providerId"] in ("oidc", "keycloak-oidc"):
+        check_urls(realm, body.get("config") or {})
     stored = normalise_idp(body)
     if stored["config"].get("clientSecret") == reps.SECRET_MASK:
         old = idp.rep["config"].get("clientSecret")

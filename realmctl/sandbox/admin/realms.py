@@ -34,11 +34,32 @@ def create_realm(req: Request) -> Response:
     req.require_master_role("create-realm")
     body = req.json_object()
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
+    _grant_creator(req, realm)
     return created(f"{req.base_url}/admin/realms/{realm.name}")
 
 
+def _grant_creator(req: Request, realm: Realm) -> None:
+    """A creator holding only `create-realm` gets the new `<realm>-realm` roles (RealmsAdminResource)."""
+    principal = req.principal
+    master = req.app.store.realm(defaults.MASTER)
+    if principal is None or master is None or principal.realm is not master:
+        return
+    admin = master.realm_role("admin")
+    if admin is not None and admin.id in master.user_effective_role_ids(principal.user):
+        return
+    client = master.client_by_client_id(f"{realm.name}-realm")
+    if client is not None:
+        principal.user.role_ids |= {r.id for r in master.client_roles(client.id)}
+
+
 def get_realm(req: Request) -> Response:
-    return Response(200, realm_rep(req.realm()))
+    """Full settings with view-realm; other admins of the realm get the name-list subset."""
+    realm = req.realm()
+    rep = realm_rep(realm)
+    if req.may(realm, "view-realm"):
+        return Response(200, rep)
+    keys = ("id", "realm", "displayName", "displayNameHtml", "enabled", "internationalizationEnabled")
+    return Response(200, {k: rep[k] for k in keys if k in rep})
 
 
 def update_realm(req: Request) -> Response:
