@@ -293,7 +293,7 @@ def access_token_claims(ctx: TokenContext, issuer: str) -> dict[str, Any]:
     resolves the session from `sid` (lightweight tokens have no `sub` mapper output).
     """
     now = int(time.time())
-    lifespan = int(ctx.realm.settings.get("accessTokenLifespan", 300))
+    lifespan = access_token_lifespan(ctx.realm, ctx.client)
     claims: dict[str, Any] = {
         "exp": now + lifespan,
         "iat": now,
@@ -311,6 +311,17 @@ def access_token_claims(ctx: TokenContext, issuer: str) -> dict[str, Any]:
             apply_mapper(ctx, mapper, claims, roles)
     claims["scope"] = scope_claim(ctx)
     return claims
+
+
+def access_token_lifespan(realm: Realm, client: Client) -> int:
+    """The client attribute `access.token.lifespan` when positive, else the realm's setting."""
+    override = (client.rep.get("attributes") or {}).get("access.token.lifespan")
+    try:
+        if override is not None and int(override) > 0:
+            return int(override)
+    except ValueError:
+        pass
+    return int(realm.settings.get("accessTokenLifespan", 300))
 
 
 def userinfo_claims(ctx: TokenContext) -> dict[str, Any]:

@@ -378,3 +378,61 @@ def test_broker_login_needs_a_master_admin(keycloak: KeycloakTarget, api: Api, r
         f"{keycloak.url}/sandbox/realms/{realm}/broker/{ALIAS}/login", json={"subject": "x"}, timeout=10
     )
     assert response.status_code == 401
+
+
+def test_role_scope_from_default_and_requested_optional_client_scopes(
+    keycloak: KeycloakTarget, master_admin: KeycloakAdmin, imported_realm: str
+) -> None:
+    realm = imported_realm
+    master_admin.create_realm(
+        {
+            "realm": realm,
+            "enabled": True,
+            "clients": [app_client("app", fullScopeAllowed=False)],
+            "clientScopeMappings": {
+                "broker": [{"clientScope": "phone", "roles": ["read-token"]}],
+                "account": [{"clientScope": "profile", "roles": ["view-profile"]}],
+            },
+            "users": [user_rep("alice", clientRoles={"broker": ["read-token"], "account": ["view-profile"]})],
+        }
+    )
+    plain = _claims(_token(keycloak, realm, "alice"))
+    assert plain["resource_access"] == {"account": {"roles": ["view-profile"]}}  # via the default scope
+    body = password_token(keycloak, realm, "app", "alice", secret="app-secret", scope="phone")
+    claims = _claims(body["access_token"])
+    assert claims["resource_access"]["broker"] == {
+        "roles": ["read-token"]
+    }  # via the requested optional scope
+    assert set(claims["aud"]) == {"account", "broker"}
+
+
+def test_token_claim_switches_and_lightweight_claim(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
+    def mapper(name: str, claim: str, **config: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-usermodel-client-role-mapper",
+            "config": {"usermodel.clientRoleMapping.clientId": "broker", "claim.name": claim, **config},
+        }
+
+    lightweight = {"client.use.lightweight.access.token.enabled": "true"}
+    mappers = [
+        mapper(
+            "light", "resource_access.${client_id}.roles", multivalued="true", **{"lightweight.claim": "true"}
+        ),
+        mapper("hidden", "hidden_roles", multivalued="true", **{"access.token.claim": "false"}),
+    ]
+    api.create("/clients", app_client("light-app", attributes=lightweight, protocolMappers=mappers))
+    api.create("/clients", app_client("full-app", protocolMappers=mappers, defaultClientScopes=["profile"]))
+    api.create("/identity-provider/instances", idp_rep(store_token=False))
+    user_id = api.create("/users", user_rep("alice"))
+    grant_read_token(api, user_id)
+    light = _token(keycloak, realm, "alice", client_id="light-app")
+    claims = _claims(light)
+    assert claims["resource_access"] == {"broker": {"roles": ["read-token"]}}
+    assert "preferred_username" not in claims and "hidden_roles" not in claims
+    # past the role check: the IdP does not store tokens
+    assert broker_token(keycloak, realm, ALIAS, light).status_code == 400
+    full = _claims(_token(keycloak, realm, "alice", client_id="full-app"))
+    assert full["resource_access"] == {"broker": {"roles": ["read-token"]}}  # no lightweight switch needed
+    assert "hidden_roles" not in full

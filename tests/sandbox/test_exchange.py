@@ -540,3 +540,40 @@ def test_direct_impersonation_needs_the_users_impersonate_permission(legacy: Rea
     response = exchange(target, name, {"requested_subject": "bob"})
     assert response.status_code == 200, response.text
     assert verified(target, name, response.json()["access_token"])["preferred_username"] == "bob"
+
+
+# --- legacy exchange with FGAP v2 active (`--features=token-exchange` on 26.2+) -------------------
+@pytest.fixture(scope="module")
+def fgap_v2_legacy() -> Iterator[Realms]:
+    """A sandbox whose server runs token-exchange v1 while FGAP v2 stays the active version."""
+    from realmctl.sandbox import Sandbox
+    from realmctl.sandbox.profiles import PROFILES, Profile
+
+    base = PROFILES["keycloak-26"].enabled
+    with Sandbox(profile="keycloak-26") as sb:
+        sb.app.profile = Profile("token-exchange-fgap-v2", base | {"TOKEN_EXCHANGE"})
+        realms = Realms(
+            KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "token-exchange-fgap-v2")
+        )
+        yield realms
+        realms.close()
+
+
+@pytest.mark.sandbox_only
+def test_fgap_v2_ignores_v1_permissions_and_always_denies(fgap_v2_legacy: Realms) -> None:
+    realms = fgap_v2_legacy
+    target = realms.target
+    source = source_realm(realms)
+    a = target_realm(realms, source, policies=[client_policy("p", ["requester"])])
+    response = exchange(target, a, cross_realm_form(bob_token(target, source)))
+    assert response.status_code == 403
+    assert response.json() == NOT_ALLOWED
+    # a client-audience exchange reaches ClientPermissionsV2.canExchangeTo, which throws (500)
+    name = _internal_realm(realms)
+    token = password_token(target, name, "requester", "alice", secret="req-secret")["access_token"]
+    response = exchange(target, name, {"subject_token": token, "audience": "other"})
+    assert response.status_code == 500
+    # the impersonation role still short-circuits under v2
+    response = exchange(target, name, {"subject_token": token, "requested_subject": "bob"})
+    assert response.status_code == 403
+    assert response.json() == NOT_ALLOWED

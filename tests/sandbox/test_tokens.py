@@ -282,3 +282,14 @@ def test_token_dies_with_its_user(keycloak: KeycloakTarget, api: Api, realm: str
     assert requests.get(url, headers=headers, timeout=10).status_code == 200
     assert api.delete(f"/users/{alice}").status_code == 204
     assert requests.get(url, headers=headers, timeout=10).status_code == 401
+
+
+def test_client_access_token_lifespan_overrides_the_realm(
+    keycloak: KeycloakTarget, api: Api, realm: str
+) -> None:
+    api.create("/clients", app_client("short", attributes={"access.token.lifespan": "120"}))
+    api.create("/users", user_rep("alice"))
+    body = password_token(keycloak, realm, "short", "alice", secret="app-secret")
+    assert body["expires_in"] == 120
+    claims = verified(keycloak, realm, body["access_token"])
+    assert claims["exp"] - claims["iat"] == 120
