@@ -137,7 +137,8 @@ def broker_login(req: Request) -> Response:
     if user is not None:
         if not user.rep.get("enabled"):
             raise error_message(400, "Account is disabled, contact your administrator.")
-        user.federated[alias].token = token
+        if idp.rep.get("storeToken"):  # updateToken: only when tokens are stored
+            user.federated[alias].token = token
         return Response(200, {"userId": user.id, "created": False})
     created = False
     user = realm.user_by_username(username)

@@ -112,16 +112,24 @@ def standard_supports(ex: Exchange) -> str | None:
 
 
 def standard_exchange(ex: Exchange) -> Result:
-    """Internal→internal exchange of an access token of this realm (StandardTokenExchangeProvider)."""
-    if ex.client.rep.get("publicClient"):
-        raise fail(400, "invalid_client", "Public client is not allowed to exchange token")
+    """Internal→internal exchange of an access token of this realm, checks in the order of
+    StandardTokenExchangeProvider: subject token, requested type, audiences, requester, scope."""
     bearer = tokens.validate_access_token(ex.req.app, ex.get("subject_token") or "", ex.realm)
     if bearer is None:
         raise fail(400, "invalid_request", "Invalid token")
+    attributes = ex.client.rep.get("attributes") or {}
     requested_type = ex.get("requested_token_type") or ACCESS_TOKEN_TYPE
-    if requested_type not in (ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE):
+    refresh_allowed = (
+        attributes.get("use.refresh.tokens", "true") == "true"
+        and attributes.get("standard.token.exchange.enableRefreshRequestedTokenType", "NO") != "NO"
+    )
+    if requested_type not in (ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, SAML2_TOKEN_TYPE) and not (
+        requested_type == REFRESH_TOKEN_TYPE and refresh_allowed
+    ):
         raise fail(400, "invalid_request", "requested_token_type unsupported")
     targets = _audience_clients(ex)
+    if ex.client.rep.get("publicClient"):
+        raise fail(400, "invalid_client", "Public client is not allowed to exchange token")
     for target in targets:
         if not target.rep.get("enabled", True):
             raise fail(400, "invalid_client", "Client disabled")
@@ -130,34 +138,44 @@ def standard_exchange(ex: Exchange) -> Result:
     if not_holder and ex.client.client_id not in _audiences(bearer.claims):
         raise fail(403, "access_denied", "Client is not within the token audience")
     scope = ex.get("scope")
-    if scope and "offline_access" in scope.split():
-        raise fail(400, "invalid_scope", "Scope offline_access not allowed for token exchange")
-    refresh_mode = (ex.client.rep.get("attributes") or {}).get(
-        "standard.token.exchange.enableRefreshRequestedTokenType", "NO"
-    )
-    if requested_type == REFRESH_TOKEN_TYPE and refresh_mode != "SAME_SESSION":
+    sid = str(bearer.claims.get("sid") or "") or None
+    try:
+        ctx = tokens.token_context(ex.realm, ex.client, bearer.user, scope, sid=sid)
+    except HttpError:
+        raise fail(400, "invalid_scope", f"Invalid scopes: {scope}") from None
+    if requested_type == SAML2_TOKEN_TYPE:
         raise fail(400, "invalid_request", "requested_token_type unsupported")
-    ctx = tokens.token_context(
-        ex.realm, ex.client, bearer.user, scope, sid=str(bearer.claims.get("sid") or "") or None
-    )
-    body = tokens.token_response(
-        ex.req.base_url,
-        ctx,
-        refresh=requested_type == REFRESH_TOKEN_TYPE,
-        extra={"issued_token_type": requested_type},
-    )
-    if targets != [ex.client]:
-        body = _restrict_audience(ex, body, targets)
+    if requested_type == REFRESH_TOKEN_TYPE and any(s.name == "offline_access" for s in ctx.scopes):
+        raise fail(400, "invalid_request", "Scope offline_access not allowed for token exchange")
+    body = tokens.token_response(ex.req.base_url, ctx, refresh=requested_type == REFRESH_TOKEN_TYPE)
+    if ex.all("audience"):
+        body["access_token"] = _restrict_audience(ex, body["access_token"], ex.all("audience"))
+    if requested_type == ID_TOKEN_TYPE:
+        claims = tokens.decode_unverified(body["access_token"]) or {}
+        id_claims = {**claims, "typ": "ID", "aud": ex.client.client_id, "jti": new_id()}
+        body = {
+            "access_token": tokens.sign(ex.realm, id_claims),
+            "expires_in": body["expires_in"],
+            "refresh_expires_in": 0,
+            "token_type": "N_A",
+            "not-before-policy": 0,
+            "scope": body["scope"],
+        }
+    body["issued_token_type"] = requested_type
     return 200, body
 
 
-def _restrict_audience(ex: Exchange, body: dict[str, Any], targets: list[Client]) -> dict[str, Any]:
-    """Standard exchange narrows `aud` to the requested audiences."""
-    claims = tokens.decode_unverified(body["access_token"]) or {}
-    wanted = [t.client_id for t in targets]
-    claims["aud"] = wanted[0] if len(wanted) == 1 else wanted
-    body["access_token"] = tokens.sign(ex.realm, claims)
-    return body
+def _restrict_audience(ex: Exchange, token: str, requested: list[str]) -> str:
+    """Keep only the requested audiences in `aud`; any requested one the token would not carry
+    is 400 "Requested audience not available: …" (checkRequestedAudiences)."""
+    claims = tokens.decode_unverified(token) or {}
+    present = _audiences(claims)
+    missing = [a for a in dict.fromkeys(requested) if a not in present]
+    if missing:
+        raise fail(400, "invalid_request", "Requested audience not available: " + ", ".join(missing))
+    kept = [a for a in present if a in requested]
+    claims["aud"] = kept[0] if len(kept) == 1 else kept
+    return tokens.sign(ex.realm, claims)
 
 
 def _audiences(claims: dict[str, Any]) -> list[str]:

@@ -396,6 +396,24 @@ def test_standard_exchange_of_own_token(standard: Realms) -> None:
     response = exchange(target, name, {**form, "audience": "ghost"})
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client", "error_description": "Audience not found"}
+    # alice holds account roles (default role), so "account" is in the token's audience; "other" is not
+    response = exchange(target, name, {**form, "audience": "account"})
+    assert response.status_code == 200, response.text
+    assert verified(target, name, response.json()["access_token"])["aud"] == "account"
+    response = exchange(target, name, {**form, "audience": "other"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "Requested audience not available: other",
+    }
+    response = exchange(
+        target, name, {**form, "requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "requested_token_type unsupported",
+    }
 
 
 def test_standard_exchange_needs_the_client_switch(standard: Realms) -> None:
