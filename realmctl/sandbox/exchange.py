@@ -406,12 +406,14 @@ INVALID = ("invalid_token", "invalid token")
 
 
 def validate_external(ex: Exchange, idp: IdentityProvider) -> ExternalIdentity:
-    """`OIDCIdentityProvider.exchangeExternalImpl`: jwt/id_token by signature, access_token via userinfo."""
+    """`exchangeExternalImpl`: for `oidc`, jwt/id_token by signature and access_token via userinfo;
+    `keycloak-oidc` verifies every type as a JWT (then asks userinfo unless it is an id token)."""
     token = ex.get("subject_token")
     if token is None:
         raise fail(400, "invalid_token", "token not set")
     token_type = ex.get("subject_token_type") or ACCESS_TOKEN_TYPE
-    if token_type in (JWT_TOKEN_TYPE, ID_TOKEN_TYPE):
+    if idp.rep.get("providerId") == "keycloak-oidc" or token_type in (JWT_TOKEN_TYPE, ID_TOKEN_TYPE):
+        # KeycloakOIDCIdentityProvider validates every subject token type as a JWT
         return _validate_jwt(ex, idp, token, token_type)
     if token_type == ACCESS_TOKEN_TYPE:
         return _identity_from_userinfo(ex, idp, token)
@@ -437,7 +439,9 @@ def _validate_jwt(ex: Exchange, idp: IdentityProvider, token: str, token_type: s
         first_name=claims.get("given_name"),
         last_name=claims.get("family_name"),
     )
-    if token_type == JWT_TOKEN_TYPE and config.get("disableUserInfo") != "true" and config.get("userInfoUrl"):
+    if token_type != ID_TOKEN_TYPE and config.get("disableUserInfo") != "true" and config.get("userInfoUrl"):
+        # extractIdentity asks userinfo with the subject token (not for id tokens); a failing
+        # call is a broker exception in Keycloak, answered here as "invalid token" (UNCONFIRMED)
         identity = _identity_from_userinfo(ex, idp, token)
     if not identity.id:
         raise fail(400, *INVALID)

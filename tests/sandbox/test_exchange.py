@@ -84,7 +84,9 @@ def source_realm(realms: Realms) -> str:
     )
 
 
-def idp(target: KeycloakTarget, source: str, internal_id: str, **config: str) -> dict[str, Any]:
+def idp(
+    target: KeycloakTarget, source: str, internal_id: str, provider: str = "keycloak-oidc", **config: str
+) -> dict[str, Any]:
     base = realm_url(target, source)
     oidc = f"{base}/protocol/openid-connect"
     settings = {
@@ -105,7 +107,7 @@ def idp(target: KeycloakTarget, source: str, internal_id: str, **config: str) ->
     return {
         "alias": ALIAS,
         "internalId": internal_id,
-        "providerId": "keycloak-oidc",
+        "providerId": provider,
         "enabled": True,
         "storeToken": False,
         "addReadTokenRoleOnCreate": True,
@@ -184,6 +186,7 @@ def target_realm(
     policies: list[dict[str, Any]] | None = None,
     strategy: str = "UNANIMOUS",
     name: str | None = None,
+    provider: str = "keycloak-oidc",
     **idp_config: str,
 ) -> str:
     """Realm A: the IdP for B, the requester client and (optionally) FGAP v1 objects."""
@@ -199,7 +202,7 @@ def target_realm(
             "realm": name or unique_name("a"),
             "enabled": True,
             "clients": clients,
-            "identityProviders": [idp(realms.target, source, internal_id, **idp_config)],
+            "identityProviders": [idp(realms.target, source, internal_id, provider, **idp_config)],
         }
     )
 
@@ -595,3 +598,30 @@ def test_fgap_v2_ignores_v1_permissions_and_always_denies(fgap_v2_legacy: Realms
     response = exchange(target, name, {"subject_token": token, "requested_subject": "bob"})
     assert response.status_code == 403
     assert response.json() == NOT_ALLOWED
+
+
+def test_oidc_provider_validates_access_tokens_through_userinfo(legacy: Realms) -> None:
+    target = legacy.target
+    source = source_realm(legacy)
+    # no usable keys: an `oidc` IdP checks access tokens at userinfo only (resolved in-process)
+    a = target_realm(
+        legacy,
+        source,
+        policies=[client_policy("p", ["requester"])],
+        provider="oidc",
+        jwksUrl="https://keys.invalid/c",
+    )
+    response = exchange(target, a, cross_realm_form(bob_token(target, source)))
+    assert response.status_code == 200, response.text
+    assert verified(target, a, response.json()["access_token"])["preferred_username"] == "bob"
+
+
+def test_keycloak_oidc_provider_checks_the_signature_of_access_tokens_too(legacy: Realms) -> None:
+    target = legacy.target
+    source = source_realm(legacy)
+    a = target_realm(
+        legacy, source, policies=[client_policy("p", ["requester"])], jwksUrl="https://keys.invalid/c"
+    )
+    response = exchange(target, a, cross_realm_form(bob_token(target, source)))
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_token", "error_description": "invalid token"}
