@@ -487,11 +487,29 @@ def _rsa_verifies(key: rsa.RSAPublicKey, signed: bytes, signature: bytes) -> boo
     return True
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def _origin(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) with loopback names folded together: `localhost` is 127.0.0.1."""
+    found = re.match(r"^(https?)://(\[[^\]]+\]|[^/:]+)(?::(\d+))?", url)
+    if found is None:
+        return None
+    scheme, host, port = found.group(1), found.group(2).lower(), found.group(3)
+    port = port or ("443" if scheme == "https" else "80")
+    return scheme, "loopback" if host in LOOPBACK else host, port
+
+
 def local_realm(ex: Exchange, url: str, endpoint: str) -> Realm | None:
-    """The realm of a URL that points at this very sandbox's `…/protocol/openid-connect/<endpoint>`."""
-    base = ex.req.base_url.rstrip("/")
-    found = re.fullmatch(re.escape(base) + r"/realms/([^/]+)/protocol/openid-connect/" + endpoint + "/?", url)
-    return ex.req.app.store.realm(found.group(1)) if found else None
+    """The realm of a URL that points at this very sandbox's `…/protocol/openid-connect/<endpoint>`.
+
+    The sandbox never calls out: an IdP URL is followed only when its origin is the sandbox's own
+    base URL (as this request reached it); anything else is unreachable and fails validation.
+    """
+    found = re.fullmatch(r"(https?://[^/]+)/realms/([^/]+)/protocol/openid-connect/" + endpoint + "/?", url)
+    if found is None or _origin(found.group(1)) != _origin(ex.req.base_url):
+        return None
+    return ex.req.app.store.realm(found.group(2))
 
 
 def _verification_keys(ex: Exchange, config: dict[str, str], kid: Any) -> list[rsa.RSAPublicKey]:

@@ -625,3 +625,19 @@ def test_keycloak_oidc_provider_checks_the_signature_of_access_tokens_too(legacy
     response = exchange(target, a, cross_realm_form(bob_token(target, source)))
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_token", "error_description": "invalid token"}
+
+
+@pytest.mark.sandbox_only
+def test_idp_urls_naming_the_sandbox_as_localhost_resolve_in_process(legacy: Realms) -> None:
+    target = legacy.target
+    source = source_realm(legacy)
+    local = realm_url(target, source).replace("127.0.0.1", "localhost") + "/protocol/openid-connect"
+    a = target_realm(
+        legacy,
+        source,
+        policies=[client_policy("p", ["requester"])],
+        jwksUrl=f"{local}/certs",
+        userInfoUrl=f"{local}/userinfo",
+    )
+    response = exchange(target, a, cross_realm_form(bob_token(target, source)))
+    assert response.status_code == 200, response.text
