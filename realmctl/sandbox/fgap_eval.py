@@ -107,7 +107,8 @@ def evaluate_policy(
         )
     elif kind == "user":
         user = _identity_user(realm, identity)
-        granted = user is not None and user.id in {str(u) for u in _listed(rep, "users")}
+        listed = {str(u) for u in _listed(rep, "users")}  # ids; exports name users instead
+        granted = user is not None and bool({user.id, user.username} & listed)
     elif kind == "role":
         user = _identity_user(realm, identity)
         if user is not None:

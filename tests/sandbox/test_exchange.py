@@ -641,3 +641,38 @@ def test_idp_urls_naming_the_sandbox_as_localhost_resolve_in_process(legacy: Rea
     )
     response = exchange(target, a, cross_realm_form(bob_token(target, source)))
     assert response.status_code == 200, response.text
+
+
+def test_impersonation_by_users_permission_and_impersonated_restriction(legacy: Realms) -> None:
+    target = legacy.target
+    rm = realm_management(
+        [{"name": "Users", "scopes": [{"name": "impersonate"}, {"name": "user-impersonated"}]}],
+        ["impersonate", "user-impersonated"],
+        [
+            client_policy("via-requester", ["requester"]),
+            {
+                "name": "only-alice",
+                "type": "user",
+                "logic": "POSITIVE",
+                "decisionStrategy": "UNANIMOUS",
+                "config": {"users": json.dumps(["alice"])},
+            },
+            permission("admin-impersonating.permission.users", "Users", "impersonate", ["via-requester"]),
+            permission("user-impersonated.permission.users", "Users", "user-impersonated", ["only-alice"]),
+        ],
+    )
+    name = legacy.create(
+        {
+            "realm": unique_name("imp"),
+            "enabled": True,
+            "clients": [app_client("requester", secret="req-secret"), rm],
+            "users": [user_rep("carol"), user_rep("alice"), user_rep("bob")],
+        }
+    )
+    carol = password_token(target, name, "requester", "carol", secret="req-secret")["access_token"]
+    response = exchange(target, name, {"subject_token": carol, "requested_subject": "alice"})
+    assert response.status_code == 200, response.text
+    assert verified(target, name, response.json()["access_token"])["preferred_username"] == "alice"
+    response = exchange(target, name, {"subject_token": carol, "requested_subject": "bob"})
+    assert response.status_code == 403
+    assert response.json() == NOT_ALLOWED
