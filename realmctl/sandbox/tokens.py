@@ -279,6 +279,8 @@ def token_endpoint(req: Request) -> Response:
     realm = find_realm(req)
     multi = parse_form(req)
     form = {k: v[0] for k, v in multi.items()}
+    if not realm.settings.get("enabled", True):
+        raise oauth_error(403, "access_denied", "Realm not enabled")
     grant = form.get("grant_type")
     if not grant:
         raise oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
@@ -305,10 +307,12 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
     if not client.rep.get("directAccessGrantsEnabled"):
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
     user = realm.user_by_username(form.get("username", ""))
-    if user is None or user.password is None or user.password != form.get("password"):
+    if user is None:
         raise oauth_error(401, "invalid_grant", "Invalid user credentials")
-    if not user.rep.get("enabled"):
+    if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
         raise oauth_error(400, "invalid_grant", "Account disabled")
+    if user.password is None or user.password != form.get("password"):
+        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
     if user.rep.get("requiredActions"):
         raise oauth_error(400, "invalid_grant", "Account is not fully set up")
     ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))
@@ -431,20 +435,34 @@ def discovery(req: Request) -> Response:
 
 
 def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[str, Any]]:
-    """Userinfo for a bearer token of `realm`: (200, claims) or (401, OAuth error).
+    """Userinfo for a bearer token of `realm`: (200, claims) or Keycloak's error (UserInfoEndpoint).
 
     Shared by the HTTP endpoint and the in-process validation of token exchange, which must see
-    exactly what an IdP calling this endpoint would see.
+    exactly what an IdP calling this endpoint would see. A gone or disabled user stands for the
+    session Keycloak would no longer find.
     """
     if token is None:
-        return 401, {"error": "invalid_request", "error_description": "Token not provided"}
-    bearer = validate_access_token(app, token, realm)
-    if bearer is None or bearer.client is None:
+        return 400, {"error": "invalid_request", "error_description": "Token not provided"}
+    checked = verify(app, token)
+    if checked is None or checked[0] is not realm:
         return 401, {"error": "invalid_token", "error_description": "Token verification failed"}
+    claims = checked[1]
+    client = realm.client_by_client_id(str(claims.get("azp")))
+    if client is None:
+        return 400, {"error": "invalid_request", "error_description": "Client not found"}
+    if not client.rep.get("enabled", True):
+        return 400, {"error": "invalid_request", "error_description": "Client disabled"}
+    user = realm.users.get(str(claims.get("sub")))
+    if user is None or not user.rep.get("enabled"):
+        if claims.get("sid"):
+            text = "User session not found or doesn't have client attached on it"
+        else:
+            text = "User not found"
+        return 401, {"error": "invalid_request", "error_description": text}
     try:
-        ctx = token_context(realm, bearer.client, bearer.user, str(bearer.claims.get("scope") or ""))
+        ctx = token_context(realm, client, user, str(claims.get("scope") or ""))
     except HttpError:
-        return 401, {"error": "invalid_token", "error_description": "Token verification failed"}
+        ctx = token_context(realm, client, user, None)
     return 200, claimlib.userinfo_claims(ctx)
 
 
@@ -455,7 +473,10 @@ def userinfo(req: Request) -> Response:
     status, body = userinfo_for(req.app, realm, bearer_token(req))
     headers = {}
     if status == 401:
-        headers["WWW-Authenticate"] = f'Bearer realm="{realm.name}", error="{body["error"]}"'
+        headers["WWW-Authenticate"] = (
+            f'Bearer realm="{realm.name}", error="{body["error"]}", '
+            f'error_description="{body["error_description"]}"'
+        )
     return Response(status, body, headers)
 
 

@@ -269,10 +269,14 @@ def test_userinfo_with_bearer_token(keycloak: KeycloakTarget, api: Api, realm: s
     assert info["preferred_username"] == "alice"
     assert info["email"] == "alice@example.com"
     assert "resource_access" not in info  # the role mappers are not userinfo mappers
-    assert requests.get(url, timeout=10).status_code in (400, 401)
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "Token not provided"}
     forged = jwt.encode({"sub": alice, "typ": "Bearer"}, "k" * 32, algorithm="HS256")
     response = requests.get(url, headers={"Authorization": f"Bearer {forged}"}, timeout=10)
     assert response.status_code == 401
+    assert response.json() == {"error": "invalid_token", "error_description": "Token verification failed"}
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 def test_token_dies_with_its_user(keycloak: KeycloakTarget, api: Api, realm: str, alice: str) -> None:
@@ -281,7 +285,42 @@ def test_token_dies_with_its_user(keycloak: KeycloakTarget, api: Api, realm: str
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert requests.get(url, headers=headers, timeout=10).status_code == 200
     assert api.delete(f"/users/{alice}").status_code == 204
-    assert requests.get(url, headers=headers, timeout=10).status_code == 401
+    response = requests.get(url, headers=headers, timeout=10)
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "User session not found or doesn't have client attached on it",
+    }
+
+
+def test_disabled_realm_issues_no_tokens(keycloak: KeycloakTarget, api: Api, realm: str, alice: str) -> None:
+    assert api.put("", {"enabled": False}).status_code == 204
+    form = {
+        "grant_type": "password",
+        "client_id": "app",
+        "client_secret": "app-secret",
+        "username": "alice",
+        "password": PASSWORD,
+    }
+    response = post_token(keycloak, realm, form)
+    assert response.status_code == 403
+    assert response.json() == {"error": "access_denied", "error_description": "Realm not enabled"}
+
+
+def test_disabled_user_is_refused_before_the_password_is_checked(
+    keycloak: KeycloakTarget, api: Api, realm: str, alice: str
+) -> None:
+    assert api.put(f"/users/{alice}", {"enabled": False}).status_code == 204
+    form = {
+        "grant_type": "password",
+        "client_id": "app",
+        "client_secret": "app-secret",
+        "username": "alice",
+        "password": "wrong",
+    }
+    response = post_token(keycloak, realm, form)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "Account disabled"}
 
 
 def test_client_access_token_lifespan_overrides_the_realm(
