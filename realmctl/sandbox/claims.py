@@ -8,6 +8,8 @@ protocol mappers of the client and its scopes with their token-claim switches.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import time
@@ -124,6 +126,11 @@ def in_access_token(mapper: dict[str, Any], lightweight: bool) -> bool:
     if lightweight:
         return _flag(config, "lightweight.claim", "false")
     return _flag(config, "access.token.claim")
+
+
+def in_id_token(mapper: dict[str, Any]) -> bool:
+    """`id.token.claim`; absent means no (OIDCAttributeMapperHelper.includeInIDToken)."""
+    return _flag(mapper.get("config") or {}, "id.token.claim", "false")
 
 
 def in_userinfo(mapper: dict[str, Any]) -> bool:
@@ -332,5 +339,32 @@ def userinfo_claims(ctx: TokenContext) -> dict[str, Any]:
         if mapper.get("protocolMapper") in ("oidc-audience-resolve-mapper", "oidc-audience-mapper"):
             continue
         if in_userinfo(mapper):
+            apply_mapper(ctx, mapper, claims, roles)
+    return claims
+
+
+def id_token_claims(ctx: TokenContext, issuer: str, access_token: str) -> dict[str, Any]:
+    """The ID token issued alongside when `openid` was requested: audience is the client, `at_hash`
+    binds it to the access token, claims come from the mappers whose ID-token switch is on."""
+    now = int(time.time())
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    claims: dict[str, Any] = {
+        "exp": now + access_token_lifespan(ctx.realm, ctx.client),
+        "iat": now,
+        "jti": new_id(),
+        "iss": issuer,
+        "aud": ctx.client.client_id,
+        "sub": ctx.user.id,
+        "typ": "ID",
+        "azp": ctx.client.client_id,
+    }
+    if ctx.sid:
+        claims["sid"] = ctx.sid
+    claims["at_hash"] = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+    roles = resolved_role_ids(ctx)
+    for mapper in mappers_in_effect(ctx):
+        if mapper.get("protocolMapper") in ("oidc-audience-resolve-mapper", "oidc-audience-mapper"):
+            continue
+        if in_id_token(mapper):
             apply_mapper(ctx, mapper, claims, roles)
     return claims

@@ -251,6 +251,8 @@ def token_response(
         body["refresh_expires_in"] = idle
         body["refresh_token"] = sign(realm, refresh_claims)
     body["token_type"] = "Bearer"
+    if ctx.openid:
+        body["id_token"] = sign(realm, claimlib.id_token_claims(ctx, claims["iss"], body["access_token"]))
     body["not-before-policy"] = 0
     if refresh and ctx.sid:
         body["session_state"] = ctx.sid

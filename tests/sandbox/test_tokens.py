@@ -332,3 +332,19 @@ def test_client_access_token_lifespan_overrides_the_realm(
     assert body["expires_in"] == 120
     claims = verified(keycloak, realm, body["access_token"])
     assert claims["exp"] - claims["iat"] == 120
+
+
+def test_openid_scope_brings_an_id_token(keycloak: KeycloakTarget, realm: str, alice: str) -> None:
+    import hashlib
+
+    body = password_token(keycloak, realm, "app", "alice", secret="app-secret", scope="openid")
+    id_claims = verified(keycloak, realm, body["id_token"])
+    assert id_claims["typ"] == "ID"
+    assert id_claims["aud"] == "app"
+    assert id_claims["sub"] == alice
+    assert id_claims["preferred_username"] == "alice"
+    assert id_claims["sid"] == body["session_state"]
+    digest = hashlib.sha256(body["access_token"].encode()).digest()
+    assert id_claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert "resource_access" not in id_claims
+    assert "id_token" not in password_token(keycloak, realm, "app", "alice", secret="app-secret")
