@@ -676,3 +676,45 @@ def test_impersonation_by_users_permission_and_impersonated_restriction(legacy: 
     response = exchange(target, name, {"subject_token": carol, "requested_subject": "bob"})
     assert response.status_code == 403
     assert response.json() == NOT_ALLOWED
+
+
+def test_cross_realm_exchange_with_permission_attached_through_the_admin_api(legacy: Realms) -> None:
+    """The same chain as realmctl drives it: FGAP v1 endpoints (SEMANTICS §7.1, §7.2)."""
+    target = legacy.target
+    source = source_realm(legacy)
+    a = target_realm(legacy, source)
+    admin = admin_for(target, a)
+    conn = admin.connection
+    base = f"admin/realms/{a}"
+    enabled = conn.raw_put(
+        f"{base}/identity-provider/instances/{ALIAS}/management/permissions", json.dumps({"enabled": True})
+    )
+    if enabled.status_code == 404:
+        pytest.skip("the FGAP v1 management/permissions endpoints are not part of this build")
+    assert enabled.status_code == 200, enabled.text
+    perm_id = enabled.json()["scopePermissions"]["token-exchange"]
+    token = bob_token(target, source)
+    response = exchange(target, a, cross_realm_form(token))
+    assert response.status_code == 403
+    assert response.json() == NOT_ALLOWED
+
+    rm = conn.raw_get(f"{base}/clients", clientId="realm-management").json()[0]["id"]
+    authz = f"{base}/clients/{rm}/authz/resource-server"
+    policy = {
+        "name": "requester-may-exchange",
+        "type": "client",
+        "logic": "POSITIVE",
+        "decisionStrategy": "UNANIMOUS",
+        "clients": ["requester"],
+    }
+    created = conn.raw_post(f"{authz}/policy/client", json.dumps(policy))
+    assert created.status_code == 201, created.text
+    perm = conn.raw_get(f"{authz}/permission/scope/{perm_id}").json()
+    resources = [r["_id"] for r in conn.raw_get(f"{authz}/permission/{perm_id}/resources").json()]
+    scopes = [s["id"] for s in conn.raw_get(f"{authz}/permission/{perm_id}/scopes").json()]
+    update = {**perm, "resources": resources, "scopes": scopes, "policies": [created.json()["id"]]}
+    assert conn.raw_put(f"{authz}/permission/scope/{perm_id}", json.dumps(update)).status_code == 201
+
+    response = exchange(target, a, cross_realm_form(token))
+    assert response.status_code == 200, response.text
+    assert verified(target, a, response.json()["access_token"])["azp"] == "requester"
