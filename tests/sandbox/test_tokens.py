@@ -167,7 +167,7 @@ def test_credential_errors(
 def test_disabled_client_and_direct_grants_switch(
     keycloak: KeycloakTarget, api: Api, realm: str, alice: str
 ) -> None:
-    api.create("/clients", {"clientId": "pub", "publicClient": True})
+    api.create("/clients", {"clientId": "pub", "publicClient": True, "directAccessGrantsEnabled": False})
     form = {"grant_type": "password", "client_id": "pub", "username": "alice", "password": PASSWORD}
     response = post_token(keycloak, realm, form)
     assert response.status_code == 400
@@ -243,7 +243,10 @@ def test_refresh_token_grant(keycloak: KeycloakTarget, api: Api, realm: str, ali
 def test_client_credentials_token_has_service_account_claims(
     keycloak: KeycloakTarget, api: Api, realm: str
 ) -> None:
-    api.create("/clients", {"clientId": "svc", "secret": "svc-secret", "serviceAccountsEnabled": True})
+    api.create(
+        "/clients",
+        {"clientId": "svc", "secret": "svc-secret", "publicClient": False, "serviceAccountsEnabled": True},
+    )
     response = post_token(
         keycloak,
         realm,
