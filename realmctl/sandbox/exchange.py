@@ -339,10 +339,14 @@ def _exchange_to_idp(ex: Exchange, user: User, alias: str) -> Result:
         raise fail(400, "invalid_request", "Issuer does not support token exchange")
     if not fgap_eval.can_exchange_to_idp(ex.req.app.profile, ex.realm, ex.client, idp):
         raise fail(403, "access_denied", NOT_ALLOWED)
+    requested = ex.get("requested_token_type")
+    if requested is not None and requested != ACCESS_TOKEN_TYPE:
+        raise fail(400, "invalid_request", "requested_token_type unsupported")  # UNCONFIRMED text
     link = user.federated.get(alias)
     stored = json.loads(link.token) if link is not None and link.token else None
     if not idp.rep.get("storeToken") or not isinstance(stored, dict) or not stored.get("access_token"):
-        raise fail(400, "invalid_token", "user not linked")  # UNCONFIRMED text
+        # exchangeNotLinked (the sandbox keeps no session-held upstream tokens)
+        raise fail(400, "not_linked", "identity provider is not linked")
     expiration = int(stored.get("accessTokenExpiration") or 0)
     body: dict[str, Any] = {
         "access_token": stored["access_token"],

@@ -718,3 +718,50 @@ def test_cross_realm_exchange_with_permission_attached_through_the_admin_api(leg
     response = exchange(target, a, cross_realm_form(token))
     assert response.status_code == 200, response.text
     assert verified(target, a, response.json()["access_token"])["azp"] == "requester"
+
+
+@pytest.mark.sandbox_only
+def test_exchange_to_the_stored_token_of_an_idp(legacy: Realms) -> None:
+    """`requested_issuer`: internal → external, authorised by the IdP's token-exchange permission."""
+    import requests
+
+    from tests.sandbox.oidc import master_token
+
+    target = legacy.target
+    source = source_realm(legacy)
+    a = target_realm(legacy, source, policies=[client_policy("p", ["requester"])])
+    admin = admin_for(target, a)
+    ext = admin.connection.raw_get(f"admin/realms/{a}/identity-provider/instances/{ALIAS}").json()
+    ext["storeToken"] = True
+    assert (
+        admin.connection.raw_put(
+            f"admin/realms/{a}/identity-provider/instances/{ALIAS}", json.dumps(ext)
+        ).status_code
+        == 204
+    )
+    admin.create_user(user_rep("dora"))
+    token = password_token(target, a, "requester", "dora", secret="req-secret")["access_token"]
+    form = {"subject_token": token, "requested_issuer": ALIAS}
+    response = exchange(target, a, form)
+    assert response.status_code == 400
+    assert response.json() == {"error": "not_linked", "error_description": "identity provider is not linked"}
+    login = requests.post(
+        f"{target.url}/sandbox/realms/{a}/broker/{ALIAS}/login",
+        json={
+            "username": "dora",
+            "subject": "ext-dora",
+            "token": {"access_token": "upstream-at", "expires_in": 60},
+        },
+        headers={"Authorization": f"Bearer {master_token(target)}"},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    response = exchange(target, a, form)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["access_token"] == "upstream-at"
+    assert body["issued_token_type"] == ACCESS_TOKEN_TYPE
+    assert 0 < body["expires_in"] <= 60
+    response = exchange(target, a, form, client="other")
+    assert response.status_code == 403
+    assert response.json() == NOT_ALLOWED
