@@ -182,6 +182,15 @@ def authenticate_client(req: Request, form: dict[str, str], realm: Realm) -> Cli
     return client
 
 
+def find_login_user(realm: Realm, name: str) -> User | None:
+    """`findUserByNameOrEmail`: by username, else by e-mail when `loginWithEmailAllowed`."""
+    user = realm.user_by_username(name)
+    if user is None and "@" in name and realm.settings.get("loginWithEmailAllowed", True):
+        wanted = name.lower()
+        user = next((u for u in realm.users.values() if (u.rep.get("email") or "").lower() == wanted), None)
+    return user
+
+
 # --- issuing --------------------------------------------------------------------------------------
 def token_context(
     realm: Realm,
@@ -272,6 +281,7 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
 def parse_form(req: Request) -> dict[str, list[str]]:
+    """The urlencoded body with every value kept: token exchange may repeat `audience`."""
     return parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=False)
 
 
@@ -306,9 +316,11 @@ def token_endpoint(req: Request) -> Response:
 
 
 def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """Direct access grant, with the direct-grant flow's answers in its order (the user is found
+    by username, or by e-mail when the realm allows e-mail login)."""
     if not client.rep.get("directAccessGrantsEnabled"):
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
-    user = realm.user_by_username(form.get("username", ""))
+    user = find_login_user(realm, form.get("username", ""))
     if user is None:
         raise oauth_error(401, "invalid_grant", "Invalid user credentials")
     if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
@@ -324,6 +336,9 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
 def _client_credentials_grant(
     req: Request, realm: Realm, client: Client, form: dict[str, str]
 ) -> dict[str, Any]:
+    """A token for the client's service-account user; no refresh token and no session id, as
+    Keycloak 26 issues these from a transient session. The `service_account` scope's note
+    mappers read `client_id`, `clientHost` and `clientAddress`."""
     if client.rep.get("publicClient"):
         raise oauth_error(401, "unauthorized_client", "Public client not allowed to retrieve service account")
     user = realm.service_account_user(client.id)
@@ -338,6 +353,7 @@ def _client_credentials_grant(
 
 
 def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """New tokens for the refresh token's session and scope; the token must be this client's."""
     checked = verify(req.app, form.get("refresh_token", ""), typ="Refresh")
     if checked is None or checked[0] is not realm:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
@@ -357,6 +373,7 @@ def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, s
 
 
 def _auth_notes(req: Request) -> dict[str, str]:
+    """User-session notes the builtin note mappers read (`AUTH_TIME` for `auth_time`)."""
     return {"AUTH_TIME": str(int(time.time()))}
 
 

@@ -351,3 +351,10 @@ def test_openid_scope_brings_an_id_token(keycloak: KeycloakTarget, realm: str, a
     assert id_claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
     assert "resource_access" not in id_claims
     assert "id_token" not in password_token(keycloak, realm, "app", "alice", secret="app-secret")
+
+
+def test_password_grant_accepts_the_email_as_username(
+    keycloak: KeycloakTarget, realm: str, alice: str
+) -> None:
+    body = password_token(keycloak, realm, "app", "alice@example.com", secret="app-secret")
+    assert verified(keycloak, realm, body["access_token"])["sub"] == alice
