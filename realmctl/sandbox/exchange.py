@@ -70,20 +70,24 @@ class Exchange:
 
 # --- provider selection ---------------------------------------------------------------------------
 def token_exchange(req: Request, realm: Realm, client: Client, params: dict[str, list[str]]) -> Result:
-    """Pick the provider as `TokenExchangeGrantType` does and run it."""
+    """Pick the provider as `TokenExchangeGrantType` does and run it.
+
+    Each `supports` answers (taken, reason): the first reason recorded is what the client reads
+    when no provider takes the request.
+    """
     ex = Exchange(req, realm, client, params)
     profile = req.app.profile
-    providers: list[tuple[Callable[[Exchange], str | None], Callable[[Exchange], Result]]] = []
+    providers: list[tuple[Callable[[Exchange], tuple[bool, str | None]], Callable[[Exchange], Result]]] = []
     if profile.has("TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2"):
         providers.append((external_internal_supports, external_internal_exchange))
     if profile.has("TOKEN_EXCHANGE_STANDARD_V2"):
         providers.append((standard_supports, standard_exchange))
     if profile.has("TOKEN_EXCHANGE"):
-        providers.append((lambda _ex: None, v1_exchange))
+        providers.append((lambda _ex: (True, None), v1_exchange))
     reason: str | None = None
     for supports, run in providers:
-        why = supports(ex)
-        if why is None:
+        taken, why = supports(ex)
+        if taken:
             return run(ex)
         reason = reason or why
     if reason is not None:
@@ -92,40 +96,50 @@ def token_exchange(req: Request, realm: Realm, client: Client, params: dict[str,
 
 
 # --- standard (V2) --------------------------------------------------------------------------------
-def standard_supports(ex: Exchange) -> str | None:
-    """None when the standard provider takes the request, else the reason it records."""
+def standard_supports(ex: Exchange) -> tuple[bool, str | None]:
+    """Whether the standard provider takes the request, else the reason it records."""
     if ex.get("requested_subject") is not None:
-        return "Parameter 'requested_subject' is not supported for standard token exchange"
+        return False, "Parameter 'requested_subject' is not supported for standard token exchange"
     if ex.get("requested_issuer") is not None:
-        return "Parameter 'requested_issuer' is not supported for standard token exchange"
+        return False, "Parameter 'requested_issuer' is not supported for standard token exchange"
     if ex.get("subject_issuer") is not None:
-        return "Parameter 'subject_issuer' is not supported for standard token exchange"
+        return False, "Parameter 'subject_issuer' is not supported for standard token exchange"
     if (ex.client.rep.get("attributes") or {}).get("standard.token.exchange.enabled") != "true":
-        return "Standard token exchange is not enabled for the requested client"
+        return False, "Standard token exchange is not enabled for the requested client"
     if ex.get("subject_token") is None:
-        return "Parameter 'subject_token' required for standard token exchange"
+        return False, "Parameter 'subject_token' required for standard token exchange"
     if ex.get("subject_token_type") is None:
-        return "Parameter 'subject_token_type' required for standard token exchange"
+        return False, "Parameter 'subject_token_type' required for standard token exchange"
     if ex.get("subject_token_type") != ACCESS_TOKEN_TYPE:
-        return "Parameter 'subject_token' supports access tokens only"
-    return None
+        return False, "Parameter 'subject_token' supports access tokens only"
+    return True, None
 
 
 def standard_exchange(ex: Exchange) -> Result:
-    """Internal→internal exchange of an access token of this realm, checks in the order of
-    StandardTokenExchangeProvider: subject token, requested type, audiences, requester, scope."""
+    """Internal→internal exchange of an access token of this realm (StandardTokenExchangeProvider)."""
     bearer = tokens.validate_access_token(ex.req.app, ex.get("subject_token") or "", ex.realm)
     if bearer is None:
         raise fail(400, "invalid_request", "Invalid token")
     attributes = ex.client.rep.get("attributes") or {}
-    requested_type = ex.get("requested_token_type") or ACCESS_TOKEN_TYPE
     refresh_allowed = (
         attributes.get("use.refresh.tokens", "true") == "true"
         and attributes.get("standard.token.exchange.enableRefreshRequestedTokenType", "NO") != "NO"
     )
-    if requested_type not in (ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, SAML2_TOKEN_TYPE) and not (
-        requested_type == REFRESH_TOKEN_TYPE and refresh_allowed
-    ):
+    allowed = [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, SAML2_TOKEN_TYPE] + (
+        [REFRESH_TOKEN_TYPE] if refresh_allowed else []
+    )
+    sid = str(bearer.claims.get("sid") or "") or None
+    return _standard_client_to_client(ex, bearer.user, sid, bearer.claims, allowed)
+
+
+def _standard_client_to_client(
+    ex: Exchange, user: User, sid: str | None, token: dict[str, Any] | None, allowed_types: list[str]
+) -> Result:
+    """`exchangeClientToClient` as the V2 providers run it: requested type, audiences, the
+    requester (confidential, within the subject token's audience), scope, then the new token
+    with `aud` narrowed to the requested audiences."""
+    requested_type = ex.get("requested_token_type") or ACCESS_TOKEN_TYPE
+    if requested_type not in allowed_types:
         raise fail(400, "invalid_request", "requested_token_type unsupported")
     targets = _audience_clients(ex)
     if ex.client.rep.get("publicClient"):
@@ -133,14 +147,14 @@ def standard_exchange(ex: Exchange) -> Result:
     for target in targets:
         if not target.rep.get("enabled", True):
             raise fail(400, "invalid_client", "Client disabled")
-    holder = bearer.client
-    not_holder = holder is None or holder.id != ex.client.id
-    if not_holder and ex.client.client_id not in _audiences(bearer.claims):
-        raise fail(403, "access_denied", "Client is not within the token audience")
+    if token is not None:
+        holder = ex.realm.client_by_client_id(str(token.get("azp")))
+        not_holder = holder is None or holder.id != ex.client.id
+        if not_holder and ex.client.client_id not in _audiences(token):
+            raise fail(403, "access_denied", "Client is not within the token audience")
     scope = ex.get("scope")
-    sid = str(bearer.claims.get("sid") or "") or None
     try:
-        ctx = tokens.token_context(ex.realm, ex.client, bearer.user, scope, sid=sid)
+        ctx = tokens.token_context(ex.realm, ex.client, user, scope, sid=sid)
     except HttpError:
         raise fail(400, "invalid_scope", f"Invalid scopes: {scope}") from None
     if requested_type == SAML2_TOKEN_TYPE:
@@ -195,15 +209,19 @@ def _audience_clients(ex: Exchange) -> list[Client]:
 
 
 # --- external-internal (V2, experimental) ---------------------------------------------------------
-def external_internal_supports(ex: Exchange) -> str | None:
-    if _external_issuer(ex) is not None:
-        return None
-    return "Not an external to internal token exchange request"  # UNCONFIRMED text
+def external_internal_supports(ex: Exchange) -> tuple[bool, str | None]:
+    """Takes exactly the external→internal requests, recording no reason otherwise."""
+    return _external_issuer(ex) is not None, None
 
 
 def external_internal_exchange(ex: Exchange) -> Result:
-    """The experimental provider: locate the IdP, validate, import the user; no FGAP check."""
-    return _exchange_external(ex, check_permission=False)
+    """ExternalToInternalTokenExchangeProvider: locate the IdP, validate, import the user, then the
+    standard issuing (access or ID token only); no FGAP check in the copy read (SEMANTICS §6.3)."""
+    idp = locate_idp(ex.realm, _external_issuer(ex) or "")
+    if idp is None:
+        raise fail(400, "invalid_issuer", "Invalid subject_issuer parameter")
+    user = import_user(ex, idp, validate_external(ex, idp))
+    return _standard_client_to_client(ex, user, new_id(), None, [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE])
 
 
 # --- legacy V1 ------------------------------------------------------------------------------------
@@ -233,7 +251,7 @@ def v1_exchange(ex: Exchange) -> Result:
     subject_token = ex.get("subject_token")
     if subject_token is not None:
         if _external_issuer(ex) is not None:
-            return _exchange_external(ex, check_permission=True)
+            return _exchange_external(ex)
         token_type = ex.get("subject_token_type")
         if token_type is not None and token_type != ACCESS_TOKEN_TYPE:
             raise fail(400, "invalid_request", "Invalid token type, must be access token")
@@ -389,13 +407,13 @@ def locate_idp(realm: Realm, issuer: str) -> IdentityProvider | None:
     return None
 
 
-def _exchange_external(ex: Exchange, *, check_permission: bool) -> Result:
+def _exchange_external(ex: Exchange) -> Result:
     """`exchangeExternalToken`: IdP, permission, validation, user import, then client-to-client."""
     issuer = _external_issuer(ex) or ""
     idp = locate_idp(ex.realm, issuer)
     if idp is None:
         raise fail(400, "invalid_issuer", "Invalid subject_issuer parameter")
-    if check_permission and not fgap_eval.can_exchange_to_idp(ex.req.app.profile, ex.realm, ex.client, idp):
+    if not fgap_eval.can_exchange_to_idp(ex.req.app.profile, ex.realm, ex.client, idp):
         raise fail(403, "access_denied", NOT_ALLOWED)
     identity = validate_external(ex, idp)
     user = import_user(ex, idp, identity)

@@ -765,3 +765,45 @@ def test_exchange_to_the_stored_token_of_an_idp(legacy: Realms) -> None:
     response = exchange(target, a, form, client="other")
     assert response.status_code == 403
     assert response.json() == NOT_ALLOWED
+
+
+@pytest.fixture(scope="module")
+def external_internal_v2() -> Iterator[Realms]:
+    """A 26.x sandbox with the experimental `token-exchange-external-internal:v2` switched on."""
+    from realmctl.sandbox import Sandbox
+    from realmctl.sandbox.profiles import PROFILES, Profile
+
+    base = PROFILES["keycloak-26"].enabled
+    with Sandbox(profile="keycloak-26") as sb:
+        sb.app.profile = Profile("external-internal-v2", base | {"TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2"})
+        realms = Realms(
+            KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "external-internal-v2")
+        )
+        yield realms
+        realms.close()
+
+
+@pytest.mark.sandbox_only
+def test_external_internal_v2_needs_no_fgap_and_issues_an_access_token(external_internal_v2: Realms) -> None:
+    realms = external_internal_v2
+    target = realms.target
+    source = source_realm(realms)
+    a = target_realm(realms, source)  # no FGAP objects at all
+    token = bob_token(target, source)
+    response = exchange(target, a, {"subject_token": token, "subject_token_type": JWT_TOKEN_TYPE})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["issued_token_type"] == ACCESS_TOKEN_TYPE
+    assert "refresh_token" not in body
+    claims = verified(target, a, body["access_token"])
+    assert claims["azp"] == "requester" and claims["preferred_username"] == "bob"
+    refresh = {
+        **cross_realm_form(token),
+        "requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token",
+    }
+    response = exchange(target, a, refresh)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "requested_token_type unsupported",
+    }
