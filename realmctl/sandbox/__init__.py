@@ -36,6 +36,7 @@ __all__ = ["Sandbox", "build_router"]
 #: Modules whose `register(router)` adds routes; part 2 appends its own here.
 ROUTE_MODULES = [
     "realmctl.sandbox.tokens",
+    "realmctl.sandbox.broker",
     "realmctl.sandbox.control",
     "realmctl.sandbox.admin.realms",
     "realmctl.sandbox.admin.clients",

@@ -1,9 +1,9 @@
-"""Tokens: RS256 JWTs signed with a per-realm RSA key, and the token endpoint.
+"""Tokens: RS256 JWTs signed with a per-realm RSA key, the token endpoint, JWKS, discovery, userinfo.
 
-This part issues the tokens the admin API needs (password grant, client_credentials, refresh);
-claims are the basic ones (`iss`, `sub`, `azp`, `exp`, `iat`, `typ`, `sid`, `scope`). Part 2
-extends `access_claims` with role/scope/mapper claims and adds token exchange, the broker token
-endpoint, JWKS and discovery by registering more routes with `register`.
+The token endpoint serves the password, client_credentials and refresh_token grants and hands
+token exchange to `realmctl.sandbox.exchange`; claims come from `realmctl.sandbox.claims`. A
+token is valid while its signature, expiry and realm hold and its user still exists and is
+enabled: the sandbox has no session store, so that is how a removed user's token dies.
 """
 
 from __future__ import annotations
@@ -11,20 +11,23 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from realmctl.sandbox import claims as claimlib
 from realmctl.sandbox.errors import HttpError
 from realmctl.sandbox.store import Client, Realm, User, new_id
 
 if TYPE_CHECKING:
     from realmctl.sandbox.http import App, Request, Response, Router
 
-LIGHTWEIGHT = "client.use.lightweight.access.token.enabled"
+LIGHTWEIGHT = claimlib.LIGHTWEIGHT
+OPENID = claimlib.OPENID
 
 
 def b64url(data: bytes) -> str:
@@ -65,7 +68,7 @@ def decode_unverified(token: str) -> dict[str, Any] | None:
 
 
 def verify(app: App, token: str, *, typ: str = "Bearer") -> tuple[Realm, dict[str, Any]] | None:
-    """The realm and claims of a valid, unexpired token of this server, or None.
+    """The realm and claims of a validly signed, unexpired token of this server, or None.
 
     Verified signatures are cached per token string: a client sends the same token many times and
     the RSA check would otherwise dominate a simple GET.
@@ -99,139 +102,406 @@ def verify(app: App, token: str, *, typ: str = "Bearer") -> tuple[Realm, dict[st
     return realm, claims
 
 
-def access_claims(
-    app: App,
-    base_url: str,
-    realm: Realm,
-    client: Client,
-    user: User,
-    sid: str | None,
-    requested: str = "",
-) -> dict[str, Any]:
-    """The access token claims. Lightweight tokens (admin-cli) carry no role claims."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "exp": now + int(realm.settings.get("accessTokenLifespan", 300)),
-        "iat": now,
-        "jti": new_id(),
-        "iss": issuer(base_url, realm),
-        "sub": user.id,
-        "typ": "Bearer",
-        "azp": client.client_id,
-    }
-    if sid:
-        claims["sid"] = sid
-    claims["scope"] = token_scope(realm, client, requested.split())
-    if client.rep.get("attributes", {}).get(LIGHTWEIGHT) != "true":
-        claims["preferred_username"] = user.username
-    return claims
+@dataclass
+class Bearer:
+    """A valid access token of this server: its realm, claims, user and client (None if gone)."""
+
+    realm: Realm
+    claims: dict[str, Any]
+    user: User
+    client: Client | None
 
 
-def token_scope(realm: Realm, client: Client, requested: list[str] | None = None) -> str:
-    """`openid` if asked, then the client's default scopes and the requested optional scopes that
-    are included in the token scope (`include.in.token.scope`, missing ⇒ true), in link order."""
-    wanted = set(requested or [])
-    names = ["openid"] if "openid" in wanted else []
-    for scope_id, is_default in client.scopes.items():
-        scope = realm.client_scopes.get(scope_id)
-        if scope is None or not (is_default or scope.name in wanted):
-            continue
-        if scope.attributes.get("include.in.token.scope", "true") == "true":
-            names.append(scope.name)
-    return " ".join(names)
+def validate_access_token(app: App, token: str, realm: Realm | None = None) -> Bearer | None:
+    """An access token that Keycloak would still accept: signed, unexpired, of `realm` (when
+    given), and its user still existing and enabled. None otherwise."""
+    checked = verify(app, token)
+    if checked is None:
+        return None
+    token_realm, claims = checked
+    if realm is not None and token_realm is not realm:
+        return None
+    user = token_realm.users.get(str(claims.get("sub")))
+    if user is None or not user.rep.get("enabled"):
+        return None
+    return Bearer(token_realm, claims, user, token_realm.client_by_client_id(str(claims.get("azp"))))
+
+
+def bearer_token(req: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, or None."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 def oauth_error(status: int, code: str, description: str) -> HttpError:
     return HttpError(status, {"error": code, "error_description": description})
 
 
-def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> tuple[Client, bool]:
-    """The requesting client and whether it proved a secret (form or HTTP Basic)."""
+def find_realm(req: Request) -> Realm:
+    """The path's realm; unknown → 404 `{"error": "Realm does not exist"}` as Keycloak answers."""
+    realm = req.app.store.realm(req.params["realm"])
+    if realm is None:
+        raise HttpError(404, {"error": "Realm does not exist"})
+    return realm
+
+
+# --- client authentication ------------------------------------------------------------------------
+INVALID_CLIENT = "Invalid client or Invalid client credentials"
+
+
+def authenticate_client(req: Request, form: dict[str, str], realm: Realm) -> Client:
+    """The requesting client, authenticated by secret (form or HTTP Basic) unless public.
+
+    Keycloak's answers: no client id → 400 invalid_client; unknown or disabled client → 401
+    invalid_client; wrong or missing secret → 401 unauthorized_client (the authenticator's own
+    code); bearer-only → 400 invalid_client.
+    """
     client_id = form.get("client_id")
     secret = form.get("client_secret")
     auth = req.headers.get("Authorization", "")
     if auth.lower().startswith("basic "):
         try:
-            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            decoded = base64.b64decode(auth[6:].strip()).decode()
         except ValueError:
-            raise oauth_error(
-                401, "unauthorized_client", "Invalid client or Invalid client credentials"
-            ) from None
+            raise oauth_error(400, "invalid_client", "Missing client_id parameter") from None
+        basic_id, _, basic_secret = decoded.partition(":")
+        client_id, secret = unquote_plus(basic_id), unquote_plus(basic_secret)
     if not client_id:
         raise oauth_error(400, "invalid_client", "Missing client_id parameter")
     client = realm.client_by_client_id(client_id)
-    if client is None or not client.rep.get("enabled", True):  # disabled: UNCONFIRMED answer
-        raise oauth_error(401, "invalid_client", "Invalid client or Invalid client credentials")
+    if client is None or not client.rep.get("enabled", True):
+        raise oauth_error(401, "invalid_client", INVALID_CLIENT)
+    if client.rep.get("bearerOnly"):
+        raise oauth_error(400, "invalid_client", "Bearer-only not allowed")
     if client.rep.get("publicClient"):
-        return client, False
+        return client
     if secret is None or secret != client.rep.get("secret"):
-        raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials")
-    return client, True
+        raise oauth_error(401, "unauthorized_client", INVALID_CLIENT)
+    return client
 
 
-def token_endpoint(req: Request) -> Response:
-    """`POST /realms/{realm}/protocol/openid-connect/token`: password, client_credentials, refresh."""
-    from realmctl.sandbox.http import Response
+def find_login_user(realm: Realm, name: str) -> User | None:
+    """`findUserByNameOrEmail`: by username, else by e-mail when `loginWithEmailAllowed`."""
+    user = realm.user_by_username(name)
+    if user is None and "@" in name and realm.settings.get("loginWithEmailAllowed", True):
+        wanted = name.lower()
+        user = next((u for u in realm.users.values() if (u.rep.get("email") or "").lower() == wanted), None)
+    return user
 
-    app = req.app
-    realm = app.store.realm(req.params["realm"])
-    if realm is None:
-        raise HttpError(404, {"error": "Realm does not exist"})
-    if not realm.settings.get("enabled"):
-        raise oauth_error(403, "access_denied", "Realm not enabled")
-    form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
-    grant = form.get("grant_type")
-    if not grant:
-        raise oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
-    client, _ = _client_auth(req, form, realm)
-    sid: str | None = None
-    if grant == "password":
-        if not client.rep.get("directAccessGrantsEnabled"):
-            raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
-        user = realm.user_by_username(form.get("username", ""))
-        if user is None or user.password is None or user.password != form.get("password"):
-            raise oauth_error(401, "invalid_grant", "Invalid user credentials")
-        if not user.rep.get("enabled"):
-            raise oauth_error(400, "invalid_grant", "Account disabled")
-        if user.rep.get("requiredActions"):
-            raise oauth_error(400, "invalid_grant", "Account is not fully set up")
-        sid = new_id()
-    elif grant == "client_credentials":
-        if client.rep.get("publicClient"):
-            raise oauth_error(
-                401, "unauthorized_client", "Public client not allowed to retrieve service account"
-            )
-        found = realm.service_account_user(client.id)
-        if not client.rep.get("serviceAccountsEnabled") or found is None:
-            raise oauth_error(401, "unauthorized_client", "Client not enabled to retrieve service account")
-        user = found
-    elif grant == "refresh_token":
-        checked = verify(app, form.get("refresh_token", ""), typ="Refresh")
-        if checked is None or checked[0] is not realm or checked[1].get("azp") != client.client_id:
-            raise oauth_error(400, "invalid_grant", "Invalid refresh token")
-        refreshed = realm.users.get(checked[1]["sub"])
-        if refreshed is None:
-            raise oauth_error(400, "invalid_grant", "Invalid refresh token")
-        user, sid = refreshed, checked[1].get("sid")
-    else:
-        raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
-    claims = access_claims(app, req.base_url, realm, client, user, sid, form.get("scope", ""))
+
+# --- issuing --------------------------------------------------------------------------------------
+def token_context(
+    realm: Realm,
+    client: Client,
+    user: User,
+    scope: str | None,
+    *,
+    sid: str | None = None,
+    notes: dict[str, str] | None = None,
+) -> claimlib.TokenContext:
+    """The claim computation context; an unknown requested scope is 400 invalid_scope."""
+    try:
+        scopes, openid = claimlib.scopes_in_effect(realm, client, scope)
+    except claimlib.InvalidScope as exc:
+        raise oauth_error(400, "invalid_scope", f"Invalid scopes: {scope}") from exc
+    return claimlib.TokenContext(realm, client, user, scopes, openid, dict(notes or {}), sid)
+
+
+def access_claims(
+    app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None
+) -> dict[str, Any]:
+    """Access-token claims for the client's default scopes (kept for callers of the core API)."""
+    return claimlib.access_token_claims(
+        token_context(realm, client, user, None, sid=sid), issuer(base_url, realm)
+    )
+
+
+def token_response(
+    base_url: str,
+    ctx: claimlib.TokenContext,
+    *,
+    refresh: bool,
+    azp: str | None = None,
+    audience: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A token-endpoint body: access token, and a refresh token (with `session_state`) on request.
+
+    `azp`/`audience` serve legacy token exchange, which issues for the requester and adds the
+    target client to `aud`.
+    """
+    realm = ctx.realm
+    claims = claimlib.access_token_claims(ctx, issuer(base_url, realm))
+    if azp is not None:
+        claims["azp"] = azp
+    if audience is not None:
+        claimlib.add_audience(claims, audience)
     body: dict[str, Any] = {
         "access_token": sign(realm, claims),
         "expires_in": claims["exp"] - claims["iat"],
         "refresh_expires_in": 0,
-        "token_type": "Bearer",
-        "not-before-policy": 0,
     }
-    if sid:
+    if refresh and ctx.sid:
         idle = int(realm.settings.get("ssoSessionIdleTimeout", 1800))
-        refresh = {**claims, "typ": "Refresh", "exp": claims["iat"] + idle, "jti": new_id()}
+        refresh_claims = {
+            "exp": claims["iat"] + idle,
+            "iat": claims["iat"],
+            "jti": new_id(),
+            "iss": claims["iss"],
+            "aud": claims["iss"],
+            "sub": ctx.user.id,
+            "typ": "Refresh",
+            "azp": claims["azp"],
+            "sid": ctx.sid,
+            "scope": claims["scope"],
+        }
         body["refresh_expires_in"] = idle
-        body["refresh_token"] = sign(realm, refresh)
-        body["session_state"] = sid
+        body["refresh_token"] = sign(realm, refresh_claims)
+    body["token_type"] = "Bearer"
+    if ctx.openid:
+        body["id_token"] = sign(realm, claimlib.id_token_claims(ctx, claims["iss"], body["access_token"]))
+    body["not-before-policy"] = 0
+    if refresh and ctx.sid:
+        body["session_state"] = ctx.sid
     body["scope"] = claims["scope"]
-    return Response(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    body.update(extra or {})
+    return body
+
+
+def _json_response(status: int, body: dict[str, Any]) -> Response:
+    from realmctl.sandbox.http import Response
+
+    return Response(status, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+# --- the token endpoint ---------------------------------------------------------------------------
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def parse_form(req: Request) -> dict[str, list[str]]:
+    """The urlencoded body with every value kept: token exchange may repeat `audience`."""
+    return parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=False)
+
+
+def token_endpoint(req: Request) -> Response:
+    """`POST /realms/{realm}/protocol/openid-connect/token`: password, client_credentials,
+    refresh_token and token exchange."""
+    realm = find_realm(req)
+    multi = parse_form(req)
+    form = {k: v[0] for k, v in multi.items()}
+    if not realm.settings.get("enabled", True):
+        raise oauth_error(403, "access_denied", "Realm not enabled")
+    grant = form.get("grant_type")
+    if not grant:
+        raise oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
+    client = authenticate_client(req, form, realm)
+    if grant == "password":
+        return _json_response(200, _password_grant(req, realm, client, form))
+    if grant == "client_credentials":
+        return _json_response(200, _client_credentials_grant(req, realm, client, form))
+    if grant == "refresh_token":
+        return _json_response(200, _refresh_grant(req, realm, client, form))
+    if grant == TOKEN_EXCHANGE and req.app.profile.enabled & {
+        "TOKEN_EXCHANGE",
+        "TOKEN_EXCHANGE_STANDARD_V2",
+        "TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2",
+    }:
+        from realmctl.sandbox import exchange
+
+        status, body = exchange.token_exchange(req, realm, client, multi)
+        return _json_response(status, body)
+    raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
+
+
+def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """Direct access grant, with the direct-grant flow's answers in its order (the user is found
+    by username, or by e-mail when the realm allows e-mail login)."""
+    if not client.rep.get("directAccessGrantsEnabled"):
+        raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
+    user = find_login_user(realm, form.get("username", ""))
+    if user is None:
+        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+    if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
+        raise oauth_error(400, "invalid_grant", "Account disabled")
+    if user.password is None or user.password != form.get("password"):
+        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+    if user.rep.get("requiredActions"):
+        raise oauth_error(400, "invalid_grant", "Account is not fully set up")
+    ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))
+    return token_response(req.base_url, ctx, refresh=True)
+
+
+def _client_credentials_grant(
+    req: Request, realm: Realm, client: Client, form: dict[str, str]
+) -> dict[str, Any]:
+    """A token for the client's service-account user; no refresh token and no session id, as
+    Keycloak 26 issues these from a transient session. The `service_account` scope's note
+    mappers read `client_id`, `clientHost` and `clientAddress`."""
+    if client.rep.get("publicClient"):
+        raise oauth_error(401, "unauthorized_client", "Public client not allowed to retrieve service account")
+    user = realm.service_account_user(client.id)
+    if not client.rep.get("serviceAccountsEnabled") or user is None:
+        raise oauth_error(401, "unauthorized_client", "Client not enabled to retrieve service account")
+    if not user.rep.get("enabled"):
+        raise oauth_error(400, "invalid_request", "User '" + user.username + "' disabled")
+    host = req.headers.get("X-Forwarded-For") or "127.0.0.1"
+    notes = {**_auth_notes(req), "client_id": client.client_id, "clientHost": host, "clientAddress": host}
+    ctx = token_context(realm, client, user, form.get("scope"), notes=notes)
+    return token_response(req.base_url, ctx, refresh=False)
+
+
+def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """New tokens for the refresh token's session and scope; the token must be this client's."""
+    checked = verify(req.app, form.get("refresh_token", ""), typ="Refresh")
+    if checked is None or checked[0] is not realm:
+        raise oauth_error(400, "invalid_grant", "Invalid refresh token")
+    claims = checked[1]
+    if claims.get("azp") != client.client_id:
+        raise oauth_error(
+            400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"
+        )
+    user = realm.users.get(str(claims.get("sub")))
+    if user is None:
+        raise oauth_error(400, "invalid_grant", "Invalid refresh token")
+    if not user.rep.get("enabled"):
+        raise oauth_error(400, "invalid_grant", "User disabled")
+    requested = " ".join(s for s in str(claims.get("scope") or "").split())
+    ctx = token_context(realm, client, user, requested, sid=claims.get("sid"), notes=_auth_notes(req))
+    return token_response(req.base_url, ctx, refresh=True)
+
+
+def _auth_notes(req: Request) -> dict[str, str]:
+    """User-session notes the builtin note mappers read (`AUTH_TIME` for `auth_time`)."""
+    return {"AUTH_TIME": str(int(time.time()))}
+
+
+# --- keys, discovery, userinfo --------------------------------------------------------------------
+def jwks(realm: Realm) -> dict[str, Any]:
+    """The realm's public signing key as a JWK set (`kid`, `n`, `e`, `alg` RS256, `use` sig)."""
+    numbers = realm_key(realm).public_key().public_numbers()
+
+    def as_b64(value: int) -> str:
+        return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+    key = {
+        "kid": realm.key_id,
+        "kty": "RSA",
+        "alg": "RS256",
+        "use": "sig",
+        "n": as_b64(numbers.n),
+        "e": as_b64(numbers.e),
+    }
+    return {"keys": [key]}
+
+
+def certs(req: Request) -> Response:
+    from realmctl.sandbox.http import Response
+
+    return Response(200, jwks(find_realm(req)))
+
+
+def discovery(req: Request) -> Response:
+    """`/.well-known/openid-configuration`: the endpoints of this realm."""
+    from realmctl.sandbox.http import Response
+
+    realm = find_realm(req)
+    iss = issuer(req.base_url, realm)
+    oidc = f"{iss}/protocol/openid-connect"
+    body = {
+        "issuer": iss,
+        "authorization_endpoint": f"{oidc}/auth",
+        "token_endpoint": f"{oidc}/token",
+        "introspection_endpoint": f"{oidc}/token/introspect",
+        "userinfo_endpoint": f"{oidc}/userinfo",
+        "end_session_endpoint": f"{oidc}/logout",
+        "jwks_uri": f"{oidc}/certs",
+        "grant_types_supported": [
+            "authorization_code",
+            "client_credentials",
+            "implicit",
+            "password",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            TOKEN_EXCHANGE,
+        ],
+        "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "userinfo_signing_alg_values_supported": ["RS256", "none"],
+        "token_endpoint_auth_methods_supported": [
+            "private_key_jwt",
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+        ],
+        "scopes_supported": [OPENID, *sorted(s.name for s in realm.client_scopes.values())],
+        "claims_supported": [
+            "aud",
+            "sub",
+            "iss",
+            "auth_time",
+            "name",
+            "given_name",
+            "family_name",
+            "preferred_username",
+            "email",
+            "acr",
+        ],
+    }
+    return Response(200, body)
+
+
+def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[str, Any]]:
+    """Userinfo for a bearer token of `realm`: (200, claims) or Keycloak's error (UserInfoEndpoint).
+
+    Shared by the HTTP endpoint and the in-process validation of token exchange, which must see
+    exactly what an IdP calling this endpoint would see. A gone or disabled user stands for the
+    session Keycloak would no longer find.
+    """
+    if token is None:
+        return 400, {"error": "invalid_request", "error_description": "Token not provided"}
+    checked = verify(app, token)
+    if checked is None or checked[0] is not realm:
+        return 401, {"error": "invalid_token", "error_description": "Token verification failed"}
+    claims = checked[1]
+    client = realm.client_by_client_id(str(claims.get("azp")))
+    if client is None:
+        return 400, {"error": "invalid_request", "error_description": "Client not found"}
+    if not client.rep.get("enabled", True):
+        return 400, {"error": "invalid_request", "error_description": "Client disabled"}
+    user = realm.users.get(str(claims.get("sub")))
+    if user is None or not user.rep.get("enabled"):
+        if claims.get("sid"):
+            text = "User session not found or doesn't have client attached on it"
+        else:
+            text = "User not found"
+        return 401, {"error": "invalid_request", "error_description": text}
+    try:
+        ctx = token_context(realm, client, user, str(claims.get("scope") or ""))
+    except HttpError:
+        ctx = token_context(realm, client, user, None)
+    return 200, claimlib.userinfo_claims(ctx)
+
+
+def userinfo(req: Request) -> Response:
+    from realmctl.sandbox.http import Response
+
+    realm = find_realm(req)
+    status, body = userinfo_for(req.app, realm, bearer_token(req))
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = (
+            f'Bearer realm="{realm.name}", error="{body["error"]}", '
+            f'error_description="{body["error_description"]}"'
+        )
+    return Response(status, body, headers)
 
 
 def register(router: Router) -> None:
     router.add("POST", "/realms/{realm}/protocol/openid-connect/token", token_endpoint, auth="none")
+    router.add("GET", "/realms/{realm}/protocol/openid-connect/certs", certs, auth="none")
+    router.add("GET", "/realms/{realm}/.well-known/openid-configuration", discovery, auth="none")
+    router.add("GET", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")
+    router.add("POST", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")
