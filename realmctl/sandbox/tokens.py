@@ -145,8 +145,8 @@ def oauth_error(status: int, code: str, description: str) -> HttpError:
     return HttpError(status, {"error": code, "error_description": description})
 
 
-def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> tuple[Client, bool]:
-    """The requesting client and whether it proved a secret (form or HTTP Basic)."""
+def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> Client:
+    """The requesting client; confidential clients must prove their secret (form or HTTP Basic)."""
     client_id = form.get("client_id")
     secret = form.get("client_secret")
     auth = req.headers.get("Authorization", "")
@@ -163,10 +163,10 @@ def _client_auth(req: Request, form: dict[str, str], realm: Realm) -> tuple[Clie
     if client is None or not client.rep.get("enabled", True):  # disabled: UNCONFIRMED answer
         raise oauth_error(401, "invalid_client", "Invalid client or Invalid client credentials")
     if client.rep.get("publicClient"):
-        return client, False
+        return client
     if secret is None or secret != client.rep.get("secret"):
         raise oauth_error(401, "unauthorized_client", "Invalid client or Invalid client credentials")
-    return client, True
+    return client
 
 
 def token_endpoint(req: Request) -> Response:
@@ -183,7 +183,7 @@ def token_endpoint(req: Request) -> Response:
     grant = form.get("grant_type")
     if not grant:
         raise oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
-    client, _ = _client_auth(req, form, realm)
+    client = _client_auth(req, form, realm)
     sid: str | None = None
     if grant == "password":
         if not client.rep.get("directAccessGrantsEnabled"):
