@@ -17,7 +17,6 @@ from realmctl.sandbox.errors import HttpError, exists
 from realmctl.sandbox.store import (
     Client,
     ClientScope,
-    FederatedIdentity,
     IdentityProvider,
     Policy,
     Realm,
@@ -143,7 +142,8 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
         _import_scopes(realm, rep)
     _link_client_scopes(realm, rep)
     _import_scope_mappings(realm, rep)
-    _import_groups(realm, rep.get("groups") or [], None)
+    for group_rep in rep.get("groups") or []:
+        ops.import_group(realm, group_rep, None, keep_ids=True)
     _import_users(realm, rep)
     _import_idps(realm, rep)
     _import_authz(realm, rep)
@@ -419,38 +419,9 @@ def _import_scope_mappings(realm: Realm, rep: dict[str, Any]) -> None:
                 holder |= _roles_by_names(realm, role_client, entry.get("roles") or [])
 
 
-def _grant(realm: Realm, holder: set[str], rep: dict[str, Any]) -> None:
-    holder |= _roles_by_names(realm, None, rep.get("realmRoles") or [])
-    for client_id, names in (rep.get("clientRoles") or {}).items():
-        holder |= _roles_by_names(realm, client_id, names)
-
-
-def _import_groups(realm: Realm, groups: list[dict[str, Any]], parent: str | None) -> None:
-    for group_rep in groups:
-        group = ops.create_group(realm, group_rep["name"], parent, group_rep.get("id"))
-        group.attributes = dict(group_rep.get("attributes") or {})
-        _grant(realm, group.role_ids, group_rep)
-        _import_groups(realm, group_rep.get("subGroups") or [], group.id)
-
-
 def _import_users(realm: Realm, rep: dict[str, Any]) -> None:
     for user_rep in rep.get("users") or []:
-        user = ops.create_user(realm, user_rep, keep_ids=True)
-        if user_rep.get("realmRoles") is not None or user_rep.get("clientRoles") is not None:
-            user.role_ids.clear()
-        _grant(realm, user.role_ids, user_rep)
-        for path in user_rep.get("groups") or []:
-            group = next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
-            if group is not None:
-                user.group_ids.add(group.id)
-        for link in user_rep.get("federatedIdentities") or []:
-            alias = link.get("identityProvider")
-            if alias:
-                user.federated[alias] = FederatedIdentity(
-                    identity_provider=alias,
-                    user_id=str(link.get("userId") or ""),
-                    user_name=str(link.get("userName") or ""),
-                )
+        ops.import_user(realm, user_rep, keep_ids=True)
     for client in realm.clients.values():
         if client.rep.get("serviceAccountsEnabled"):
             ops.enable_service_account(realm, client)

@@ -143,15 +143,15 @@ class Request:
     def may(self, realm: Realm, *roles: str) -> bool:
         """Whether the caller holds (directly or by implication) any admin role for `realm`."""
         held = self.admin_roles(realm)
-        if held is None:
-            return False
         if not roles:
             return bool(held)
         wanted = {r for role in roles for r in (role, *IMPLIED_BY.get(role, ()))}
         return bool(held & wanted)
 
-    def admin_roles(self, realm: Realm) -> set[str] | None:
-        """Names of the admin roles the caller has over `realm`; None for `*` (master admin)."""
+    def admin_roles(self, realm: Realm) -> set[str]:
+        """Names of the admin roles the caller holds over `realm`, resolved server-side on every
+        request (admin-cli tokens are lightweight and carry no roles): a master user's roles of
+        master's `<realm>-realm` client, or a realm user's `realm-management` roles in its own realm."""
         principal = self.principal
         if principal is None:
             return set()

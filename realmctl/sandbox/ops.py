@@ -14,9 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from realmctl.sandbox.errors import HttpError, error
-from realmctl.sandbox.store import Client, ClientScope, Group, Realm, Role, User, new_id
-
-SECRET_MASK = "**********"
+from realmctl.sandbox.store import Client, ClientScope, FederatedIdentity, Group, Realm, Role, User, new_id
 
 #: Field defaults of a stored client (RepresentationToModel.createClient and the model's defaults).
 CLIENT_DEFAULTS: dict[str, Any] = {
@@ -283,3 +281,63 @@ def resolve_roles(realm: Realm, body: Any, *, client_uuid: str | None = None) ->
             raise error(404, "Role not found")
         roles.append(role)
     return roles
+
+
+def find_group_by_path(realm: Realm, path: str) -> Group | None:
+    return next((g for g in realm.groups.values() if group_path(realm, g) == path), None)
+
+
+def delete_group(realm: Realm, group: Group) -> None:
+    """Remove a group with its subgroups and every membership in them."""
+    doomed = {g.id for g in realm.groups.values() if group in realm.group_chain(g.id)}
+    for gid in doomed:
+        del realm.groups[gid]
+    for user in realm.users.values():
+        user.group_ids -= doomed
+
+
+def delete_idp(realm: Realm, alias: str) -> None:
+    """Remove an identity provider, its mappers and the users' links to it."""
+    realm.idps.pop(alias, None)
+    for user in realm.users.values():
+        user.federated.pop(alias, None)
+
+
+def role_ids_by_names(realm: Realm, realm_roles: list[str], client_roles: dict[str, list[str]]) -> set[str]:
+    """Ids of the roles a representation names (`realmRoles`, `clientRoles`); unknown names skipped."""
+    ids = {r.id for n in realm_roles if (r := realm.realm_role(n)) is not None}
+    for client_id, names in client_roles.items():
+        client = realm.client_by_client_id(client_id)
+        if client is not None:
+            ids |= {r.id for n in names if (r := realm.client_role(client.id, n)) is not None}
+    return ids
+
+
+def import_group(realm: Realm, rep: dict[str, Any], parent: str | None, *, keep_ids: bool = False) -> Group:
+    """A group from its export form, with role grants and subgroups."""
+    group = create_group(realm, str(rep["name"]), parent, rep.get("id") if keep_ids else None)
+    group.attributes = dict(rep.get("attributes") or {})
+    group.role_ids |= role_ids_by_names(realm, rep.get("realmRoles") or [], rep.get("clientRoles") or {})
+    for sub in rep.get("subGroups") or []:
+        import_group(realm, sub, group.id, keep_ids=keep_ids)
+    return group
+
+
+def import_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) -> User:
+    """A user from its export form: role grants (replacing the default role if any are listed),
+    group paths and federated identities."""
+    user = create_user(
+        realm, rep if keep_ids else {k: v for k, v in rep.items() if k != "id"}, keep_ids=keep_ids
+    )
+    if rep.get("realmRoles") is not None or rep.get("clientRoles") is not None:
+        user.role_ids = role_ids_by_names(realm, rep.get("realmRoles") or [], rep.get("clientRoles") or {})
+    for path in rep.get("groups") or []:
+        group = find_group_by_path(realm, path)
+        if group is not None:
+            user.group_ids.add(group.id)
+    for link in rep.get("federatedIdentities") or []:
+        alias = str(link.get("identityProvider"))
+        user.federated[alias] = FederatedIdentity(
+            alias, str(link.get("userId") or ""), str(link.get("userName") or "")
+        )
+    return user

@@ -70,11 +70,7 @@ def update_group(req: Request) -> Response:
 
 def delete_group(req: Request) -> Response:
     realm, group = find_group(req, "manage-users")
-    doomed = {g.id for g in realm.groups.values() if group in realm.group_chain(g.id)}
-    for gid in doomed:
-        del realm.groups[gid]
-    for user in realm.users.values():
-        user.group_ids -= doomed
+    ops.delete_group(realm, group)
     return NO_CONTENT
 
 
@@ -104,7 +100,7 @@ def members(req: Request) -> Response:
 def by_path(req: Request) -> Response:
     realm = req.realm("query-groups", "view-users")
     path = "/" + req.path.split("/group-by-path/", 1)[1].strip("/")
-    group = next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
+    group = ops.find_group_by_path(realm, path)
     if group is None:
         raise error(404, "Group path does not exist")
     return Response(200, _rep(realm, group, brief=False))

@@ -7,7 +7,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from realmctl.sandbox import reps
+from realmctl.sandbox import ops, reps
 from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import IdentityProvider, Realm, new_id
@@ -184,9 +184,7 @@ def update_idp(req: Request) -> Response:
 
 def delete_idp(req: Request) -> Response:
     realm, idp = find_idp(req, "manage-identity-providers")
-    del realm.idps[idp.alias]
-    for user in realm.users.values():
-        user.federated.pop(idp.alias, None)
+    ops.delete_idp(realm, idp.alias)
     return NO_CONTENT
 
 

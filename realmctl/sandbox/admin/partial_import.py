@@ -19,7 +19,7 @@ from realmctl.sandbox.admin.roles import remove_role
 from realmctl.sandbox.defaults import set_composites
 from realmctl.sandbox.errors import HttpError, error_message, exists
 from realmctl.sandbox.http import Request, Response, Router
-from realmctl.sandbox.store import FederatedIdentity, IdentityProvider, Realm, new_id
+from realmctl.sandbox.store import IdentityProvider, Realm, new_id
 
 INTERNAL_CLIENTS = {
     "account",
@@ -66,7 +66,7 @@ class Kind:
     exists: Callable[[dict[str, Any]], bool]
     message: Callable[[dict[str, Any]], str]
     remove: Callable[[dict[str, Any]], None]
-    create: Callable[[dict[str, Any]], None]
+    create: Callable[[dict[str, Any]], object]
     model_id: Callable[[dict[str, Any]], str | None]
     overwrite: list[dict[str, Any]] = field(default_factory=list)
     skip: list[dict[str, Any]] = field(default_factory=list)
@@ -81,42 +81,6 @@ def _policy(body: dict[str, Any]) -> str:
 
 def _group_path(rep: dict[str, Any]) -> str:
     return str(rep.get("path") or f"/{rep.get('name')}")
-
-
-def _find_group(realm: Realm, path: str) -> Any:
-    return next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
-
-
-def _import_group(realm: Realm, rep: dict[str, Any], parent: str | None) -> None:
-    group = ops.create_group(realm, str(rep["name"]), parent)
-    group.attributes = dict(rep.get("attributes") or {})
-    group.role_ids |= _role_ids(realm, rep.get("realmRoles") or [], rep.get("clientRoles") or {})
-    for sub in rep.get("subGroups") or []:
-        _import_group(realm, sub, group.id)
-
-
-def _role_ids(realm: Realm, realm_roles: list[str], client_roles: dict[str, list[str]]) -> set[str]:
-    ids = {r.id for n in realm_roles if (r := realm.realm_role(n)) is not None}
-    for client_id, names in client_roles.items():
-        client = realm.client_by_client_id(client_id)
-        if client is not None:
-            ids |= {r.id for n in names if (r := realm.client_role(client.id, n)) is not None}
-    return ids
-
-
-def _create_user(realm: Realm, rep: dict[str, Any]) -> None:
-    user = ops.create_user(realm, {k: v for k, v in rep.items() if k != "id"})
-    if rep.get("realmRoles") is not None or rep.get("clientRoles") is not None:
-        user.role_ids = _role_ids(realm, rep.get("realmRoles") or [], rep.get("clientRoles") or {})
-    for path in rep.get("groups") or []:
-        group = _find_group(realm, path)
-        if group is not None:
-            user.group_ids.add(group.id)
-    for link in rep.get("federatedIdentities") or []:
-        alias = str(link.get("identityProvider"))
-        user.federated[alias] = FederatedIdentity(
-            alias, str(link.get("userId") or ""), str(link.get("userName") or "")
-        )
 
 
 def _user_lookup(realm: Realm, rep: dict[str, Any]) -> Any:
@@ -153,9 +117,7 @@ def _kinds(realm: Realm, body: dict[str, Any]) -> list[Kind]:
         realm.idps[stored["alias"]] = IdentityProvider(rep=stored)
 
     def remove_idp(rep: dict[str, Any]) -> None:
-        realm.idps.pop(rep["alias"], None)
-        for user in realm.users.values():
-            user.federated.pop(rep["alias"], None)
+        ops.delete_idp(realm, rep["alias"])
 
     def mapper_of(rep: dict[str, Any]) -> dict[str, Any] | None:
         idp = realm.idps.get(str(rep.get("identityProviderAlias")))
@@ -191,13 +153,9 @@ def _kinds(realm: Realm, body: dict[str, Any]) -> list[Kind]:
             del realm.users[user.id]
 
     def remove_group(rep: dict[str, Any]) -> None:
-        group = _find_group(realm, _group_path(rep))
+        group = ops.find_group_by_path(realm, _group_path(rep))
         if group is not None:
-            doomed = {g.id for g in realm.groups.values() if group in realm.group_chain(g.id)}
-            for gid in doomed:
-                del realm.groups[gid]
-            for user in realm.users.values():
-                user.group_ids -= doomed
+            ops.delete_group(realm, group)
 
     def user_message(rep: dict[str, Any]) -> str:
         name = rep.get("username") or rep.get("email")
@@ -250,11 +208,11 @@ def _kinds(realm: Realm, body: dict[str, Any]) -> list[Kind]:
             "GROUP",
             list(body.get("groups") or []),
             lambda r: str(r.get("name")),
-            lambda r: _find_group(realm, _group_path(r)) is not None,
+            lambda r: ops.find_group_by_path(realm, _group_path(r)) is not None,
             lambda r: f"Group '{r.get('path')}' already exists",
             remove_group,
-            lambda r: _import_group(realm, r, None),
-            lambda r: getattr(_find_group(realm, _group_path(r)), "id", None),
+            lambda r: ops.import_group(realm, r, None),
+            lambda r: getattr(ops.find_group_by_path(realm, _group_path(r)), "id", None),
         ),
         Kind(
             "USER",
@@ -263,7 +221,7 @@ def _kinds(realm: Realm, body: dict[str, Any]) -> list[Kind]:
             lambda r: _user_lookup(realm, r) is not None,
             user_message,
             remove_user,
-            lambda r: _create_user(realm, r),
+            lambda r: ops.import_user(realm, r),
             lambda r: getattr(_user_lookup(realm, r), "id", None),
         ),
     ]

@@ -84,7 +84,7 @@ def create_user(req: Request) -> Response:
     body = req.json_object()
     user = ops.create_user(realm, {k: v for k, v in body.items() if k != "id"})
     for path in body.get("groups") or []:
-        group = next((g for g in realm.groups.values() if ops.group_path(realm, g) == path), None)
+        group = ops.find_group_by_path(realm, path)
         if group is None:
             del realm.users[user.id]
             raise HttpError(400, {"errorMessage": f"Group {path} not found"})  # UNCONFIRMED text
