@@ -59,8 +59,7 @@ def retrieve_token(req: Request) -> Response:
     if not can_read_broker_token(bearer.claims):
         raise error_message(
             403,
-            f"Client [{bearer.client.client_id}] not authorized to retrieve tokens from identity provider "
-            f"[{alias}].",
+            f"Client [{bearer.client.client_id}] not authorized to retrieve tokens from identity provider [{alias}].",
         )
     idp = realm.idps.get(alias)
     if idp is None:
@@ -69,9 +68,7 @@ def retrieve_token(req: Request) -> Response:
         raise error_message(400, f"Identity Provider [{alias}] does not support this operation.")
     link = bearer.user.federated.get(alias)
     if link is None:
-        raise error_message(
-            400, f"User [{bearer.user.id}] is not associated with identity provider [{alias}]."
-        )
+        raise error_message(400, f"User [{bearer.user.id}] is not associated with identity provider [{alias}].")
     if link.token is None:
         raise error_message(
             404, f"No token stored for user [{bearer.user.id}] with associated identity provider [{alias}]."

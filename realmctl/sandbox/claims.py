@@ -266,8 +266,7 @@ def apply_mapper(ctx: TokenContext, mapper: dict[str, Any], claims: dict[str, An
         full = config.get("full.path", "true") == "true"
         groups = [realm.groups[g] for g in user.group_ids if g in realm.groups]
         names = sorted(
-            "/" + "/".join(x.name for x in reversed(realm.group_chain(g.id))) if full else g.name
-            for g in groups
+            "/" + "/".join(x.name for x in reversed(realm.group_chain(g.id))) if full else g.name for g in groups
         )
         put_claim(claims, claim or "groups", names)
     elif kind == "oidc-acr-mapper":

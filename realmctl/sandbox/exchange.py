@@ -125,9 +125,7 @@ def standard_exchange(ex: Exchange) -> Result:
         attributes.get("use.refresh.tokens", "true") == "true"
         and attributes.get("standard.token.exchange.enableRefreshRequestedTokenType", "NO") != "NO"
     )
-    allowed = [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, SAML2_TOKEN_TYPE] + (
-        [REFRESH_TOKEN_TYPE] if refresh_allowed else []
-    )
+    allowed = [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, SAML2_TOKEN_TYPE] + ([REFRESH_TOKEN_TYPE] if refresh_allowed else [])
     sid = str(bearer.claims.get("sid") or "") or None
     return _standard_client_to_client(ex, bearer.user, sid, bearer.claims, allowed)
 
@@ -393,13 +391,9 @@ def locate_idp(realm: Realm, issuer: str) -> IdentityProvider | None:
     """By alias first, else an OIDC IdP whose alias or trusted `issuer` list matches."""
     idp = realm.idps.get(issuer)
     if idp is not None:
-        return (
-            idp if idp.rep.get("providerId") in EXTERNAL_PROVIDERS and idp.rep.get("enabled", True) else None
-        )
+        return idp if idp.rep.get("providerId") in EXTERNAL_PROVIDERS and idp.rep.get("enabled", True) else None
     for candidate in realm.idps.values():
-        if candidate.rep.get("providerId") not in EXTERNAL_PROVIDERS or not candidate.rep.get(
-            "enabled", True
-        ):
+        if candidate.rep.get("providerId") not in EXTERNAL_PROVIDERS or not candidate.rep.get("enabled", True):
             continue
         trusted = [t.strip() for t in (candidate.rep.get("config") or {}).get("issuer", "").split(",") if t]
         if issuer in trusted:

@@ -149,9 +149,7 @@ def decide(
     return all(results)
 
 
-def _permission(
-    server: ResourceServer, resource_name: str, permission_name: str, scope_name: str
-) -> Policy | None:
+def _permission(server: ResourceServer, resource_name: str, permission_name: str, scope_name: str) -> Policy | None:
     """The named permission when its resource and scope exist and it has ≥1 associated policy."""
     if server.resource_by_name(resource_name) is None:
         return None

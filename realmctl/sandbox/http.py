@@ -113,9 +113,7 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise HttpError(
-                400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"}
-            ) from None
+            raise HttpError(400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"}) from None
 
     def json_object(self) -> dict[str, Any]:
         body = self.json()
@@ -353,9 +351,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         route, params, known = app.router.match(self.command, path)
         bound_host, bound_port = self.server.server_address[:2]
         host = self.headers.get("Host") or f"{bound_host!s}:{bound_port}"
-        req = Request(
-            app, self.command, path, params, parse_qs(url.query), self.headers, body, f"http://{host}"
-        )
+        req = Request(app, self.command, path, params, parse_qs(url.query), self.headers, body, f"http://{host}")
         keycloak = not path.startswith("/sandbox/")
         if keycloak:
             fault = app.draw_fault()
@@ -382,9 +378,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         payload = b""
         headers = dict(response.headers)
         if response.body is not None:
-            payload = (
-                response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
-            )
+            payload = response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
             headers.setdefault("Content-Type", "application/json")
         head = [f"HTTP/1.1 {response.status} {STATUS_TEXT.get(response.status, 'Unknown')}"]
         head += [f"{k}: {v}" for k, v in headers.items()]

@@ -219,9 +219,7 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     if realm.user_by_username(username) is not None:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
-    same_email = email and any(
-        (u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values()
-    )
+    same_email = email and any((u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values())
     if same_email and not realm.settings.get("duplicateEmailsAllowed"):
         raise HttpError(409, {"errorMessage": "User exists with same email"})
     stored: dict[str, Any] = {
@@ -326,9 +324,7 @@ def import_group(realm: Realm, rep: dict[str, Any], parent: str | None, *, keep_
 def import_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) -> User:
     """A user from its export form: role grants (replacing the default role if any are listed),
     group paths and federated identities."""
-    user = create_user(
-        realm, rep if keep_ids else {k: v for k, v in rep.items() if k != "id"}, keep_ids=keep_ids
-    )
+    user = create_user(realm, rep if keep_ids else {k: v for k, v in rep.items() if k != "id"}, keep_ids=keep_ids)
     if rep.get("realmRoles") is not None or rep.get("clientRoles") is not None:
         user.role_ids = role_ids_by_names(realm, rep.get("realmRoles") or [], rep.get("clientRoles") or {})
     for path in rep.get("groups") or []:
@@ -337,7 +333,5 @@ def import_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
             user.group_ids.add(group.id)
     for link in rep.get("federatedIdentities") or []:
         alias = str(link.get("identityProvider"))
-        user.federated[alias] = FederatedIdentity(
-            alias, str(link.get("userId") or ""), str(link.get("userName") or "")
-        )
+        user.federated[alias] = FederatedIdentity(alias, str(link.get("userId") or ""), str(link.get("userName") or ""))
     return user

@@ -209,13 +209,9 @@ def token_context(
     return claimlib.TokenContext(realm, client, user, scopes, openid, dict(notes or {}), sid)
 
 
-def access_claims(
-    app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None
-) -> dict[str, Any]:
+def access_claims(app: App, base_url: str, realm: Realm, client: Client, user: User, sid: str | None) -> dict[str, Any]:
     """Access-token claims for the client's default scopes (kept for callers of the core API)."""
-    return claimlib.access_token_claims(
-        token_context(realm, client, user, None, sid=sid), issuer(base_url, realm)
-    )
+    return claimlib.access_token_claims(token_context(realm, client, user, None, sid=sid), issuer(base_url, realm))
 
 
 def token_response(
@@ -333,9 +329,7 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
     return token_response(req.base_url, ctx, refresh=True)
 
 
-def _client_credentials_grant(
-    req: Request, realm: Realm, client: Client, form: dict[str, str]
-) -> dict[str, Any]:
+def _client_credentials_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """A token for the client's service-account user; no refresh token and no session id, as
     Keycloak 26 issues these from a transient session. The `service_account` scope's note
     mappers read `client_id`, `clientHost` and `clientAddress`."""
@@ -359,9 +353,7 @@ def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, s
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
     claims = checked[1]
     if claims.get("azp") != client.client_id:
-        raise oauth_error(
-            400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"
-        )
+        raise oauth_error(400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match")
     user = realm.users.get(str(claims.get("sub")))
     if user is None:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
@@ -473,10 +465,7 @@ def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[s
         return 400, {"error": "invalid_request", "error_description": "Client disabled"}
     user = realm.users.get(str(claims.get("sub")))
     if user is None or not user.rep.get("enabled"):
-        if claims.get("sid"):
-            text = "User session not found or doesn't have client attached on it"
-        else:
-            text = "User not found"
+        text = "User session not found or doesn't have client attached on it" if claims.get("sid") else "User not found"
         return 401, {"error": "invalid_request", "error_description": text}
     try:
         ctx = token_context(realm, client, user, str(claims.get("scope") or ""))
@@ -493,8 +482,7 @@ def userinfo(req: Request) -> Response:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = (
-            f'Bearer realm="{realm.name}", error="{body["error"]}", '
-            f'error_description="{body["error_description"]}"'
+            f'Bearer realm="{realm.name}", error="{body["error"]}", error_description="{body["error_description"]}"'
         )
     return Response(status, body, headers)
 

@@ -181,9 +181,7 @@ def test_python_keycloak_admin_session_works_end_to_end(api: Api, realm: str) ->
     assert api.get("").json()["realm"] == realm
 
 
-def test_realm_created_without_enabled_is_disabled(
-    keycloak: KeycloakTarget, master_admin: KeycloakAdmin
-) -> None:
+def test_realm_created_without_enabled_is_disabled(keycloak: KeycloakTarget, master_admin: KeycloakAdmin) -> None:
     name = unique_name("off")
     master_admin.create_realm({"realm": name})
     try:
@@ -221,9 +219,7 @@ def test_disabled_user_and_client_errors(keycloak: KeycloakTarget, kc: KeycloakA
     response = requests.post(token_url(keycloak, realm), data=form, timeout=10)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": "Account disabled"}
-    response = requests.post(
-        token_url(keycloak, realm), data={**form, "client_id": "no-such-client"}, timeout=10
-    )
+    response = requests.post(token_url(keycloak, realm), data={**form, "client_id": "no-such-client"}, timeout=10)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     response = requests.post(token_url(keycloak, realm), data={"grant_type": "password"}, timeout=10)

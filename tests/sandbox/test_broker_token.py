@@ -80,9 +80,7 @@ def _token(keycloak: KeycloakTarget, realm: str, username: str, client_id: str =
     return str(body["access_token"])
 
 
-def test_user_without_read_token_gets_keycloak_403(
-    keycloak: KeycloakTarget, api: Api, realm: str, app: str
-) -> None:
+def test_user_without_read_token_gets_keycloak_403(keycloak: KeycloakTarget, api: Api, realm: str, app: str) -> None:
     api.create("/identity-provider/instances", idp_rep())
     api.create("/users", user_rep("alice"))
     response = broker_token(keycloak, realm, ALIAS, _token(keycloak, realm, "alice"))
@@ -100,14 +98,10 @@ def test_role_scope_and_mapper_in_place_but_store_token_off_is_400(
     grant_read_token(api, user_id)
     response = broker_token(keycloak, realm, ALIAS, _token(keycloak, realm, "alice"))
     assert response.status_code == 400
-    assert response.json() == {
-        "errorMessage": f"Identity Provider [{ALIAS}] does not support this operation."
-    }
+    assert response.json() == {"errorMessage": f"Identity Provider [{ALIAS}] does not support this operation."}
 
 
-def test_token_carries_broker_role_and_audience(
-    keycloak: KeycloakTarget, api: Api, realm: str, app: str
-) -> None:
+def test_token_carries_broker_role_and_audience(keycloak: KeycloakTarget, api: Api, realm: str, app: str) -> None:
     user_id = api.create("/users", user_rep("alice"))
     grant_read_token(api, user_id)
     claims = _claims(_token(keycloak, realm, "alice"))
@@ -123,21 +117,15 @@ def _claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def test_unlinked_user_and_link_without_token(
-    keycloak: KeycloakTarget, api: Api, realm: str, app: str
-) -> None:
+def test_unlinked_user_and_link_without_token(keycloak: KeycloakTarget, api: Api, realm: str, app: str) -> None:
     api.create("/identity-provider/instances", idp_rep())
     user_id = api.create("/users", user_rep("alice"))
     grant_read_token(api, user_id)
     token = _token(keycloak, realm, "alice")
     response = broker_token(keycloak, realm, ALIAS, token)
     assert response.status_code == 400
-    assert response.json() == {
-        "errorMessage": f"User [{user_id}] is not associated with identity provider [{ALIAS}]."
-    }
-    linked = api.post(
-        f"/users/{user_id}/federated-identity/{ALIAS}", {"userId": "ext-1", "userName": "alice"}
-    )
+    assert response.json() == {"errorMessage": f"User [{user_id}] is not associated with identity provider [{ALIAS}]."}
+    linked = api.post(f"/users/{user_id}/federated-identity/{ALIAS}", {"userId": "ext-1", "userName": "alice"})
     assert linked.status_code == 204
     response = broker_token(keycloak, realm, ALIAS, token)
     assert response.status_code == 404
@@ -178,9 +166,7 @@ def test_full_scope_off_with_client_scope_mapping_gets_the_role(
                 app_client("other", fullScopeAllowed=False),
             ],
             "clientScopeMappings": {"broker": [{"client": "app", "roles": ["read-token"]}]},
-            "users": [
-                user_rep("alice", clientRoles={"broker": ["read-token"]}, realmRoles=["offline_access"])
-            ],
+            "users": [user_rep("alice", clientRoles={"broker": ["read-token"]}, realmRoles=["offline_access"])],
         }
     )
     claims = _claims(_token(keycloak, realm, "alice"))
@@ -202,9 +188,7 @@ def test_mapper_with_custom_claim_name_is_403(keycloak: KeycloakTarget, api: Api
             "access.token.claim": "true",
         },
     }
-    api.create(
-        "/clients", app_client("app", defaultClientScopes=["profile", "email"], protocolMappers=[mapper])
-    )
+    api.create("/clients", app_client("app", defaultClientScopes=["profile", "email"], protocolMappers=[mapper]))
     api.create("/identity-provider/instances", idp_rep())
     user_id = api.create("/users", user_rep("alice"))
     grant_read_token(api, user_id)
@@ -239,9 +223,7 @@ def test_dedicated_mapper_with_client_id_placeholder_writes_the_claim(
     assert "aud" not in claims  # no audience-resolve mapper without the roles scope
 
 
-def test_lightweight_access_token_lacks_resource_access_so_403(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_lightweight_access_token_lacks_resource_access_so_403(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     attributes = {"client.use.lightweight.access.token.enabled": "true"}
     api.create("/clients", app_client("app", attributes=attributes))
     api.create("/identity-provider/instances", idp_rep())
@@ -252,9 +234,7 @@ def test_lightweight_access_token_lacks_resource_access_so_403(
     assert broker_token(keycloak, realm, ALIAS, token).status_code == 403
 
 
-def test_missing_or_invalid_token_is_400_invalid_token(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_missing_or_invalid_token_is_400_invalid_token(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     api.create("/identity-provider/instances", idp_rep())
     for token in (None, "not-a-jwt"):
         response = broker_token(keycloak, realm, ALIAS, token)
@@ -278,15 +258,10 @@ def test_first_broker_login_grants_role_and_token_is_returned_exactly(
 ) -> None:
     api.create("/identity-provider/instances", idp_rep())
     before = int(time.time())
-    answer = sandbox_login(
-        keycloak, realm, {"username": "alice", "subject": "ext-alice", "token": UPSTREAM_TOKEN}
-    )
+    answer = sandbox_login(keycloak, realm, {"username": "alice", "subject": "ext-alice", "token": UPSTREAM_TOKEN})
     assert answer["created"] is True
     user_id = answer["userId"]
-    assert (
-        api.put(f"/users/{user_id}/reset-password", {"type": "password", "value": "Secret-pw-1"}).status_code
-        == 204
-    )
+    assert api.put(f"/users/{user_id}/reset-password", {"type": "password", "value": "Secret-pw-1"}).status_code == 204
     role = read_token_role(api)
     direct = api.get(f"/users/{user_id}/role-mappings/clients/{role['broker']}").json()
     assert [r["name"] for r in direct] == ["read-token"]
@@ -339,9 +314,7 @@ def test_user_created_before_add_read_token_was_switched_on_has_no_role(
     assert api.get(f"/users/{first['userId']}/role-mappings/clients/{role['broker']}").json() == []
     # the first broker login of a new identity after the switch does get it
     late = sandbox_login(keycloak, realm, {"username": "late", "subject": "l1", "token": UPSTREAM_TOKEN})
-    names = [
-        r["name"] for r in api.get(f"/users/{late['userId']}/role-mappings/clients/{role['broker']}").json()
-    ]
+    names = [r["name"] for r in api.get(f"/users/{late['userId']}/role-mappings/clients/{role['broker']}").json()]
     assert names == ["read-token"]
 
 
@@ -400,9 +373,7 @@ def test_role_scope_from_default_and_requested_optional_client_scopes(
     assert plain["resource_access"] == {"account": {"roles": ["view-profile"]}}  # via the default scope
     body = password_token(keycloak, realm, "app", "alice", secret="app-secret", scope="phone")
     claims = _claims(body["access_token"])
-    assert claims["resource_access"]["broker"] == {
-        "roles": ["read-token"]
-    }  # via the requested optional scope
+    assert claims["resource_access"]["broker"] == {"roles": ["read-token"]}  # via the requested optional scope
     assert set(claims["aud"]) == {"account", "broker"}
 
 
@@ -417,9 +388,7 @@ def test_token_claim_switches_and_lightweight_claim(keycloak: KeycloakTarget, ap
 
     lightweight = {"client.use.lightweight.access.token.enabled": "true"}
     mappers = [
-        mapper(
-            "light", "resource_access.${client_id}.roles", multivalued="true", **{"lightweight.claim": "true"}
-        ),
+        mapper("light", "resource_access.${client_id}.roles", multivalued="true", **{"lightweight.claim": "true"}),
         mapper("hidden", "hidden_roles", multivalued="true", **{"access.token.claim": "false"}),
     ]
     api.create("/clients", app_client("light-app", attributes=lightweight, protocolMappers=mappers))

@@ -137,9 +137,7 @@ def test_client_secret_get_and_regenerate(api: Api) -> None:
 
 
 def test_service_account_user_exists_for_service_account_clients(kc: KeycloakAdmin, api: Api) -> None:
-    client_uuid = api.create(
-        "/clients", {"clientId": "Robot", "publicClient": False, "serviceAccountsEnabled": True}
-    )
+    client_uuid = api.create("/clients", {"clientId": "Robot", "publicClient": False, "serviceAccountsEnabled": True})
     user = kc.get_client_service_account_user(client_uuid)
     assert user["username"] == "service-account-robot"
     assert "service_account" in api.get(f"/clients/{client_uuid}").json()["defaultClientScopes"]

@@ -238,9 +238,7 @@ def test_cross_realm_exchange_needs_a_policy_on_the_idp_permission(legacy: Realm
     assert response.json() == NOT_ALLOWED
 
     legacy.delete(a)  # attach a client policy naming the requester (by re-importing the realm)
-    a = target_realm(
-        legacy, source, policies=[client_policy("requester-may-exchange", ["requester"])], name=a
-    )
+    a = target_realm(legacy, source, policies=[client_policy("requester-may-exchange", ["requester"])], name=a)
     response = exchange(target, a, cross_realm_form(token))
     assert response.status_code == 200, response.text
     body = response.json()
@@ -255,9 +253,7 @@ def test_cross_realm_exchange_needs_a_policy_on_the_idp_permission(legacy: Realm
     links = admin.connection.raw_get(f"admin/realms/{a}/users/{claims['sub']}/federated-identity").json()
     assert [(x["identityProvider"], x["userId"], x["userName"]) for x in links] == [(ALIAS, bob_id, "bob")]
     broker = admin.connection.raw_get(f"admin/realms/{a}/clients", clientId="broker").json()[0]
-    direct = admin.connection.raw_get(
-        f"admin/realms/{a}/users/{claims['sub']}/role-mappings/clients/{broker['id']}"
-    )
+    direct = admin.connection.raw_get(f"admin/realms/{a}/users/{claims['sub']}/role-mappings/clients/{broker['id']}")
     assert direct.json() == []  # exchange-imported users never get read-token
 
     again = exchange(target, a, cross_realm_form(token))
@@ -275,9 +271,7 @@ def test_cross_realm_exchange_needs_a_policy_on_the_idp_permission(legacy: Realm
         ([client_policy("p", ["other"], logic="NEGATIVE")], "UNANIMOUS", True),
     ],
 )
-def test_idp_permission_decision(
-    legacy: Realms, policies: list[dict[str, Any]], strategy: str, allowed: bool
-) -> None:
+def test_idp_permission_decision(legacy: Realms, policies: list[dict[str, Any]], strategy: str, allowed: bool) -> None:
     source = source_realm(legacy)
     a = target_realm(legacy, source, policies=policies, strategy=strategy)
     response = exchange(legacy.target, a, cross_realm_form(bob_token(legacy.target, source)))
@@ -573,9 +567,7 @@ def fgap_v2_legacy() -> Iterator[Realms]:
     base = PROFILES["keycloak-26"].enabled
     with Sandbox(profile="keycloak-26") as sb:
         sb.app.profile = Profile("token-exchange-fgap-v2", base | {"TOKEN_EXCHANGE"})
-        realms = Realms(
-            KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "token-exchange-fgap-v2")
-        )
+        realms = Realms(KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "token-exchange-fgap-v2"))
         yield realms
         realms.close()
 
@@ -619,9 +611,7 @@ def test_oidc_provider_validates_access_tokens_through_userinfo(legacy: Realms) 
 def test_keycloak_oidc_provider_checks_the_signature_of_access_tokens_too(legacy: Realms) -> None:
     target = legacy.target
     source = source_realm(legacy)
-    a = target_realm(
-        legacy, source, policies=[client_policy("p", ["requester"])], jwksUrl="https://keys.invalid/c"
-    )
+    a = target_realm(legacy, source, policies=[client_policy("p", ["requester"])], jwksUrl="https://keys.invalid/c")
     response = exchange(target, a, cross_realm_form(bob_token(target, source)))
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_token", "error_description": "invalid token"}
@@ -734,9 +724,7 @@ def test_exchange_to_the_stored_token_of_an_idp(legacy: Realms) -> None:
     ext = admin.connection.raw_get(f"admin/realms/{a}/identity-provider/instances/{ALIAS}").json()
     ext["storeToken"] = True
     assert (
-        admin.connection.raw_put(
-            f"admin/realms/{a}/identity-provider/instances/{ALIAS}", json.dumps(ext)
-        ).status_code
+        admin.connection.raw_put(f"admin/realms/{a}/identity-provider/instances/{ALIAS}", json.dumps(ext)).status_code
         == 204
     )
     admin.create_user(user_rep("dora"))
@@ -776,9 +764,7 @@ def external_internal_v2() -> Iterator[Realms]:
     base = PROFILES["keycloak-26"].enabled
     with Sandbox(profile="keycloak-26") as sb:
         sb.app.profile = Profile("external-internal-v2", base | {"TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2"})
-        realms = Realms(
-            KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "external-internal-v2")
-        )
+        realms = Realms(KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "external-internal-v2"))
         yield realms
         realms.close()
 

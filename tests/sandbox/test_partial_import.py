@@ -70,6 +70,4 @@ def test_idp_clash_message(api: Api) -> None:
 def test_client_roles_for_unknown_client_is_412(api: Api) -> None:
     response = api.post("/partialImport", {"roles": {"client": {"ghost": [{"name": "r"}]}}})
     assert response.status_code == 412
-    assert response.json() == {
-        "errorMessage": "Can not import client roles for nonexistent client named ghost"
-    }
+    assert response.json() == {"errorMessage": "Can not import client roles for nonexistent client named ghost"}

@@ -95,10 +95,7 @@ def test_creator_with_create_realm_only_administers_the_new_realm(
         assert response.status_code == 201
         assert requests.get(f"{keycloak.url}/admin/realms/{name}/clients", headers=headers, timeout=10).ok
         assert (
-            requests.get(
-                f"{keycloak.url}/admin/realms/master/clients", headers=headers, timeout=10
-            ).status_code
-            == 403
+            requests.get(f"{keycloak.url}/admin/realms/master/clients", headers=headers, timeout=10).status_code == 403
         )
     finally:
         master_admin.connection.raw_delete(f"admin/realms/{name}")

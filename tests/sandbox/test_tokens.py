@@ -76,9 +76,7 @@ def test_password_grant_token_verifies_with_pyjwt_and_carries_keycloak_claims(
     assert claims["aud"] == "account"
 
 
-def test_openid_and_optional_scopes_are_granted_on_request(
-    keycloak: KeycloakTarget, realm: str, alice: str
-) -> None:
+def test_openid_and_optional_scopes_are_granted_on_request(keycloak: KeycloakTarget, realm: str, alice: str) -> None:
     body = password_token(keycloak, realm, "app", "alice", secret="app-secret", scope="openid phone")
     assert set(body["scope"].split()) == {"openid", "profile", "email", "phone"}
     claims = verified(keycloak, realm, body["access_token"])
@@ -99,9 +97,7 @@ def test_unknown_scope_is_invalid_scope(keycloak: KeycloakTarget, realm: str, al
     assert response.json()["error"] == "invalid_scope"
 
 
-def test_roles_come_from_groups_and_composites(
-    keycloak: KeycloakTarget, api: Api, realm: str, alice: str
-) -> None:
+def test_roles_come_from_groups_and_composites(keycloak: KeycloakTarget, api: Api, realm: str, alice: str) -> None:
     api.create("/roles", {"name": "reader"})
     api.create("/roles", {"name": "editor"})
     editor = api.get("/roles/editor").json()
@@ -164,9 +160,7 @@ def test_credential_errors(
     assert response.json() == body
 
 
-def test_disabled_client_and_direct_grants_switch(
-    keycloak: KeycloakTarget, api: Api, realm: str, alice: str
-) -> None:
+def test_disabled_client_and_direct_grants_switch(keycloak: KeycloakTarget, api: Api, realm: str, alice: str) -> None:
     api.create("/clients", {"clientId": "pub", "publicClient": True, "directAccessGrantsEnabled": False})
     form = {"grant_type": "password", "client_id": "pub", "username": "alice", "password": PASSWORD}
     response = post_token(keycloak, realm, form)
@@ -212,9 +206,7 @@ def test_missing_grant_type_and_unknown_grant(keycloak: KeycloakTarget, realm: s
         "error": "invalid_request",
         "error_description": "Missing form parameter: grant_type",
     }
-    response = post_token(
-        keycloak, realm, {"grant_type": "magic", "client_id": "app", "client_secret": "app-secret"}
-    )
+    response = post_token(keycloak, realm, {"grant_type": "magic", "client_id": "app", "client_secret": "app-secret"})
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 
@@ -240,9 +232,7 @@ def test_refresh_token_grant(keycloak: KeycloakTarget, api: Api, realm: str, ali
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_client_credentials_token_has_service_account_claims(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_client_credentials_token_has_service_account_claims(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     api.create(
         "/clients",
         {"clientId": "svc", "secret": "svc-secret", "publicClient": False, "serviceAccountsEnabled": True},
@@ -326,9 +316,7 @@ def test_disabled_user_is_refused_before_the_password_is_checked(
     assert response.json() == {"error": "invalid_grant", "error_description": "Account disabled"}
 
 
-def test_client_access_token_lifespan_overrides_the_realm(
-    keycloak: KeycloakTarget, api: Api, realm: str
-) -> None:
+def test_client_access_token_lifespan_overrides_the_realm(keycloak: KeycloakTarget, api: Api, realm: str) -> None:
     api.create("/clients", app_client("short", attributes={"access.token.lifespan": "120"}))
     api.create("/users", user_rep("alice"))
     body = password_token(keycloak, realm, "short", "alice", secret="app-secret")
@@ -353,8 +341,6 @@ def test_openid_scope_brings_an_id_token(keycloak: KeycloakTarget, realm: str, a
     assert "id_token" not in password_token(keycloak, realm, "app", "alice", secret="app-secret")
 
 
-def test_password_grant_accepts_the_email_as_username(
-    keycloak: KeycloakTarget, realm: str, alice: str
-) -> None:
+def test_password_grant_accepts_the_email_as_username(keycloak: KeycloakTarget, realm: str, alice: str) -> None:
     body = password_token(keycloak, realm, "app", "alice@example.com", secret="app-secret")
     assert verified(keycloak, realm, body["access_token"])["sub"] == alice

@@ -45,9 +45,7 @@ class Results:
         self.entries.append(entry)
 
     def body(self) -> dict[str, Any]:
-        count = {
-            a: sum(1 for e in self.entries if e["action"] == a) for a in ("OVERWRITTEN", "ADDED", "SKIPPED")
-        }
+        count = {a: sum(1 for e in self.entries if e["action"] == a) for a in ("OVERWRITTEN", "ADDED", "SKIPPED")}
         return {
             "overwritten": count["OVERWRITTEN"],
             "added": count["ADDED"],
