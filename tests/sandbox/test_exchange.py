@@ -125,6 +125,26 @@ def client_policy(name: str, clients: list[str], logic: str = "POSITIVE") -> dic
     }
 
 
+def role_policy(role: str) -> dict[str, Any]:
+    """A role policy on a realm role (exports name roles; the requester's service account holds them)."""
+    return {
+        "name": f"role-{role}",
+        "type": "role",
+        "logic": "POSITIVE",
+        "decisionStrategy": "UNANIMOUS",
+        "config": {"roles": json.dumps([{"id": role, "required": False}])},
+    }
+
+
+AGGREGATE = {
+    "name": "aggregate",
+    "type": "aggregate",
+    "logic": "POSITIVE",
+    "decisionStrategy": "UNANIMOUS",
+    "config": {"applyPolicies": json.dumps(["inner"])},
+}
+
+
 def permission(
     name: str, resource: str, scope: str, policies: list[str], strategy: str = "UNANIMOUS"
 ) -> dict[str, Any]:
@@ -162,8 +182,13 @@ def realm_management(
 
 
 def idp_permission_settings(
-    internal_id: str, policies: list[dict[str, Any]], strategy: str = "UNANIMOUS"
+    internal_id: str,
+    policies: list[dict[str, Any]],
+    strategy: str = "UNANIMOUS",
+    unattached: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The IdP's v1 resource and permission with `policies` attached; `unattached` policies exist
+    too (e.g. those an aggregate policy refers to)."""
     resource = f"idp.resource.{internal_id}"
     perm = permission(
         f"token-exchange.permission.idp.{internal_id}",
@@ -175,7 +200,7 @@ def idp_permission_settings(
     return realm_management(
         [{"name": resource, "type": "IdentityProvider", "scopes": [{"name": "token-exchange"}]}],
         ["token-exchange"],
-        [*policies, perm],
+        [*(unattached or []), *policies, perm],
     )
 
 
@@ -187,21 +212,32 @@ def target_realm(
     strategy: str = "UNANIMOUS",
     name: str | None = None,
     provider: str = "keycloak-oidc",
+    unattached: list[dict[str, Any]] | None = None,
     **idp_config: str,
 ) -> str:
-    """Realm A: the IdP for B, the requester client and (optionally) FGAP v1 objects."""
+    """Realm A: the IdP for B, the requester client (with a service account holding realm role
+    `exchanger`) and (optionally) FGAP v1 objects."""
     internal_id = str(uuid.uuid4())
     clients: list[dict[str, Any]] = [
-        app_client("requester", secret="req-secret"),
+        app_client("requester", secret="req-secret", serviceAccountsEnabled=True),
         app_client("other", secret="other-secret"),
     ]
     if policies is not None:
-        clients.append(idp_permission_settings(internal_id, policies, strategy))
+        clients.append(idp_permission_settings(internal_id, policies, strategy, unattached))
     return realms.create(
         {
             "realm": name or unique_name("a"),
             "enabled": True,
+            "roles": {"realm": [{"name": "exchanger"}, {"name": "auditor"}]},
             "clients": clients,
+            "users": [
+                {
+                    "username": "service-account-requester",
+                    "enabled": True,
+                    "serviceAccountClientId": "requester",
+                    "realmRoles": ["exchanger"],
+                }
+            ],
             "identityProviders": [idp(realms.target, source, internal_id, provider, **idp_config)],
         }
     )
@@ -269,11 +305,37 @@ def test_cross_realm_exchange_needs_a_policy_on_the_idp_permission(legacy: Realm
         ([client_policy("p", ["requester"]), client_policy("q", ["other"])], "UNANIMOUS", False),
         ([client_policy("p", ["requester"]), client_policy("q", ["other"])], "AFFIRMATIVE", True),
         ([client_policy("p", ["other"], logic="NEGATIVE")], "UNANIMOUS", True),
+        ([client_policy("p", ["requester"]), client_policy("q", ["other"])], "CONSENSUS", False),
+        (
+            [
+                client_policy("p", ["requester"]),
+                client_policy("q", ["requester"]),
+                client_policy("r", ["other"]),
+            ],
+            "CONSENSUS",
+            True,
+        ),
+        ([AGGREGATE], "UNANIMOUS", True),
+        ([role_policy("exchanger")], "UNANIMOUS", True),
+        ([role_policy("auditor")], "UNANIMOUS", False),
+    ],
+    ids=[
+        "other-client",
+        "negative-requester",
+        "unanimous-split",
+        "affirmative-split",
+        "negative-other",
+        "consensus-tie",
+        "consensus-majority",
+        "aggregate",
+        "service-account-role",
+        "role-not-held",
     ],
 )
 def test_idp_permission_decision(legacy: Realms, policies: list[dict[str, Any]], strategy: str, allowed: bool) -> None:
     source = source_realm(legacy)
-    a = target_realm(legacy, source, policies=policies, strategy=strategy)
+    unattached = [client_policy("inner", ["requester"])] if AGGREGATE in policies else None
+    a = target_realm(legacy, source, policies=policies, strategy=strategy, unattached=unattached)
     response = exchange(legacy.target, a, cross_realm_form(bob_token(legacy.target, source)))
     if allowed:
         assert response.status_code == 200, response.text
