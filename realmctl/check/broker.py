@@ -68,18 +68,20 @@ MAPPER_TEXT = {
     "role-prefix": (
         "mapper {m} prefixes role names, so the token says {prefix}read-token, not read-token, and the "
         "endpoint answers 403",
-        "      rolePrefix: ''   # remove the prefix",
+        "      # remove rolePrefix",
     ),
 }
 
 
+def token_idps(realm_spec: dict[str, Any]) -> dict[str, Any]:
+    """The IdPs whose stored tokens the spec means to be read: any of the three switches set."""
+    switches = ("storeToken", "storedTokensReadable", "grantReadTokenToLinkedUsers")
+    return {a: s for a, s in (realm_spec.get("identityProviders") or {}).items() if any(k in s for k in switches)}
+
+
 def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], list[str]]:
     rs = spec.realms[realm]
-    idps = {
-        a: s
-        for a, s in (rs.get("identityProviders") or {}).items()
-        if s.get("storeToken") or s.get("storedTokensReadable")
-    }
+    idps = token_idps(rs)
     if not idps:
         return [], []
     out: list[Finding] = []
@@ -278,7 +280,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
                         f"user {username} has no link to identity provider {alias} yet, so the endpoint answers 400 "
                         f'"User [...] is not associated with identity provider [{alias}]." until they log in '
                         "through it (tokens are stored at that login)",
-                        "",
+                        f"user {username} logs in once through {alias} (or links it in the account console)",
                         where("users", username),
                         "broker",
                     )

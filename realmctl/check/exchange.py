@@ -94,8 +94,9 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
             )
             continue
         config = idp.get("config") or {}
-        base = (entry.get("publicUrl") or api.settings.url).rstrip("/")
-        issuer = f"{base}/realms/{source['realm']}"
+        discovered = facts.discovery(source["realm"])
+        issuer = discovered.get("issuer") or f"{api.settings.url}/realms/{source['realm']}"
+        jwks = discovered.get("jwks_uri") or f"{issuer}/protocol/openid-connect/certs"
         if issuer not in [i.strip() for i in (config.get("issuer") or "").split(",")]:
             out.append(
                 Finding(
@@ -103,15 +104,17 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                     "exchange.idp-issuer",
                     realm,
                     f"identity provider {alias}",
-                    f"identity provider {alias} trusts issuer {config.get('issuer')!r}, not {issuer!r}, "
-                    'so realm B tokens fail validation: "invalid token"',
-                    f"tokenExchange:\n  {name}:\n    publicUrl: <the URL clients use>",
+                    f"identity provider {alias} trusts issuer {config.get('issuer')!r}, but realm {source['realm']}'s "
+                    f'tokens say {issuer!r} (its discovery document), so they fail validation: "invalid token"',
+                    f"tokenExchange:\n  {name}:\n    publicUrl: {issuer.rsplit('/realms/', 1)[0]}"
+                    if entry.get("publicUrl")
+                    else "run `realmctl apply`",
                     where,
                     "exchange",
                 )
             )
         if config.get("validateSignature") != "true" or (
-            config.get("useJwksUrl") == "true" and config.get("jwksUrl") != f"{issuer}/protocol/openid-connect/certs"
+            config.get("useJwksUrl") == "true" and config.get("jwksUrl") != jwks
         ):
             out.append(
                 Finding(
@@ -120,7 +123,7 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                     realm,
                     f"identity provider {alias}",
                     f"identity provider {alias} does not validate signatures with realm "
-                    f"{source['realm']}'s JWKS ({issuer}/protocol/openid-connect/certs)",
+                    f"{source['realm']}'s keys ({jwks})",
                     "run `realmctl apply` (realmctl sets validateSignature and jwksUrl)",
                     where,
                     "exchange",

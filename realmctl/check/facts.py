@@ -70,6 +70,11 @@ class Facts:
         names = client.get("defaultClientScopes" if kind == "default" else "optionalClientScopes") or []
         return [s for s in self.state.client_scopes() if s["name"] in names]
 
+    def discovery(self, realm: str) -> dict[str, Any]:
+        """The realm's OpenID discovery document: the issuer and JWKS URL its tokens really carry."""
+        path = f"realms/{seg(realm)}/.well-known/openid-configuration"
+        return self._once(("discovery", realm), path) or {}
+
     def fgap(self, target: str, name: str) -> dict[str, Any]:
         try:
             return self.state.fgap_ref(target, name)

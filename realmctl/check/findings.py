@@ -59,7 +59,7 @@ def text(report: Report) -> str:
         where = f" ({f.position})" if f.position else ""
         lines.append(f"{f.severity.upper()} {f.rule} — realm {f.realm}: {f.subject}{where}")
         lines.append(f"  {f.message}")
-        if f.fix.startswith("run "):
+        if "\n" not in f.fix and f.fix:
             lines.append(f"  Fix: {f.fix}")
         elif f.fix:
             lines.append("  Fix, in the spec:")

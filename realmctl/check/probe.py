@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from realmctl.check.broker import token_idps
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
 from realmctl.errors import RealmctlError
@@ -156,7 +157,7 @@ def run_probes(spec: Spec, api: Api, facts: dict[str, Facts], findings: list[Fin
     prober = Prober(spec, api, facts)
     probes: list[Probe] = []
     for realm, rs in spec.realms.items():
-        idps = [a for a, s in (rs.get("identityProviders") or {}).items() if s.get("storeToken")]
+        idps = list(token_idps(rs))
         for client_id, c in (rs.get("clients") or {}).items():
             if c.get("bearerOnly") or not idps:
                 continue

@@ -5,8 +5,9 @@ from typing import Any
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map
+from realmctl.kinds.mapper import full_config_changes, owned_config
 from realmctl.live import OWNED_MARKER, RealmState
-from realmctl.plan import Change, Live, Resource
+from realmctl.plan import Change, FieldChange, Live, Resource
 
 
 class IdpMapperKind(Kind):
@@ -44,6 +45,10 @@ class IdpMapperKind(Kind):
                     out.append(Live(key, fields, id=mapper.get("id"), owned=is_owned(config), raw=mapper))
         return out
 
+    def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
+        """A declared mapper's config is complete: keys it does not hold are removed."""
+        return full_config_changes(resource, live)
+
     def _path(self, state: RealmState, alias: str) -> str:
         return f"{state.base}/identity-provider/instances/{seg(alias)}/mappers"
 
@@ -67,7 +72,7 @@ class IdpMapperKind(Kind):
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live
         raw = change.live.raw
-        config = {**(raw.get("config") or {}), **change.resource.fields["config"]}
+        config = owned_config(change.resource.fields["config"], change.live.owned)
         body = {**raw, **change.resource.fields, "config": config}
         state.api.put(f"{self._path(state, change.key[0])}/{change.live.id}", body)
 

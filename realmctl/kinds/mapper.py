@@ -10,7 +10,21 @@ from typing import Any
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.live import OWNED_MARKER, RealmState
-from realmctl.plan import Change, Live, Resource
+from realmctl.plan import Change, FieldChange, Live, Resource, field_changes
+
+
+def owned_config(config: dict[str, str], owned: bool) -> dict[str, str]:
+    return {**config, OWNED_MARKER: "true"} if owned else dict(config)
+
+
+def full_config_changes(resource: Resource, live: Live) -> list[FieldChange]:
+    """Field changes where `config` is compared whole (realmctl's marker aside)."""
+    have = {k: v for k, v in (live.fields.get("config") or {}).items() if k != OWNED_MARKER}
+    changes = field_changes({**live.fields, "config": have}, resource.fields)
+    want = resource.fields.get("config") or {}
+    changes += [FieldChange(f"config[{k}]", v, None) for k, v in sorted(have.items()) if k not in want]
+    return sorted(changes, key=lambda c: c.path)
+
 
 TYPES = {
     "user-client-role": "oidc-usermodel-client-role-mapper",
@@ -98,6 +112,10 @@ class MapperKind(Kind):
                     out.append(Live(key, fields, id=mapper["id"], owned=is_owned(config), raw=mapper))
         return out
 
+    def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
+        """A declared mapper's config is complete: keys it does not produce are removed."""
+        return full_config_changes(resource, live)
+
     def _path(self, state: RealmState, change: Change) -> str:
         scope_id = state.scope_id(change.key[0])
         return f"{state.base}/client-scopes/{scope_id}/protocol-mappers/models"
@@ -120,7 +138,7 @@ class MapperKind(Kind):
         body = {
             **raw,
             **{k: v for k, v in change.resource.fields.items() if k != "config"},
-            "config": {**(raw.get("config") or {}), **change.resource.fields["config"]},
+            "config": owned_config(change.resource.fields["config"], change.live.owned),
         }
         state.api.put(f"{self._path(state, change)}/{change.live.id}", body)
 
