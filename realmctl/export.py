@@ -509,9 +509,12 @@ def _escaped(value: Any) -> Any:
 
 
 def schema_ref(out: str | None) -> str:
-    """The modeline's schema: a relative path to the repository's schema when the output sits in
-    a checkout of it (so editors work offline), else the schema's published `$id`."""
-    start = (Path(out).resolve().parent if out else Path.cwd()).resolve()
+    """The modeline's schema: a relative path to the repository's schema when the output file sits
+    in a checkout of it (so editors work offline), else the schema's `$id` (also for stdout, whose
+    destination is unknown, so a relative path could only be wrong)."""
+    if out is None:
+        return str(load_schema()["$id"])
+    start = Path(out).resolve().parent
     for directory in (start, *start.parents):
         candidate = directory / "schemas" / "realmctl.schema.json"
         if candidate.is_file():

@@ -249,6 +249,24 @@ def test_export_with_builtins_of_a_fresh_realm_plans_nothing(hand: HandMade) -> 
     assert plan.code == 0, plan.all
 
 
+def test_export_converts_a_keycloak_realm_export_file_offline(hand: HandMade) -> None:
+    """`--sandbox-import`: a realm export JSON in, a spec out, no server of one's own needed."""
+    hand.build()
+    response = hand.admin.call(
+        "POST", f"admin/realms/{hand.realm}/partial-export", None, exportClients="true", exportGroupsAndRoles="true"
+    )
+    response.raise_for_status()
+    exported = hand.tmp / "realm-export.json"
+    exported.write_text(response.text)
+    result = hand.run("export", "--sandbox-import", str(exported), "--realm", hand.realm)
+    assert result.code == 0, result.all
+    realm = yaml.safe_load(result.out)["realms"][hand.realm]
+    assert realm["clientScopes"]["broker_read_token"]["mappers"]["broker roles"]["client"] == "broker"
+    assert realm["identityProviders"]["azure"]["config"]["clientSecret"] == f"${{env:{hand.secret_var}}}"
+    assert {"groups": ["staff"], "realmRoles": ["reader"]} in realm["roleGrants"]
+    assert result.out.startswith("# yaml-language-server: $schema=https://")
+
+
 def test_export_of_a_missing_realm_fails_with_its_name(hand: HandMade) -> None:
     result = hand.run("export", "--realm", hand.realm)
     assert result.code == 1
