@@ -36,6 +36,7 @@ from realmctl.kinds.role_grant import service_account_username
 from realmctl.live import LINKS_ATTRIBUTE, OWNED_MARKER, RealmState
 from realmctl.schema import load_schema
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
+from realmctl.spec.model import Spec
 
 EXPORT_FORMAT = "realmctl.export"
 
@@ -71,12 +72,8 @@ class Export:
     notes: list[str] = field(default_factory=list)
 
     def object_count(self) -> int:
-        """Objects (not realm fields) in the export, as `realmctl validate` counts them."""
-        n = 0
-        for realm in self.spec["realms"].values():
-            for section in ("identityProviders", "clientScopes", "clients", "users", "roles", "groups", "roleGrants"):
-                n += len(realm.get(section) or ())
-        return n
+        """Objects (not realm fields) in the export, counted as `realmctl validate` counts them."""
+        return len(Spec(self.spec["realms"]).objects())
 
 
 def parse_kinds(text: str | None) -> frozenset[str]:
@@ -278,7 +275,8 @@ class RealmExport:
             config: dict[str, Any] = {}
             for key, value in sorted(_clean(idp.get("config")).items()):
                 if is_secret_key(key):
-                    config[key] = self.secret(alias, key, value)
+                    known = FINGERPRINT + key in (idp.get("config") or {})
+                    config[key] = self.secret(alias, key, value, known)
                 else:
                     config[key] = value
             if config:
@@ -298,19 +296,24 @@ class RealmExport:
         if out:
             self.spec["identityProviders"] = out
 
-    def secret(self, alias: str, key: str, live: Any) -> EnvRef:
-        """A masked IdP secret: written as an environment reference, its name reported."""
+    def secret(self, alias: str, key: str, live: Any, fingerprinted: bool) -> EnvRef:
+        """An IdP secret: written as an environment reference, its name reported, with what the
+        first plan will say (realmctl can only compare a secret it has a fingerprint of)."""
         name = env_name(self.realm, alias, key)
         while name in self.out.secrets:
             name += "_"
         self.out.secrets.append(name)
         why = "Keycloak returns it masked" if live == _MASK else "realmctl never exports a secret value"
-        self.note(
-            f"identity provider {alias}: config.{key} is written as ${{env:{name}}} ({why}); set {name} "
-            "to the secret before plan/apply. realmctl keeps no fingerprint of a secret it did not set, so "
-            f"the first plan shows config.{key} as a (sensitive) change; the first apply sends it once, "
-            "and later plans are empty."
-        )
+        text = f"identity provider {alias}: config.{key} is written as ${{env:{name}}} ({why}); set {name} "
+        if fingerprinted:
+            text += "to the secret; plan compares it with the fingerprint realmctl stored when it set it."
+        else:
+            text += (
+                "to the secret. realmctl keeps no fingerprint of a secret it did not set, so the first plan "
+                f"shows config.{key} as a (sensitive) change; the first apply sends it once, and later "
+                "plans are empty."
+            )
+        self.note(text)
         return EnvRef(f"${{env:{name}}}")
 
     def client_scopes(self) -> None:
@@ -414,8 +417,9 @@ class RealmExport:
         users = self.users()
         if not users:
             return
+        # Memberships belong to the user: read from every top-level group, exported or not.
         members: dict[str, list[str]] = defaultdict(list)
-        for group in self.groups():
+        for group in self.state.groups():
             for member in self.state.group_members(group["name"]):
                 members[member["username"].lower()].append(group["name"])
         out: dict[str, Any] = {}
@@ -424,8 +428,11 @@ class RealmExport:
             for name in ("email", "firstName", "lastName", "enabled", "emailVerified"):
                 if user.get(name) not in (None, ""):
                     entry[name] = user[name]
-            attributes = _clean(user.get("attributes"))
-            attributes = {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in attributes.items()}
+            attributes: dict[str, Any] = {}
+            for name, value in _clean(user.get("attributes")).items():
+                values = list(dict.fromkeys(v for v in (value if isinstance(value, list) else [value]) if v))
+                if values:
+                    attributes[name] = values[0] if len(values) == 1 else values
             if attributes:
                 entry["attributes"] = dict(sorted(attributes.items()))
             if members.get(user["username"].lower()):

@@ -206,6 +206,14 @@ def test_export_of_a_hand_made_realm_plans_only_the_unknowable_idp_secret(hand: 
     again = hand.run("plan", "--detailed-exitcode", str(out), **{hand.secret_var: CANARY + "-idp"})
     assert again.code == 0, again.all
 
+    # Now realmctl holds a fingerprint of the secret: a new export plans nothing at all.
+    second = hand.tmp / "second.yaml"
+    result = hand.run("export", "--realm", hand.realm, "--kinds", "+users", "--out", str(second))
+    assert result.code == 0 and "fingerprint realmctl stored" in result.err, result.all
+    assert yaml.safe_load(second.read_text()) == yaml.safe_load(text), "apply must not change what is exported"
+    final = hand.run("plan", "--detailed-exitcode", str(second), **{hand.secret_var: CANARY + "-idp"})
+    assert final.code == 0, final.all
+
 
 def test_export_without_users_kind_leaves_users_and_their_grants_out(hand: HandMade) -> None:
     hand.build()
@@ -218,6 +226,19 @@ def test_export_without_users_kind_leaves_users_and_their_grants_out(hand: HandM
     assert "users" not in realm
     assert all("users" not in grant for grant in realm["roleGrants"])
     assert realm["clientScopes"]["broker_read_token"]["mappers"]["tenant claim"]["config"]["claim.name"] == "tenant"
+
+
+def test_users_kind_alone_keeps_memberships_and_several_realms_share_one_spec(hand: HandMade) -> None:
+    hand.build()
+    other = unique("export")
+    hand.admin.post("admin/realms", {"realm": other, "enabled": False})
+    result = hand.run("export", "--realm", hand.realm, "--realm", other, "--kinds", "users")
+    assert result.code == 0, result.all
+    realms = yaml.safe_load(result.out)["realms"]
+    assert realms[hand.realm] == {
+        "users": {"alice": {"email": "alice@example.com", "enabled": True, "emailVerified": False, "groups": ["staff"]}}
+    }
+    assert realms[other] == {}
 
 
 def test_export_of_a_fresh_realm_declares_no_object_and_plans_nothing(hand: HandMade) -> None:
