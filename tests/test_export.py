@@ -241,6 +241,17 @@ def test_users_kind_alone_keeps_memberships_and_several_realms_share_one_spec(ha
     assert realms[other] == {}
 
 
+@pytest.mark.sandbox_only
+def test_export_never_writes(hand: HandMade) -> None:
+    hand.build()
+    hand.admin.reset_requests()
+    assert hand.run("export", "--realm", hand.realm, "--kinds", "all").code == 0
+    log = hand.admin.requests()["log"]
+    assert any(e["method"] == "GET" for e in log)
+    writes = [e for e in log if e["method"] != "GET" and "/protocol/openid-connect/token" not in e["path"]]
+    assert writes == []
+
+
 def test_export_of_a_fresh_realm_declares_no_object_and_plans_nothing(hand: HandMade) -> None:
     hand.admin.post("admin/realms", {"realm": hand.realm, "enabled": True})
     out = hand.tmp / "fresh.yaml"
