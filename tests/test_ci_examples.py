@@ -94,93 +94,120 @@ def test_pre_commit_hook_validates_yaml_specs() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture
-def shim(tmp_path: Path) -> Path:
-    """A `realmctl` on PATH that is this checkout, as `pip install` gives the pipeline one."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "realmctl"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m realmctl "$@"\n')
-    script.chmod(0o755)
-    return bin_dir
+class Pipeline:
+    """A CI job's world: the pipeline's variables with the secret store replaced by a service
+    account on the test server, a spec in `$SPEC`, and `realmctl` on PATH as pip would put it."""
+
+    def __init__(self, example: str, keycloak: Any, tmp: Path) -> None:
+        self.tmp = tmp
+        self.scripts, variables = load(example)
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        script = bin_dir / "realmctl"
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m realmctl "$@"\n')
+        script.chmod(0o755)
+
+        # The pipeline's service account: a confidential master client with the admin role.
+        self.admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+        ci_client, ci_secret = unique("ci"), CANARY + "-ci"
+        self.admin.post(
+            "admin/realms/master/clients",
+            {"clientId": ci_client, "publicClient": False, "serviceAccountsEnabled": True, "secret": ci_secret},
+        )
+        uuid = self.admin.client("master", ci_client)["id"]  # type: ignore[index]
+        account = self.admin.get(f"admin/realms/master/clients/{uuid}/service-account-user")
+        role = self.admin.get("admin/realms/master/roles/admin")
+        self.admin.post(f"admin/realms/master/users/{account['id']}/role-mappings/realm", [role])
+
+        store = {
+            "KEYCLOAK_URL": keycloak.url,
+            "KEYCLOAK_CLIENT_ID": ci_client,
+            "KEYCLOAK_CLIENT_SECRET": ci_secret,
+            "MY_APP_SECRET": CANARY + "-app",
+        }
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KEYCLOAK_")}
+        for name, value in variables.items():
+            found = SECRET.match(str(value))
+            self.env[name] = store[found.group(1)] if found else str(value)
+        self.env.update(store)  # GitLab reads these from its CI/CD variables
+        self.env["PATH"] = f"{bin_dir}{os.pathsep}{self.env['PATH']}"
+        self.env["GITHUB_OUTPUT"] = str(tmp / "github-output")
+
+        self.realm = unique("ci")
+        spec_dir = tmp / self.env["SPEC"]
+        spec_dir.mkdir(parents=True)
+        client = {"publicClient": False, "secret": "${env:MY_APP_SECRET}"}
+        spec = {"version": 1, "realms": {self.realm: {"displayName": "From CI", "clients": {"my-app": client}}}}
+        (spec_dir / "apps.yaml").write_text(yaml.safe_dump(spec))
+
+    def run(self, script: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Runs shell text as the CI does: bash, stopping at the first failing command."""
+        result = subprocess.run(
+            ["bash", "-c", f"set -eo pipefail\n{script}"],
+            cwd=self.tmp,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+        )
+        assert CANARY not in result.stdout + result.stderr, f"a secret leaked from: {script}"
+        return result
+
+    def plan_output(self, result: subprocess.CompletedProcess[str]) -> str:
+        written = self.tmp / "plan.md"
+        return (written.read_text() if written.exists() else "") + result.stdout
 
 
 @pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
 def test_every_realmctl_line_runs_and_exits_as_the_pipeline_expects(
-    example: str, keycloak: Any, tmp_path: Path, shim: Path
+    example: str, keycloak: Any, tmp_path: Path
 ) -> None:
-    scripts, variables = load(example)
-    lines = realmctl_lines(scripts)
+    ci = Pipeline(example, keycloak, tmp_path)
+    lines = realmctl_lines(ci.scripts)
     by_command: dict[str, list[str]] = {}
     for line in lines:
         by_command.setdefault(line.split()[1], []).append(line)
     assert set(by_command) == {"validate", "plan", "apply"}, f"a realmctl line this test does not know: {lines}"
 
-    # The pipeline's service account: a confidential master client with the admin role.
-    admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
-    ci_client, ci_secret = unique("ci"), CANARY + "-ci"
-    admin.post(
-        "admin/realms/master/clients",
-        {"clientId": ci_client, "publicClient": False, "serviceAccountsEnabled": True, "secret": ci_secret},
-    )
-    uuid = admin.client("master", ci_client)["id"]  # type: ignore[index]
-    account = admin.get(f"admin/realms/master/clients/{uuid}/service-account-user")
-    role = admin.get("admin/realms/master/roles/admin")
-    admin.post(f"admin/realms/master/users/{account['id']}/role-mappings/realm", [role])
-
-    store = {
-        "KEYCLOAK_URL": keycloak.url,
-        "KEYCLOAK_CLIENT_ID": ci_client,
-        "KEYCLOAK_CLIENT_SECRET": ci_secret,
-        "MY_APP_SECRET": CANARY + "-app",
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYCLOAK_")}
-    for name, value in variables.items():
-        found = SECRET.match(str(value))
-        env[name] = store[found.group(1)] if found else str(value)
-    env.update(store)  # GitLab reads these from its CI/CD variables
-    env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
-
-    realm = unique("ci")
-    spec_dir = tmp_path / env["SPEC"]
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "apps.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "realms": {
-                    realm: {
-                        "displayName": "From CI",
-                        "clients": {"my-app": {"publicClient": False, "secret": "${env:MY_APP_SECRET}"}},
-                    }
-                },
-            }
-        )
-    )
-
-    def run(line: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["bash", "-c", f"set -eo pipefail\n{line}"], cwd=tmp_path, env=env, capture_output=True, text=True
-        )
-        assert CANARY not in result.stdout + result.stderr, f"a secret leaked from: {line}"
-        return result
-
-    def plan_output() -> str:
-        written = [tmp_path / name for name in ("plan.md",) if (tmp_path / name).exists()]
-        return written[0].read_text() if written else ""
-
     for line in by_command["validate"]:
-        result = run(line)
+        result = ci.run(line)
         assert result.returncode == 0, (line, result.stdout, result.stderr)
     for line in by_command["plan"]:
-        result = run(line)
+        result = ci.run(line)
         assert result.returncode == 2, (line, result.stdout, result.stderr)  # the realm is not there yet
-        assert "Plan: 2 to add" in plan_output() + result.stdout
+        assert "Plan: 2 to add" in ci.plan_output(result)
     for line in by_command["apply"]:
-        result = run(line)
+        result = ci.run(line)
         assert result.returncode == 0, (line, result.stdout, result.stderr)
-    assert admin.client(realm, "my-app") is not None, "apply did not create the client"
+    assert ci.admin.client(ci.realm, "my-app") is not None, "apply did not create the client"
     for line in by_command["plan"]:
-        result = run(line)
+        result = ci.run(line)
         assert result.returncode == 0, (line, result.stdout, result.stderr)
-        assert "No changes" in plan_output() + result.stdout
+        assert "No changes" in ci.plan_output(result)
+
+
+def _plan_step(example: str, scripts: list[str]) -> str:
+    """The plan step's shell text, up to (not including) posting the comment."""
+    if example == "github-actions.yml":
+        return next(s for s in scripts if "realmctl plan" in s)
+    start = next(i for i, s in enumerate(scripts) if s.startswith("code=0"))
+    return "\n".join(s for s in scripts[start:] if "curl" not in s)
+
+
+@pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
+def test_the_plan_step_passes_on_changes_and_fails_on_refused_credentials(
+    example: str, keycloak: Any, tmp_path: Path
+) -> None:
+    ci = Pipeline(example, keycloak, tmp_path)
+    step = _plan_step(example, ci.scripts)
+    output = Path(ci.env["GITHUB_OUTPUT"])
+
+    changes = ci.run(step)
+    assert changes.returncode == 0, (changes.stdout, changes.stderr)  # exit 2 is not a failure
+    assert "Plan: 2 to add" in (tmp_path / "plan.md").read_text()
+    if example == "github-actions.yml":
+        assert output.read_text() == "exitcode=2\n"
+        output.unlink()
+
+    refused = ci.run(step, KEYCLOAK_CLIENT_SECRET="wrong")
+    assert refused.returncode == 4, (refused.stdout, refused.stderr)  # not posted as "no changes"
+    assert not output.exists()
