@@ -207,10 +207,13 @@ class RealmExport:
         self.spec: dict[str, Any] = {}
 
     def note(self, text: str) -> None:
+        """Something the user must know about this realm's export (printed on stderr)."""
         self.out.notes.append(f"realm {self.realm}: {text}")
 
     # -- what counts as built in -------------------------------------------------------------
     def builtin_client(self, client: dict[str, Any]) -> bool:
+        """Keycloak's own clients; `realm_client` also catches master's `<realm>-realm` clients,
+        whose names cannot be listed in advance."""
         realm_client = (client.get("attributes") or {}).get("realm_client") == "true"
         return client["clientId"] in BUILTIN_CLIENT_ROLES or realm_client
 
@@ -229,19 +232,21 @@ class RealmExport:
         return sorted(found, key=lambda s: s["name"])
 
     def groups(self) -> list[dict[str, Any]]:
+        """The top-level groups this export declares (sorted by name)."""
         if "groups" not in self.kinds:
             return []
         return sorted(self.state.groups(), key=lambda g: g["name"])
 
     def users(self) -> list[dict[str, Any]]:
+        """The users this export declares; service-account users belong to their client."""
         if "users" not in self.kinds:
             return []
         people = [u for u in self.state.all_users() if not u.get("serviceAccountClientId")]
-        people = [u for u in people if not u["username"].startswith("service-account-")]
         return sorted(people, key=lambda u: u["username"])
 
     # -- sections ------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """The realm's spec, sections in the order docs/spec.md lists them."""
         rep = self.state.realm_rep()
         if rep is None:
             raise RealmctlError(f"realm {self.realm!r} does not exist on {self.state.api.settings.url}")
@@ -250,17 +255,23 @@ class RealmExport:
                 self.spec["displayName"] = rep["displayName"]
             if isinstance(rep.get("enabled"), bool):
                 self.spec["enabled"] = rep["enabled"]
-        for section in (self.identity_providers, self.client_scopes, self.realm_scope_lists, self.clients_section):
-            section()
+        self.identity_providers()
+        self.client_scopes()
+        self.realm_scope_lists()
+        self.clients_section()
         self.roles()
-        if self.groups():
-            self.spec["groups"] = [g["name"] for g in self.groups()]
-            nested = [g["name"] for g in self.groups() if g.get("subGroupCount") or g.get("subGroups")]
-            if nested:
-                self.note(f"subgroups of {', '.join(nested)} are not exported (the spec declares top-level groups)")
+        self.groups_section()
         self.users_section()
         self.role_grants()
         return self.spec
+
+    def groups_section(self) -> None:
+        groups = self.groups()
+        if groups:
+            self.spec["groups"] = [g["name"] for g in groups]
+        nested = [g["name"] for g in groups if g.get("subGroupCount") or g.get("subGroups")]
+        if nested:
+            self.note(f"subgroups of {', '.join(nested)} are not exported (the spec declares top-level groups)")
 
     def identity_providers(self) -> None:
         if "identityProviders" not in self.kinds:
