@@ -368,10 +368,54 @@ def sandbox(
         click.echo("sandbox stopped", err=True)
 
 
-@cli.command(context_settings=CONTEXT)
-def export() -> None:
-    """Write a spec for what a live realm already has, to adopt it."""
-    _not_yet("export", 10)
+@cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
+@click.option("--realm", "realms", multiple=True, required=True, help="Realm to export (repeatable).")
+@click.option(
+    "--kinds",
+    help="Comma list of realm, clientScopes, clients, identityProviders, roles, groups, users, roleGrants, "
+    "or all; +users adds to the default (everything but users).",
+)
+@click.option("--include-builtins", is_flag=True, help="Also export what Keycloak creates in every new realm.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the spec to FILE instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@target_options
+@click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
+def export(
+    realms: tuple[str, ...],
+    kinds: str | None,
+    include_builtins: bool,
+    out: str | None,
+    fmt: str,
+    sandbox: bool,
+    sandbox_import: tuple[str, ...],
+    sandbox_profile: str,
+    verbose: int,
+) -> int:
+    """Write a spec for what live realms already have, to adopt them. Never writes to the server.
+
+    Built-in objects are left out unless --include-builtins (references to them are kept). Secrets
+    are never exported: an identity provider's secret becomes ${env:REALM_ALIAS_CLIENT_SECRET},
+    whose name is printed on stderr; client secrets are left out (Keycloak keeps them).
+    """
+    from pathlib import Path
+
+    from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
+
+    _logging(verbose)
+    chosen = parse_kinds(kinds)
+    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+        result = export_realms(api, list(dict.fromkeys(realms)), chosen, include_builtins)
+    body = to_json(result) if fmt == "json" else to_yaml(result, out)
+    for note in result.notes:
+        click.echo(f"realmctl: {note}", err=True)
+    if result.secrets:
+        click.echo(f"realmctl: set before plan/apply: {', '.join(result.secrets)}", err=True)
+    if out:
+        Path(out).write_text(body, encoding="utf-8")
+        click.echo(f"realmctl: wrote {out} ({result.object_count()} objects)", err=True)
+    else:
+        click.echo(body, nl=False)
+    return exitcodes.OK
 
 
 @cli.command(context_settings=CONTEXT)
