@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -37,11 +37,6 @@ from realmctl.workflow import (
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _not_yet(command: str, issue: int) -> NoReturn:
-    click.echo(f"realmctl {command} is not implemented yet (tracked in issue #{issue}).", err=True)
-    sys.exit(exitcodes.ERROR)
 
 
 @click.group(context_settings=CONTEXT)
@@ -386,10 +381,8 @@ def export(
     include_builtins: bool,
     out: str | None,
     fmt: str,
-    sandbox: bool,
-    sandbox_import: tuple[str, ...],
-    sandbox_profile: str,
     verbose: int,
+    **kw: Any,
 ) -> int:
     """Write a spec for what live realms already have, to adopt them. Never writes to the server.
 
@@ -403,7 +396,7 @@ def export(
 
     _logging(verbose)
     chosen = parse_kinds(kinds)
-    with connect(_target(sandbox, sandbox_import, sandbox_profile)) as api:
+    with connect(_target(**kw)) as api:
         result = export_realms(api, list(dict.fromkeys(realms)), chosen, include_builtins)
     body = to_json(result) if fmt == "json" else to_yaml(result, out)
     for note in result.notes:
