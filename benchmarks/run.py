@@ -73,6 +73,7 @@ PER_REALM = {
     "/admin/realms/{realm}/users/count",
     "/admin/realms/{realm}/default-default-client-scopes",
     "/admin/realms/{realm}/default-optional-client-scopes",
+    "/admin/realms/{realm}/clients/{id}/authz/resource-server/policy",  # realmctl's exchange policies
 }
 PER_GRANTED_ROLE = {
     "/admin/realms/{realm}/roles/{role}/users",
