@@ -335,6 +335,67 @@ def summary(rows: list[Row]) -> list[str]:
     return out
 
 
+def templates(rows: list[Row], tool: str = "realmctl", step: str = "plan-after") -> str:
+    """Requests of one step by path template, one column per size (the first latency of each)."""
+    chosen: dict[str, Row] = {}
+    for r in rows:
+        if r.tool == tool and r.step == step and r.size not in chosen:
+            chosen[r.size] = r
+    if not chosen:
+        return ""
+    keys = sorted(
+        {k for r in chosen.values() for k in r.by_path},
+        key=lambda k: -max(r.by_path.get(k, 0) for r in chosen.values()),
+    )
+    lines = ["| " + " | ".join(["request", *chosen]) + " |", "|---|" + "---:|" * len(chosen)]
+    lines += ["| `" + k + "` | " + " | ".join(str(r.by_path.get(k, 0)) for r in chosen.values()) + " |" for k in keys]
+    return "\n".join(lines)
+
+
+def targets(rows: list[Row], memory: list[Row]) -> list[str]:
+    """PASS/MISS against the targets of issue #8, for the rows this run has."""
+    find = {(r.size, r.latency_ms, r.tool, r.step): r for r in rows}
+    out = []
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    for (size, ms, tool, step), r in sorted(find.items()):
+        if tool != "realmctl" or r.error:
+            continue
+        if step == "apply-noop":
+            out.append(
+                f"{verdict(r.writes == 0)} {size} {ms} ms apply with nothing to do: {r.writes} writes (target 0)"
+            )
+        if size != "L":
+            continue
+        base = find.get((size, ms, "baseline", step))
+        if step == "plan-after":
+            kinds = classify(r.by_path)
+            text = ", ".join(f"{n} {k}" for k, n in kinds.items())
+            out.append(
+                f"{verdict(kinds['per object'] == 0)} L {ms} ms plan requests: {text} (target: no per-object reads)"
+            )
+        if step == "plan-after" and base is not None and r.total:
+            ratio = base.total / r.total
+            out.append(
+                f"{verdict(ratio >= 20)} L {ms} ms plan requests: {r.total}, {ratio:.1f}x fewer than baseline (>= 20x)"
+            )
+        if step == "plan-after" and ms == 5 and r.wall_s is not None:
+            out.append(f"{verdict(r.wall_s < 1.5)} L 5 ms plan wall time: {r.wall_s:.2f} s (target < 1.5 s)")
+        if step == "apply-empty" and ms == 5 and r.wall_s is not None:
+            out.append(f"{verdict(r.wall_s < 10)} L 5 ms apply from empty: {r.wall_s:.2f} s (target < 10 s)")
+            same = r.writes == r.changes
+            out.append(f"{verdict(same)} L 5 ms apply from empty: {r.writes} writes for {r.changes} changes (equal)")
+    # RSS from the untraced workers (tracemalloc's own bookkeeping inflates the traced ones).
+    rss = max((r.maxrss_mb or 0.0 for r in rows if r.size == "L" and r.tool == "realmctl"), default=None)
+    heap = max((m.tracemalloc_peak_mb or 0.0 for m in memory if m.size == "L"), default=None)
+    if rss is not None:
+        shown = "" if heap is None else f", Python heap {heap:.1f} MB"
+        out.append(f"{verdict(rss < 200)} L peak memory: RSS {rss:.0f} MB{shown} (target < 200 MB)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["S", "M", "L"])
@@ -377,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows, memory))
     print()
     print("\n".join(summary(rows)))
+    print()
+    print("\n".join(targets(rows, traced)))
+    print()
+    print("realmctl plan after apply, requests by path template:\n")
+    print(templates(rows))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     body = {
@@ -388,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [asdict(r) | {"writes": r.writes} for r in rows],
         "memory": [asdict(r) for r in traced],
         "summary": summary(rows),
+        "targets": targets(rows, traced),
     }
     path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
