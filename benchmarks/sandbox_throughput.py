@@ -50,7 +50,7 @@ def admin_token(conn: http.client.HTTPConnection) -> str:
 def run(url: str, count: int) -> float:
     """Requests per second for `count` GETs of the master realm's admin-cli client."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     headers = {"Authorization": f"Bearer {admin_token(conn)}"}
     conn.request("GET", "/admin/realms/master/clients?clientId=admin-cli", headers=headers)
     client_id = json.loads(conn.getresponse().read())[0]["id"]

@@ -1,0 +1,1 @@
+"""Benchmarks of realmctl against the sandbox (see docs/benchmarks.md)."""
