@@ -114,7 +114,7 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
         if step.startswith("apply"):
             result = apply_plan(run)
             out["applied"] = len(result.applied)
-            out["apply_error"] = result.error
+            out["apply_error"] = "; ".join(error for _, error in result.failed) or None
     out["wall_s"] = time.perf_counter() - started
     if profiler and profile:
         profiler.disable()

@@ -95,7 +95,7 @@ class Bench:
         assert not run.plan.errors, run.plan.errors
         if apply:
             result = apply_plan(run)
-            assert result.failed is None, result.error
+            assert not result.failed, result.failed
         by_method, by_path = self.counter.read()
         return by_method, by_path, len(run.plan.changes)
 
