@@ -18,7 +18,7 @@ from realmctl.compile import expand
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api
 from realmctl.kinds import BY_NAME, KINDS
-from realmctl.kinds.base import Context, Kind, LinkKind
+from realmctl.kinds.base import Context, Kind
 from realmctl.live import LINKS_ATTRIBUTE, RealmState
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
@@ -237,7 +237,7 @@ def apply_plan(
 def _record_links(run: Run, applied: list[Change]) -> None:
     """Adds created links to, and removes deleted links from, each realm's record of its own."""
     for realm, state in run.states.items():
-        mine = [c for c in applied if c.realm == realm and isinstance(BY_NAME[c.kind], LinkKind)]
+        mine = [c for c in applied if c.realm == realm and BY_NAME[c.kind].recorded]
         if not mine:
             continue
         state.forget("realm")
@@ -245,9 +245,7 @@ def _record_links(run: Run, applied: list[Change]) -> None:
         links = state.links()
         before = set(links)
         for change in mine:
-            kind = BY_NAME[change.kind]
-            assert isinstance(kind, LinkKind)
-            record = kind.record_key(change.key)
+            record = BY_NAME[change.kind].record_key(change.key)
             if change.action == "create":
                 links.add(record)
             elif change.action == "delete":

@@ -93,6 +93,18 @@ class RealmState:
     def exists(self) -> bool:
         return self.realm_rep() is not None or ("realm",) in self.created_ids
 
+    def recorded(self, kind: str) -> list[tuple[str, ...]]:
+        """Keys of `kind` in realmctl's record of what it owns here (see LINKS_ATTRIBUTE)."""
+        out = []
+        for raw in self.links():
+            try:
+                name, *key = json.loads(raw)
+            except (ValueError, TypeError):
+                continue
+            if name == kind:
+                out.append(tuple(key))
+        return out
+
     def links(self) -> set[str]:
         """The links realmctl recorded as its own in this realm."""
         rep = self.realm_rep() or {}
@@ -189,6 +201,18 @@ class RealmState:
         else:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
         return self._once(("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true"))
+
+    def role_member_names(self, container: str, name: str) -> set[str]:
+        """Lower-cased usernames of a role's direct members, as a set (grants test membership often)."""
+        return self._once(
+            ("member-names", container, name),
+            lambda: {m["username"].lower() for m in self.role_members(container, name)},
+        )
+
+    def group_member_names(self, name: str) -> set[str]:
+        return self._once(
+            ("group-member-names", name), lambda: {m["username"].lower() for m in self.group_members(name)}
+        )
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
         """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
@@ -324,10 +348,16 @@ class RealmState:
         the spec can be found without listing the realm."""
         if self.realm_rep() is None:
             return []
+        with self._lock:
+            listed = self._cache.get("all-users")
+        if listed is not None:  # the whole realm was listed already: filter it, do not ask again
+            return [u for u in listed if "true" in ((u.get("attributes") or {}).get(OWNED_MARKER) or [])]
         path = f"{self.base}/users"
         return self._once("owned-users", lambda: self.api.get_all(path, q=f"{OWNED_MARKER}:true"))
 
     def user_id(self, username: str) -> str | None:
         name = username.lower()
+        if ("user", name) in self.created_ids:  # created in this run: no need to ask the server
+            return self.created_ids[("user", name)]
         found = self.users([name]).get(name)
-        return found["id"] if found else self.created_ids.get(("user", name))
+        return found["id"] if found else None

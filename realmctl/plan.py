@@ -128,6 +128,8 @@ def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
 def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
     """Field-level changes from `live` to `desired`, lists compared as sets (order is not meaning)."""
     old = project(live, desired)
+    if old == desired:  # the common case, and much cheaper than a DeepDiff
+        return []
     diff = DeepDiff(old, desired, ignore_order=True, view="tree")
     seen: dict[str, FieldChange] = {}
     for level in (lv for group in diff.values() for lv in group):

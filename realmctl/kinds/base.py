@@ -31,12 +31,20 @@ class Context:
 
 
 class Kind:
-    """Base of every kind. `order` places creates and updates (deletes run in reverse)."""
+    """Base of every kind. `order` places creates and updates (deletes run in reverse).
+
+    `recorded` kinds also note the keys of what realmctl creates in the realm's record, so that
+    finding them again later costs no read per possible container (see RoleKind, IdpMapperKind).
+    """
 
     name: ClassVar[str]
     title: ClassVar[str]
     order: ClassVar[int]
     link: ClassVar[bool] = False
+    recorded: ClassVar[bool] = False
+
+    def record_key(self, key: Key) -> str:
+        return json.dumps([self.name, *key], separators=(",", ":"))
 
     def desired(self, ctx: Context) -> list[Resource]:
         raise NotImplementedError
@@ -87,20 +95,10 @@ class LinkKind(Kind):
     """
 
     link = True
-
-    def record_key(self, key: Key) -> str:
-        return json.dumps([self.name, *key], separators=(",", ":"))
+    recorded = True
 
     def owned_links(self, ctx: Context) -> list[Key]:
-        out = []
-        for raw in ctx.state.links():
-            try:
-                kind, *key = json.loads(raw)
-            except (ValueError, TypeError):
-                continue
-            if kind == self.name:
-                out.append(tuple(key))
-        return out
+        return ctx.state.recorded(self.name)
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         """The live link's fields, or None when the link does not exist."""

@@ -14,6 +14,7 @@ class IdpMapperKind(Kind):
     name = "idp-mapper"
     title = "identity provider mapper"
     order = 55
+    recorded = True  # mappers of IdPs that no longer declare any are found without a read per IdP
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"mapper {key[1]!r} of identity provider {key[0]}"
@@ -31,7 +32,7 @@ class IdpMapperKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         keys = {r.key for r in wanted}
-        aliases = {k[0] for k in keys} | {i["alias"] for i in ctx.state.idps() if is_owned(i.get("config"))}
+        aliases = {k[0] for k in keys} | {k[0] for k in ctx.state.recorded(self.name)}
         out = []
         for alias in sorted(aliases):
             for mapper in ctx.state.idp_mappers(alias):

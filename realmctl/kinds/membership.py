@@ -23,8 +23,7 @@ class MembershipKind(LinkKind):
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
-        members = ctx.state.group_members(key[1])
-        return {} if any(m.get("username", "").lower() == key[0] for m in members) else None
+        return {} if key[0] in ctx.state.group_member_names(key[1]) else None
 
     def _path(self, state: RealmState, change: Change) -> str:
         return f"{state.base}/users/{state.user_id(change.key[0])}/groups/{state.group_id(change.key[1])}"

@@ -19,6 +19,7 @@ class RoleKind(Kind):
     name = "role"
     title = "role"
     order = 35
+    recorded = True  # so the roles of clients that no longer declare any need no read to find
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"realm role {key[1]}" if key[0] == "realm" else f"client role {key[0]}/{key[1]}"
@@ -34,7 +35,7 @@ class RoleKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         keys = {r.key for r in wanted}
-        containers = {"realm"} | {k[0] for k in keys} | set(ctx.realm_spec.get("clients") or {})
+        containers = {"realm"} | {k[0] for k in keys} | {k[0] for k in ctx.state.recorded(self.name)}
         out = []
         for container in sorted(containers):
             if container != "realm" and ctx.state.client_uuid(container) is None:

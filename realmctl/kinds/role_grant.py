@@ -74,8 +74,7 @@ class RoleGrantKind(LinkKind):
                 roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
             return {} if any(r.get("name") == role for r in roles) else None
         username = who if subject == "user" else service_account_username(who)
-        members = ctx.state.role_members(container, role)
-        return {} if any(m.get("username", "").lower() == username for m in members) else None
+        return {} if username in ctx.state.role_member_names(container, role) else None
 
     def _call(self, state: RealmState, change: Change, method: str) -> None:
         subject, who, container, role = change.key
