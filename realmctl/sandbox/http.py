@@ -256,13 +256,15 @@ class App:
             self.fault_rng = random.Random(seed)
 
     def draw_fault(self) -> str | None:
-        """None, or one of "error", "drop", "slow": deterministic for a seed and request order."""
+        """None, or one of "error" (503 before the request is handled), "drop" (connection closed
+        before it is handled), "lost" (handled, then the connection closed without an answer) and
+        "slow": deterministic for a seed and request order."""
         with self.stats_lock:
             if self.fault_rate <= 0:
                 return None
             if self.fault_rng.random() >= self.fault_rate:
                 return None
-            return self.fault_rng.choice(("error", "drop", "slow"))
+            return self.fault_rng.choice(("error", "drop", "lost", "slow"))
 
     def authenticate(self, req: Request) -> None:
         header = req.headers.get("Authorization", "")
@@ -362,6 +364,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             if fault == "slow":
                 time.sleep(app.slow_ms / 1000)
             response = Response(503, SERVER_ERROR) if fault == "error" else app.dispatch(req, route, known)
+            if fault == "lost":  # the request took effect, but its answer never reaches the client
+                self.record(app, route, path, 0, started)
+                self.close_connection = True
+                return
             if app.latency_ms:
                 time.sleep(app.latency_ms / 1000)
             self.record(app, route, path, response.status, started)
