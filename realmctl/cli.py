@@ -314,7 +314,21 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
 @click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26 or legacy-exchange.")
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
-@click.option("--admin-password", default="admin", help="Master realm admin password (default: admin).")
+@click.option(
+    "--admin-password",
+    default="admin",
+    envvar="REALMCTL_SANDBOX_ADMIN_PASSWORD",
+    help="Master realm admin password (default: admin). Prefer REALMCTL_SANDBOX_ADMIN_PASSWORD, which stays "
+    "out of process lists.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help='json: one line on stdout once serving: {"format": "realmctl.sandbox", "version": 1, "url", ...}.',
+)
 @click.option(
     "--import",
     "imports",
@@ -335,6 +349,7 @@ def sandbox(
     latency_ms: int,
     fault_rate: float,
     fault_seed: int,
+    fmt: str,
 ) -> None:
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
     from realmctl.sandbox import Sandbox
@@ -357,6 +372,15 @@ def sandbox(
     except HttpError as exc:  # an import the server would refuse, e.g. a duplicate realm name
         raise RealmctlError(f"cannot import: {exc.body}") from exc
     click.echo(f"realmctl sandbox serving {server.url} (admin user: {admin_user})", err=True)
+    if fmt == "json":
+        body = {
+            "format": "realmctl.sandbox",
+            "version": 1,
+            "url": server.url,
+            "profile": profile,
+            "adminUser": admin_user,
+        }
+        click.echo(json.dumps(body))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -43,3 +43,35 @@ def test_usage_error_exits_1_not_2() -> None:
     result = run("plan", "does-not-exist.yaml")
     assert result.returncode == 1
     assert "does not exist" in result.stderr
+
+
+def test_sandbox_json_line_and_password_from_the_environment() -> None:
+    import json
+    import os
+    import signal
+
+    env = {**os.environ, "REALMCTL_SANDBOX_ADMIN_PASSWORD": "from-env-7c1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realmctl", "sandbox", "--port", "0", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = json.loads(proc.stdout.readline())
+        assert (line["format"], line["version"], line["adminUser"]) == ("realmctl.sandbox", 1, "admin")
+        import requests
+
+        token = requests.post(
+            f"{line['url']}/realms/master/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "from-env-7c1"},
+            timeout=10,
+        )
+        assert token.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert "from-env-7c1" not in err
