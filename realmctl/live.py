@@ -22,6 +22,15 @@ LINKS_ATTRIBUTE = "realmctl.links"
 OWNED_MARKER = "realmctl.managed"
 
 
+def mapped_names(mappings: dict[str, Any], container: str) -> set[str]:
+    """Role names of `container` ("realm" or a clientId) in a MappingsRepresentation."""
+    if container == "realm":
+        roles = mappings.get("realmMappings") or []
+    else:
+        roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
+    return {r.get("name", "") for r in roles}
+
+
 class RealmState:
     """Bulk reads of one realm, each made at most once, with the ids they reveal."""
 
@@ -224,6 +233,24 @@ class RealmState:
             ("scope-mappings", owner, name),
             lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
         )
+
+    def map_role(self, owner: str, container: str, role: str, add: bool) -> None:
+        """Adds or removes one role on a role-mapping or scope-mapping endpoint.
+
+        `owner` is the endpoint without its `/realm` or `/clients/{uuid}` tail, e.g.
+        `users/{id}/role-mappings` or `client-scopes/{id}/scope-mappings`. Keycloak needs both the
+        role's id and name; adding a role that is already mapped is harmless, so it may be retried.
+        """
+        found = self.role(container, role)
+        if found is None:
+            raise LookupError(f"role {container}/{role} does not exist in realm {self.realm}")
+        tail = "realm" if container == "realm" else f"clients/{self.client_uuid(container)}"
+        path = f"{self.base}/{owner}/{tail}"
+        body = [{"id": found["id"], "name": role}]
+        if add:
+            self.api.post(path, body, idempotent=True)
+        else:
+            self.api.delete(path, body)
 
     def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
         if self.idp(alias) is None:

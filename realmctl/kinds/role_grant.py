@@ -12,7 +12,7 @@ from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import RealmState
+from realmctl.live import RealmState, mapped_names
 from realmctl.plan import Change, Key, Resource
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
@@ -67,12 +67,7 @@ class RoleGrantKind(LinkKind):
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         subject, who, container, role = key
         if subject == "group":
-            mappings = ctx.state.group_role_mappings(who)
-            if container == "realm":
-                roles = mappings.get("realmMappings") or []
-            else:
-                roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
-            return {} if any(r.get("name") == role for r in roles) else None
+            return {} if role in mapped_names(ctx.state.group_role_mappings(who), container) else None
         username = who if subject == "user" else service_account_username(who)
         return {} if username in ctx.state.role_member_names(container, role) else None
 
@@ -88,16 +83,7 @@ class RoleGrantKind(LinkKind):
                 uuid = state.client_uuid(who)
                 account = state.api.get(f"{state.base}/clients/{uuid}/service-account-user")
             owner = f"users/{account['id']}"
-        found = state.role(container, role)
-        if found is None:
-            raise LookupError(f"role {container}/{role} does not exist in realm {state.realm}")
-        target = "realm" if container == "realm" else f"clients/{state.client_uuid(container)}"
-        path = f"{state.base}/{owner}/role-mappings/{target}"
-        body = [{"id": found["id"], "name": role}]
-        if method == "POST":
-            state.api.post(path, body, idempotent=True)
-        else:
-            state.api.delete(path, body)
+        state.map_role(f"{owner}/role-mappings", container, role, add=method == "POST")
 
     def create(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "POST")

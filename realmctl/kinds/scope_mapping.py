@@ -7,7 +7,7 @@ without one for broker/read-token the broker token endpoint answers 403 (SEMANTI
 from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import RealmState
+from realmctl.live import RealmState, mapped_names
 from realmctl.plan import Change, Key, Resource
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
@@ -42,26 +42,12 @@ class ScopeMappingKind(LinkKind):
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         owner, name, container, role = key
-        mappings = ctx.state.scope_mappings(owner, name)
-        if container == "realm":
-            roles = mappings.get("realmMappings") or []
-        else:
-            roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
-        return {} if any(r.get("name") == role for r in roles) else None
+        return {} if role in mapped_names(ctx.state.scope_mappings(owner, name), container) else None
 
     def _call(self, state: RealmState, change: Change, method: str) -> None:
         owner, name, container, role = change.key
         oid = state.scope_id(name) if owner == "scope" else state.client_uuid(name)
-        target = "realm" if container == "realm" else f"clients/{state.client_uuid(container)}"
-        found = state.role(container, role)
-        if found is None:
-            raise LookupError(f"role {container}/{role} does not exist in realm {state.realm}")
-        path = f"{state.base}/{OWNERS[owner][1]}/{oid}/scope-mappings/{target}"
-        body = [{"id": found["id"], "name": role}]
-        if method == "POST":
-            state.api.post(path, body, idempotent=True)
-        else:
-            state.api.delete(path, body)
+        state.map_role(f"{OWNERS[owner][1]}/{oid}/scope-mappings", container, role, add=method == "POST")
 
     def create(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "POST")
