@@ -50,6 +50,11 @@ def cli() -> None:
     realmctl apply SPEC...      make the server match the spec; idempotent
     realmctl check SPEC...      prove the stored-token and token-exchange chains hold
     realmctl sandbox            run a Keycloak-compatible server in memory, for tests and demos
+    realmctl export --realm R   write a spec for what a live realm has, to adopt it
+    realmctl schema             print the spec's JSON Schema, for editors
+
+    Exit codes: 0 ok, 1 error, 2 changes pending (plan --detailed-exitcode),
+    3 check found errors, 4 server unreachable or credentials refused, 130/143 interrupted.
 
     The server and credentials come from the environment (KEYCLOAK_URL, KEYCLOAK_USER,
     KEYCLOAK_PASSWORD or KEYCLOAK_CLIENT_ID, KEYCLOAK_CLIENT_SECRET); see `realmctl plan --help`.
