@@ -64,14 +64,20 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate(spec: tuple[str, ...], fmt: str) -> None:
+@click.option(
+    "--allow-missing-env",
+    is_flag=True,
+    help="Unset ${env:...} variables are not errors (their names are listed); for machines without the "
+    "pipeline's secrets, e.g. a pre-commit hook.",
+)
+def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool) -> None:
     """Check SPEC files or directories offline: YAML, schema, ${env:...}, references.
 
     Exits 0 when valid (warnings allowed), 1 when not. Sends no request to any server.
     """
     from realmctl.spec.report import validate_report
 
-    text, ok = validate_report(spec, fmt)
+    text, ok = validate_report(spec, fmt, allow_missing_env)
     click.echo(text)
     if not ok:
         sys.exit(exitcodes.ERROR)
@@ -456,6 +462,8 @@ def run(args: list[str] | None = None) -> int:
         rv = cli.main(args=args, prog_name="realmctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # a command that exits by itself (validate)
+        return exc.code if isinstance(exc.code, int) else exitcodes.ERROR
     except click.Abort:
         click.echo("Aborted.", err=True)
         return exitcodes.ERROR

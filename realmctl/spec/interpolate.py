@@ -33,6 +33,9 @@ def _resolve(body: str, env: Mapping[str, str], base: FsPath, field: str) -> str
             return env[name]
         if dash:
             return default
+        if hasattr(env, "missing_value"):  # validate --allow-missing-env
+            value: str = env.missing_value(name)
+            return value
         raise _Failure(
             "missing-env",
             f"environment variable `{name}` used in {field} is not set",

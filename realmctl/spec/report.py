@@ -4,7 +4,8 @@ Kept out of cli.py so that the wording and the JSON shape are library code, test
 """
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from realmctl.errors import RealmctlError
@@ -29,11 +30,40 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-def validate_report(paths: Sequence[str], fmt: str = "text") -> tuple[str, bool]:
+class LenientEnv(Mapping[str, str]):
+    """The process environment, where an unset variable reads as a placeholder and is noted.
+
+    For `validate --allow-missing-env`: a developer's machine (a pre-commit hook) rarely has the
+    pipeline's secrets, yet everything else about the spec can still be checked.
+    """
+
+    PLACEHOLDER = "realmctl-unset-variable"
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.missing: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        return self.env[name]
+
+    def missing_value(self, name: str) -> str:
+        """What an unset variable without a default reads as (the interpolator asks last)."""
+        self.missing.add(name)
+        return self.PLACEHOLDER
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
+def validate_report(paths: Sequence[str], fmt: str = "text", allow_missing_env: bool = False) -> tuple[str, bool]:
     """Validate `paths` and render the result; returns (output, valid)."""
     realms = objects = 0
+    lenient = LenientEnv(os.environ) if allow_missing_env else None
     try:
-        spec = load_spec(paths)
+        spec = load_spec(paths, env=lenient)
     except SpecInvalid as exc:
         findings, files, valid = exc.findings, exc.files, False
     except Exception as exc:
@@ -61,8 +91,12 @@ def validate_report(paths: Sequence[str], fmt: str = "text") -> tuple[str, bool]
             "findings": [_finding_json(f) for f in findings],
             "summary": summary,
         }
+        if lenient is not None:
+            doc["unsetVariables"] = sorted(lenient.missing)
         return json.dumps(doc, indent=2), valid
     lines = [str(f) for f in findings]
+    if lenient is not None and lenient.missing:
+        lines.append(f"Not set, allowed by --allow-missing-env: {', '.join(sorted(lenient.missing))}")
     in_files = f"in {_plural(len(files), 'file')}"
     if valid:
         ok = f"OK: {_plural(realms, 'realm')}, {_plural(objects, 'object')} {in_files}"
