@@ -79,6 +79,25 @@ def token_idps(realm_spec: dict[str, Any]) -> dict[str, Any]:
     return {a: s for a, s in (realm_spec.get("identityProviders") or {}).items() if any(k in s for k in switches)}
 
 
+def chain_clients(realm_spec: dict[str, Any], facts: Facts) -> list[tuple[str, dict[str, Any]]]:
+    """The declared clients that exist and can hold user tokens (not bearer-only)."""
+    out = []
+    for client_id in realm_spec.get("clients") or {}:
+        client = facts.state.client(client_id)
+        if client is not None and not client.get("bearerOnly"):
+            out.append((client_id, client))
+    return out
+
+
+def chain_users(realm_spec: dict[str, Any]) -> list[str]:
+    """Declared users and users the spec grants broker/read-token, lower-cased."""
+    users = {u.lower() for u in realm_spec.get("users") or {}}
+    for grant in realm_spec.get("roleGrants") or []:
+        if "read-token" in ((grant.get("clientRoles") or {}).get("broker") or []):
+            users |= {u.lower() for u in grant.get("users") or []}
+    return sorted(users)
+
+
 def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], list[str]]:
     rs = spec.realms[realm]
     idps = token_idps(rs)
@@ -141,10 +160,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
         )
 
     # Client links: role scope, mapper, default scope.
-    for client_id in rs.get("clients") or {}:
-        client = facts.state.client(client_id)
-        if client is None or client.get("bearerOnly"):
-            continue
+    for client_id, client in chain_clients(rs, facts):
         checked.append(f"client {client_id} reads stored tokens")
         defaults = facts.client_scopes(client_id, "default")
         optional = facts.client_scopes(client_id, "optional")
@@ -231,11 +247,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
             )
 
     # User links: the role, and the IdP link.
-    users = {u.lower() for u in rs.get("users") or {}}
-    for grant in rs.get("roleGrants") or []:
-        if "read-token" in ((grant.get("clientRoles") or {}).get("broker") or []):
-            users |= {u.lower() for u in grant.get("users") or []}
-    for username in sorted(users):
+    for username in chain_users(rs):
         if facts.user(username) is None:
             continue
         for alias in idps:

@@ -1,5 +1,6 @@
 """Rules for keeping stored tokens useful after the first login."""
 
+from realmctl.check.broker import chain_clients, chain_users, token_idps
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
 from realmctl.spec.model import Spec
@@ -30,4 +31,58 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> list[Finding]:
                     spec.where("realms", realm, "identityProviders", alias),
                 )
             )
+    out.extend(account_linking(spec, realm, facts))
+    return out
+
+
+LINKING_ROLES = ("manage-account", "manage-account-links")
+
+
+def account_linking(spec: Spec, realm: str, facts: Facts) -> list[Finding]:
+    """Client-initiated account linking re-establishes stored tokens once they are stale; it needs
+    account/manage-account (or manage-account-links) held by the user and in the client's scope."""
+    rs = spec.realms[realm]
+    idps = list(token_idps(rs))
+    if not idps:
+        return []
+    out = []
+    for client_id, client in chain_clients(rs, facts):
+        in_scope = client.get("fullScopeAllowed", True) or any(
+            facts.scope_allows("client", client_id, "account", r)
+            or any(
+                facts.scope_allows("scope", s["name"], "account", r) for s in facts.client_scopes(client_id, "default")
+            )
+            for r in LINKING_ROLES
+        )
+        if not in_scope:
+            out.append(
+                Finding(
+                    "info",
+                    "upkeep.account-linking-scope",
+                    realm,
+                    f"client {client_id}",
+                    f"client {client_id} cannot start account linking (the way to store fresh tokens from "
+                    f"{', '.join(idps)}): account/manage-account-links is not in its role scope",
+                    f"clients:\n  {client_id}:\n    roleScope:\n      clients:\n"
+                    "        account: [manage-account-links]",
+                    spec.where("realms", realm, "clients", client_id),
+                )
+            )
+        for username in chain_users(rs):
+            if facts.user(username) is None:
+                continue
+            if not set(LINKING_ROLES) & facts.effective_client_roles(username, "account"):
+                out.append(
+                    Finding(
+                        "info",
+                        "upkeep.account-linking-role",
+                        realm,
+                        f"user {username}",
+                        f"user {username} holds neither account/manage-account nor manage-account-links, so they "
+                        "cannot re-link an identity provider to store fresh tokens",
+                        f"roleGrants:\n  - users: [{username}]\n    clientRoles:\n"
+                        "      account: [manage-account-links]",
+                        spec.where("realms", realm, "users", username),
+                    )
+                )
     return out
