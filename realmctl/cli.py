@@ -326,6 +326,12 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
 @click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26 or legacy-exchange.")
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
 @click.option(
+    "--context-path",
+    default="",
+    metavar="PATH",
+    help="Serve below PATH (e.g. /auth, as Keycloak before 17 and many proxies do).",
+)
+@click.option(
     "--admin-password",
     default="admin",
     envvar="REALMCTL_SANDBOX_ADMIN_PASSWORD",
@@ -360,6 +366,7 @@ def sandbox(
     latency_ms: int,
     fault_rate: float,
     fault_seed: int,
+    context_path: str,
     fmt: str,
 ) -> None:
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
@@ -377,6 +384,7 @@ def sandbox(
             admin_password=admin_password,
             host=host,
             port=port,
+            context_path=context_path,
         ).bind()
     except (ValueError, OSError) as exc:
         raise RealmctlError(f"cannot start the sandbox: {exc}") from exc

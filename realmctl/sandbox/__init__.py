@@ -72,6 +72,7 @@ class Sandbox:
         fault_seed: int = 0,
         admin_user: str = "admin",
         admin_password: str = "admin",
+        context_path: str = "",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -88,6 +89,7 @@ class Sandbox:
             defaults.import_realm(store, rep, organization=organization)
         self.app = App(store, self.profile, build_router())
         self.app.latency_ms = latency_ms
+        self.app.context_path = "/" + context_path.strip("/") if context_path.strip("/") else ""
         self.app.set_faults(fault_rate, fault_seed)
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -95,7 +97,7 @@ class Sandbox:
     @property
     def url(self) -> str:
         """Base URL without trailing slash, e.g. `http://127.0.0.1:8080`."""
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host}:{self.port}{self.app.context_path}"
 
     def bind(self) -> Sandbox:
         """Bind the port (0 = a free one) so that `url` is known before serving."""

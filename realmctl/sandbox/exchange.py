@@ -522,7 +522,9 @@ def local_realm(ex: Exchange, url: str, endpoint: str) -> Realm | None:
     The sandbox never calls out: an IdP URL is followed only when its origin is the sandbox's own
     base URL (as this request reached it); anything else is unreachable and fails validation.
     """
-    found = re.fullmatch(r"(https?://[^/]+)/realms/([^/]+)/protocol/openid-connect/" + endpoint + "/?", url)
+    prefix = re.escape(ex.req.app.context_path)
+    pattern = r"(https?://[^/]+)" + prefix + r"/realms/([^/]+)/protocol/openid-connect/" + endpoint + "/?"
+    found = re.fullmatch(pattern, url)
     if found is None or _origin(found.group(1)) != _origin(ex.req.base_url):
         return None
     return ex.req.app.store.realm(found.group(2))

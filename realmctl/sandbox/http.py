@@ -246,6 +246,7 @@ class App:
         self.stats_lock = threading.Lock()
         self.token_cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.latency_ms = 0
+        self.context_path = ""  # e.g. "/auth": every path is served below it, as Keycloak < 17 did
         self.fault_rate = 0.0
         self.fault_rng = random.Random(0)
         self.slow_ms = 1000
@@ -350,10 +351,16 @@ class RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
+        if app.context_path:
+            if not (path == app.context_path or path.startswith(app.context_path + "/")):
+                self.send(Response(404, {"error": "HTTP 404 Not Found"}))
+                return
+            path = path[len(app.context_path) :] or "/"
         route, params, known = app.router.match(self.command, path)
         bound_host, bound_port = self.server.server_address[:2]
         host = self.headers.get("Host") or f"{bound_host!s}:{bound_port}"
-        req = Request(app, self.command, path, params, parse_qs(url.query), self.headers, body, f"http://{host}")
+        base = f"http://{host}{app.context_path}"
+        req = Request(app, self.command, path, params, parse_qs(url.query), self.headers, body, base)
         keycloak = not path.startswith("/sandbox/")
         if keycloak:
             fault = app.draw_fault()
