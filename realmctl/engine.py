@@ -7,7 +7,6 @@ stops at the first failure with an account of what was and was not applied.
 
 import hashlib
 import json
-import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +24,45 @@ from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin
 from realmctl.spec.model import Spec
 
 
-def spec_digest(spec: Spec, salt: str) -> str:
-    """A digest of what the spec asks for; secrets enter only as salted hashes."""
+def spec_values(spec: Spec) -> list[str]:
+    """The values at the spec's sensitive paths (long enough to recognise), longest first."""
+    found: set[str] = set()
+    for path in spec.sensitive:
+        node: Any = {"realms": spec.realms}
+        for part in path:
+            node = (
+                node.get(part)
+                if isinstance(node, dict)
+                else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+            )
+        if isinstance(node, str) and len(node) >= 3:
+            found.add(node)
+    return sorted(found, key=len, reverse=True)
+
+
+def mask_sensitive(changes: list[Change], values: list[str]) -> None:
+    """Marks as sensitive every field change whose value holds a secret of the spec, wherever the
+    spec put it (a misspelt key, an attribute named like a password): the kinds know the secret
+    fields they manage, this catches everything else before anything is rendered or saved."""
+    if not values:
+        return
+    for change in changes:
+        for f in change.fields:
+            if f.sensitive:
+                continue
+            text = json.dumps([f.old, f.new], default=str)
+            if any(v in text or json.dumps(v)[1:-1] in text for v in values):
+                f.sensitive, f.old, f.new = True, None, None
+
+
+def spec_digest(spec: Spec) -> str:
+    """A digest of what the spec asks for. Secret values do not enter it at all (a hash of a
+    secret in a plan file could be attacked offline); `apply PLANFILE` takes them from the
+    environment at apply time, as the spec says."""
 
     def scrub(value: Any, path: tuple[Any, ...]) -> Any:
         if path in spec.sensitive:
-            return hashlib.sha256((salt + str(value)).encode()).hexdigest()
+            return "(sensitive)"
         if isinstance(value, dict):
             return {k: scrub(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
@@ -52,7 +84,6 @@ class Run:
 
     plan: Plan
     states: dict[str, RealmState]
-    salt: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -106,14 +137,13 @@ def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
     return changes, seen
 
 
-def make_plan(spec: Spec, api: Api, safety: Safety | None = None, salt: str | None = None) -> Run:
+def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
     """Reads the live realms the spec names and diffs them against it. Sends no write.
 
     Each (realm, kind) is planned in its own task; the reads they share are fetched once
     (`RealmState`), so independent reads run in parallel, bounded by the Api's parallelism.
     """
     safety = safety or Safety()
-    salt = salt or secrets.token_hex(8)
     states = {realm: RealmState(api, realm) for realm in spec.realms}
     expanded = expand(spec, states, api)
     contexts = {realm: Context(spec, realm, state, expanded.realms[realm]) for realm, state in states.items()}
@@ -135,8 +165,9 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None, salt: str | No
     plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
-    plan.spec_digest = spec_digest(spec, salt)
-    return Run(plan, states, salt)
+    plan.spec_digest = spec_digest(spec)
+    mask_sensitive(plan.changes, spec_values(spec))
+    return Run(plan, states)
 
 
 def _safety_errors(plan: Plan, seen: list[tuple[str, str, Live]], safety: Safety) -> list[str]:

@@ -76,7 +76,6 @@ def write_plan_file(run: Run, path: str, spec: Spec) -> None:
     """The plan as JSON plus what apply needs to check it is still current. No secret values."""
     body = run.plan.to_json()
     body["specFiles"] = [os.path.abspath(f) for f in spec.files]
-    body["salt"] = run.salt
     Path(path).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
@@ -94,7 +93,7 @@ def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
     spec = load(saved.get("specFiles") or [])
-    run = make_plan(spec, api, safety, salt=saved.get("salt"))
+    run = make_plan(spec, api, safety)
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):
         raise RealmctlError("the spec files changed since this plan was made; make a new plan")

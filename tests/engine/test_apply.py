@@ -455,3 +455,29 @@ def test_apply_json_reports_what_was_applied_and_convergence(world: World) -> No
     assert {"action": "create", "realm": world.realm, "kind": "client", "key": ["my-app"]} in body["applied"]
     again = json.loads(world.cmd("apply", "--yes", "--format", "json").out)
     assert again["applied"] == [] and again["converged"] is True
+
+
+def test_secrets_anywhere_the_spec_marks_them_are_masked_in_every_output(world: World, tmp_path: Path) -> None:
+    """Not only the fields a kind knows: a misspelt key, an attribute or a mapper config key."""
+    canary = CANARY + "-elsewhere"
+    world.env["ELSEWHERE"] = canary
+    world.r["identityProviders"]["azure"]["config"]["clientSecrte"] = "${env:ELSEWHERE}"
+    world.r["clients"]["my-app"]["attributes"] = {"apiPassword": "${env:ELSEWHERE}"}
+    world.r["clientScopes"]["broker_read_token"]["mappers"]["broker roles"]["config"] = {"x.secret": "${env:ELSEWHERE}"}
+    plan_file = str(tmp_path / "plan.json")
+    for args in (
+        ("plan",),
+        ("plan", "--format", "json"),
+        ("plan", "--format", "markdown"),
+        ("plan", "--out", plan_file),
+    ):
+        result = world.cmd(*args)
+        assert canary not in result.all and CANARY not in result.all, args
+    assert canary not in Path(plan_file).read_text()
+    text = world.cmd("plan").out
+    assert "config.clientSecrte: (sensitive)" in text and "attributes.apiPassword: (sensitive)" in text
+    assert "config[x.secret]: (sensitive)" in text
+    world.apply()
+    world.env["ELSEWHERE"] = canary + "-2"
+    changed = world.cmd("plan")
+    assert "(sensitive) (changed)" in changed.out and canary not in changed.all
