@@ -256,7 +256,7 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
                 click.echo(apply_json(run, result, None))
             if result.interrupted and stop.signal:
                 return 128 + stop.signal
-            return exitcodes.ERROR
+            return exitcodes.CONNECTION if result.connection_lost else exitcodes.ERROR
         after = make_plan(loaded, api, Safety(allow_mass_delete=True, allow_mass_update=True))
     if as_json:
         click.echo(apply_json(run, result, after))

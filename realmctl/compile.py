@@ -123,6 +123,13 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
             "_intent": intent(target, entry),
             "_entry": name,
         }
+        declared = set(realms[target].get("clients") or {})
+        for audience in entry.get("audiences") or []:
+            if audience not in declared and states[target].client(audience) is None:
+                errors.append(
+                    f"token exchange {name!r} in realm {target!r} names audience {audience!r}, a client that is "
+                    "neither declared in the spec nor present on the server"
+                )
         attach = [("idp", alias, "token-exchange")]
         attach += [("client", audience, "token-exchange") for audience in entry.get("audiences") or []]
         if entry.get("impersonation"):

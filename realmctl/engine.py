@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realmctl.compile import expand
-from realmctl.errors import RealmctlError
-from realmctl.keycloak.session import Api
+from realmctl.errors import ConnectionFailed, RealmctlError
+from realmctl.keycloak.session import Api, Transient
 from realmctl.kinds import BY_NAME, KINDS
 from realmctl.kinds.base import Context, Kind
 from realmctl.live import LINKS_ATTRIBUTE, RealmState
@@ -105,7 +105,7 @@ def protected(change: Change) -> bool:
     """Objects Keycloak itself needs: never deleted, whatever the spec or a marker says."""
     key = change.key
     if change.kind == "client":
-        return key[0] in PROTECTED_CLIENTS or key[0].endswith("-realm")
+        return key[0] in PROTECTED_CLIENTS or (change.realm == "master" and key[0].endswith("-realm"))
     if change.kind == "client-scope":
         return key[0] in BUILTIN_SCOPES
     if change.kind == "role":
@@ -220,6 +220,7 @@ class ApplyResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     skipped: list[Change] = field(default_factory=list)
     interrupted: bool = False
+    connection_lost: bool = False  # a failure was the server going away or refusing us (exit 4)
 
 
 def apply_plan(
@@ -245,6 +246,12 @@ def apply_plan(
             halt.set()
             with lock:
                 result.failed.append((change, str(exc)))
+                result.connection_lost = result.connection_lost or isinstance(exc, ConnectionFailed | Transient)
+            return
+        except Exception as exc:  # a defect: report it as one line, never as a traceback
+            halt.set()
+            with lock:
+                result.failed.append((change, f"internal error ({type(exc).__name__}); please report it"))
             return
         with lock:
             result.applied.append(change)
@@ -265,26 +272,28 @@ def apply_plan(
     return result
 
 
-def _record_links(run: Run, applied: list[Change]) -> None:
-    """Adds created links to, and removes deleted links from, each realm's record of its own."""
+def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
+    """Adds created links to, and removes deleted links from, each realm's record of its own.
+
+    A concurrent run may rewrite the record between our read and our write, so the record is read
+    again after writing and the merge repeated until it holds what this run did (bounded).
+    """
     for realm, state in run.states.items():
         mine = [c for c in applied if c.realm == realm and BY_NAME[c.kind].recorded]
+        added = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "create"}
+        removed = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "delete"}
         if not mine:
             continue
-        state.forget("realm")
-        rep = state.realm_rep() or {}
-        links = state.links()
-        before = set(links)
-        for change in mine:
-            record = BY_NAME[change.kind].record_key(change.key)
-            if change.action == "create":
-                links.add(record)
-            elif change.action == "delete":
-                links.discard(record)
-        if links != before:
-            attributes = {**(rep.get("attributes") or {}), LINKS_ATTRIBUTE: json.dumps(sorted(links))}
-            state.api.put(state.base, {"realm": realm, "attributes": attributes})
+        for _ in range(attempts):
             state.forget("realm")
+            links = state.links()
+            if added <= links and not removed & links:
+                break
+            rep = state.realm_rep() or {}
+            merged = (links | added) - removed
+            attributes = {**(rep.get("attributes") or {}), LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
+            state.api.put(state.base, {"realm": realm, "attributes": attributes})
+        state.forget("realm")
 
 
 __all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan"]

@@ -41,8 +41,16 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
         yield api
         return
     from realmctl.sandbox import Sandbox
+    from realmctl.sandbox.errors import HttpError
 
-    with Sandbox(profile=target.sandbox_profile, imports=target.sandbox_imports) as sb:
+    try:
+        sandbox = Sandbox(profile=target.sandbox_profile, imports=target.sandbox_imports)
+    except (ValueError, OSError, TypeError, KeyError, AttributeError, HttpError) as exc:
+        names = ", ".join(target.sandbox_imports)
+        raise RealmctlError(
+            f"cannot start the sandbox from {names}: not a usable realm export ({type(exc).__name__})"
+        ) from None
+    with sandbox as sb:
         print(
             f"realmctl: using an in-memory sandbox ({target.sandbox_profile}) at {sb.url}; "
             "nothing is sent to a real server.",

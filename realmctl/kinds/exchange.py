@@ -171,28 +171,31 @@ class ExchangeAttachKind(LinkKind):
             raise LookupError(f"no {scope} permission on {target} {name}: fine-grained permissions are off")
         ours = policy_id(state, policy)
         authz = state.authz()
-        current = state.api.get(f"{authz}/permission/scope/{permission}")
-        policies = {p["id"] for p in state.api.get(f"{authz}/policy/{permission}/associatedPolicies") or []}
-        resources = [r["_id"] for r in state.api.get(f"{authz}/permission/{permission}/resources") or []]
-        scopes = [s["id"] for s in state.api.get(f"{authz}/permission/{permission}/scopes") or []]
-        if attach:
-            policies.add(ours or policy)
-        else:
-            policies.discard(ours or "")
-        body = {
-            "id": permission,
-            "name": current["name"],
-            "type": "scope",
-            "logic": current.get("logic", "POSITIVE"),
-            "decisionStrategy": current.get("decisionStrategy", "UNANIMOUS"),
-            "resources": resources,
-            "scopes": scopes,
-            "policies": sorted(policies),
-        }
-        if current.get("description"):
-            body["description"] = current["description"]
-        state.api.put(f"{authz}/permission/scope/{permission}", body)
-        state.forget(("associated", permission))
+        # Several attachments may target one permission in the same wave (two entries sharing an
+        # audience, or both impersonating): serialise the read-modify-write per permission.
+        with state.lock(("permission", permission)):
+            current = state.api.get(f"{authz}/permission/scope/{permission}")
+            policies = {p["id"] for p in state.api.get(f"{authz}/policy/{permission}/associatedPolicies") or []}
+            resources = [r["_id"] for r in state.api.get(f"{authz}/permission/{permission}/resources") or []]
+            scopes = [s["id"] for s in state.api.get(f"{authz}/permission/{permission}/scopes") or []]
+            if attach:
+                policies.add(ours or policy)
+            else:
+                policies.discard(ours or "")
+            body = {
+                "id": permission,
+                "name": current["name"],
+                "type": "scope",
+                "logic": current.get("logic", "POSITIVE"),
+                "decisionStrategy": current.get("decisionStrategy", "UNANIMOUS"),
+                "resources": resources,
+                "scopes": scopes,
+                "policies": sorted(policies),
+            }
+            if current.get("description"):
+                body["description"] = current["description"]
+            state.api.put(f"{authz}/permission/scope/{permission}", body)
+            state.forget(("associated", permission))
 
     def create(self, state: RealmState, change: Change) -> None:
         self._rewrite(state, change, attach=True)

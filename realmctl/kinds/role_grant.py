@@ -49,6 +49,8 @@ class RoleGrantKind(LinkKind):
             for user in ctx.state.linked_users(alias):
                 linked: Key = ("user", user["username"].lower(), "broker", "read-token")
                 out.setdefault(linked, ctx.resource(self.name, linked, {}, "identityProviders", alias))
+        # One batched look-up for every undeclared user, instead of one request per name below.
+        ctx.state.users(k[1] for k in out if k[0] == "user" and k[1] not in declared)
         for key in out:
             subject, who = key[0], key[1]
             if subject == "user" and who not in declared and ctx.state.user_id(who) is None:

@@ -21,8 +21,18 @@ class UserKind(Kind):
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
+        seen: dict[str, str] = {}
         for username, spec in (ctx.realm_spec.get("users") or {}).items():
+            if username.lower() in seen:
+                ctx.errors.append(
+                    f"users {seen[username.lower()]!r} and {username!r} in realm {ctx.realm!r} are the same user: "
+                    "Keycloak usernames are case-insensitive"
+                )
+                continue
+            seen[username.lower()] = username
             fields = pick(spec, FIELDS)
+            if "email" in fields:  # Keycloak stores e-mail addresses in lower case
+                fields["email"] = fields["email"].lower()
             if spec.get("attributes"):
                 fields["attributes"] = _attributes(spec)
             resource = ctx.resource(self.name, (username.lower(),), fields, "users", username)

@@ -481,3 +481,24 @@ def test_secrets_anywhere_the_spec_marks_them_are_masked_in_every_output(world: 
     world.env["ELSEWHERE"] = canary + "-2"
     changed = world.cmd("plan")
     assert "(sensitive) (changed)" in changed.out and canary not in changed.all
+
+
+def test_mixed_case_email_converges(world: World) -> None:
+    world.r["users"]["bob"]["email"] = "Bob.Builder@Example.COM"
+    world.apply()
+    assert world.plan().code == 0
+
+
+def test_usernames_differing_only_in_case_are_one_user_and_a_plan_error(world: World) -> None:
+    world.r["users"]["ALICE"] = {"email": "other@example.com"}
+    result = world.plan()
+    assert result.code == 1 and "are the same user" in result.err
+
+
+def test_a_bad_sandbox_import_is_one_sentence(world: World, tmp_path: Path) -> None:
+    bad = tmp_path / "export.json"
+    bad.write_text("not json")
+    world.path.write_text(yaml.safe_dump(world.spec))
+    result = realmctl("plan", "--sandbox-import", str(bad), str(world.path), env=world.env)
+    assert result.code == 1 and "Traceback" not in result.all
+    assert "not a usable realm export" in result.err

@@ -211,3 +211,24 @@ def test_policies_attached_by_others_are_kept_and_removal_takes_only_ours(pair: 
     assert pair.admin.call("GET", f"admin/realms/{pair.a}/identity-provider/instances/realm-b").status_code == 404
     assert pair.admin.client(pair.b, "realm-b-client") is not None
     assert pair.cmd("plan", "--detailed-exitcode").code == 0
+
+
+def test_two_entries_sharing_an_audience_and_impersonation_converge_in_one_apply(pair: Pair) -> None:
+    """Their attachments to the same permissions run in one parallel wave: none may be lost."""
+    pair.spec["realms"][pair.a]["clients"]["api-a"] = {"publicClient": False}
+    pair.spec["realms"][pair.a]["clients"]["realm-a-other"] = {"publicClient": False}
+    pair.entry.update(audiences=["api-a"], impersonation=True)
+    second = dict(pair.entry, identityProvider="realm-b-2", clients=["realm-a-other"])
+    pair.spec["realms"][pair.a]["tokenExchange"]["from-b-2"] = second
+    pair.admin.put("sandbox/latency", {"ms": 30})
+    try:
+        pair.apply()
+    finally:
+        pair.admin.put("sandbox/latency", {"ms": 0})
+    assert pair.cmd("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_unknown_audience_is_a_plan_error(pair: Pair) -> None:
+    pair.entry["audiences"] = ["no-such-client"]
+    result = pair.cmd("plan")
+    assert result.code == 1 and "names audience 'no-such-client'" in result.err

@@ -1,6 +1,7 @@
 """Faults, interruptions and concurrent runs: apply always converges, never duplicates, never
 shows a traceback. A few trials here; benchmarks/reliability.py runs the full campaign."""
 
+import json
 import random
 import signal
 import subprocess
@@ -86,6 +87,9 @@ def test_two_concurrent_applies_converge(sandbox: Any) -> None:
         assert proc.returncode == 0, err
     assert plan_code(env).returncode == 0
     assert duplicates(admin, "apps") == {}
+    # Both runs recorded the links they added: a grant leaving the spec is still found and removed.
+    record = json.loads(admin.get("admin/realms/apps")["attributes"]["realmctl.links"])
+    assert '["role-grant","user","bob","broker","read-token"]' in record
 
 
 def test_unreachable_server_is_one_sentence_and_exit_4() -> None:
