@@ -18,6 +18,10 @@ class UserKind(Kind):
     name = "user"
     title = "user"
     order = 60
+    # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
+    # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
+    # record says which users realmctl created.
+    recorded = True
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -42,11 +46,12 @@ class UserKind(Kind):
         return out
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
-        found = ctx.state.users(r.key[0] for r in wanted)
+        recorded = {key[0] for key in ctx.state.recorded(self.name)}
+        found = ctx.state.users([r.key[0] for r in wanted] + sorted(recorded))
         for user in ctx.state.owned_users():
             found.setdefault(user["username"].lower(), user)
         return [
-            Live((name,), user, id=user["id"], owned=is_owned(user.get("attributes")), raw=user)
+            Live((name,), user, id=user["id"], owned=name in recorded or is_owned(user.get("attributes")), raw=user)
             for name, user in found.items()
         ]
 

@@ -502,3 +502,16 @@ def test_a_bad_sandbox_import_is_one_sentence(world: World, tmp_path: Path) -> N
     result = realmctl("plan", "--sandbox-import", str(bad), str(world.path), env=world.env)
     assert result.code == 1 and "Traceback" not in result.all
     assert "not a usable realm export" in result.err
+
+
+def test_an_owned_user_is_known_without_its_attribute_marker(world: World) -> None:
+    """Keycloak 24+ discards unknown user attributes by default: ownership must not depend on one."""
+    world.apply()
+    bob = world.get("users", username="bob", exact="true")[0]
+    world.admin.put(f"admin/realms/{world.realm}/users/{bob['id']}", {**bob, "attributes": {}})
+    world.r["users"].pop("bob")
+    world.r["roleGrants"][0]["users"] = ["alice"]
+    plan = world.plan()
+    assert "  - user bob" in plan.out, plan.out
+    world.apply()
+    assert world.get("users", username="bob", exact="true") == []
