@@ -1,6 +1,5 @@
 """Test helpers: run the real CLI in-process, read the server's request log, make raw admin calls."""
 
-import io
 import os
 import sys
 import uuid
@@ -96,6 +95,3 @@ def write(tmp: Path, name: str, text: str) -> str:
     path = tmp / name
     path.write_text(text)
     return str(path)
-
-
-_ = io

@@ -4,7 +4,6 @@ reverse proxies serve it): every request, Location, issuer and probe must carry 
 from pathlib import Path
 
 import pytest
-import yaml
 
 from realmctl.sandbox import Sandbox
 from tests.helpers import ROOT, Admin, env_for, realmctl
@@ -38,4 +37,3 @@ def test_cross_realm_exchange_under_auth(tmp_path: Path) -> None:
         checked = realmctl("check", "--probe", str(spec), env=env)
         assert checked.code == 0, checked.all
         assert "(token exchange) -> 200" in checked.out
-        _ = yaml
