@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import requests
 from keycloak import KeycloakOpenIDConnection
@@ -141,9 +141,41 @@ class _Connection(KeycloakOpenIDConnection):
             super().refresh_token()
 
 
+#: Segments that URL handling anywhere on the way (urljoin, urllib3, proxies, the server) reads as
+#: "this folder" or "the parent folder": a role named `..` would otherwise address the realm itself.
+DOT_SEGMENTS = frozenset({"", ".", ".."})
+
+
+class UnsafePath(RealmctlError):
+    """A path that would not reach the object it was built for; nothing was sent."""
+
+
 def seg(value: str) -> str:
-    """Quotes one path segment (aliases, role names and usernames may hold spaces or slashes)."""
+    """Quotes one path segment, so that a name stays one segment whatever it holds.
+
+    Every character but the unreserved ones is percent-encoded (`a/b` -> `a%2Fb`, `a;b` -> `a%3Bb`,
+    which Keycloak 26.7 decodes back into the one name). `.` and `..` cannot be encoded that way
+    (dots are unreserved, and URL normalisation resolves them), so they are refused here, and the
+    spec validator refuses them before any request.
+    """
+    if value in DOT_SEGMENTS:
+        raise UnsafePath(f"refusing to use {value!r} as a name in a URL: it would address a different object")
     return quote(value, safe="")
+
+
+def checked_path(path: str) -> str:
+    """`path` if each of its segments stays where it was put; raises UnsafePath otherwise.
+
+    The last line of defence for paths assembled from ids the server returned (a hostile or broken
+    server could answer with an id of `..`) and for any f-string that forgot `seg`.
+    """
+    bare = path.split("?", 1)[0]
+    for part in bare.split("/"):
+        if part in DOT_SEGMENTS or unquote(part) in (".", ".."):
+            raise UnsafePath(
+                f"refusing to send a request to {bare!r}: a segment of it would change which object it addresses"
+            )
+    return path
 
 
 class Api:
@@ -241,16 +273,19 @@ class Api:
                 time.sleep(delay)
 
     def _send_once(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        # An absolute URL, so that python-keycloak's urljoin never resolves anything in `path`
+        # (it would turn `x/..` into the parent and `//host/...` into another server).
+        url = f"{self.settings.url}/{checked_path(path)}"
         self._count(method)
         try:
             if method == "GET":
-                response = self._conn.raw_get(path, **dict(params or {}))
+                response = self._conn.raw_get(url, **dict(params or {}))
             elif method == "POST":
-                response = self._conn.raw_post(path, data=json.dumps(body), **dict(params or {}))
+                response = self._conn.raw_post(url, data=json.dumps(body), **dict(params or {}))
             elif method == "PUT":
-                response = self._conn.raw_put(path, data=json.dumps(body), **dict(params or {}))
+                response = self._conn.raw_put(url, data=json.dumps(body), **dict(params or {}))
             else:
-                response = self._conn.raw_delete(path, data=None if body is None else json.dumps(body))
+                response = self._conn.raw_delete(url, data=None if body is None else json.dumps(body))
         except KeycloakConnectionError as exc:
             raise Transient(method, path, 0, {"error": f"connection to {self.settings.url} failed"}) from exc
         log.debug("%s %s -> %s", method, path, response.status_code)

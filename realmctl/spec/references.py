@@ -33,6 +33,15 @@ def _nearest(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+DOT_NAMES = (".", "..")
+DOT_REASON = "in a URL it means this folder or the parent folder, so realmctl could not address the object"
+DOT_HINT = "choose a name with another character in it"
+#: Keys whose string value is the name of another object (and so may end up in a URL).
+NAME_VALUED = frozenset({"identityProvider", "realm", "client"})
+#: Maps of free-form values rather than names.
+FREE_FORM = frozenset({"config", "attributes", "extra"})
+
+
 class _Checker:
     """Collects reference findings for the whole spec, one realm at a time."""
 
@@ -48,10 +57,35 @@ class _Checker:
         self.findings.append(Finding(severity, code, message, self.positions.get(p), hint))
 
     def run(self) -> list[Finding]:
+        self.dot_names(self.realms, ("realms",))
         for name, realm in self.realms.items():
             if isinstance(realm, dict):
                 self.realm(name, realm)
         return self.findings
+
+    def dot_names(self, value: Any, path: Path) -> None:
+        """Names `.` and `..` anywhere a name may become part of an admin URL.
+
+        Keycloak stores such names, but no URL can address them: dot segments are resolved by URL
+        handling on the way (a role `..` would address its realm: updating it would PUT onto the
+        realm, deleting it would delete the realm). Free-form maps (`config`, `attributes`,
+        `extra`) hold values, not names, and are skipped.
+        """
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = (*path, key)
+                if key in DOT_NAMES:
+                    self.add("error", "bad-name", f"name `{key}` cannot be used: {DOT_REASON}", where, DOT_HINT)
+                if key in NAME_VALUED and item in DOT_NAMES:
+                    self.add("error", "bad-name", f"name `{item}` cannot be used: {DOT_REASON}", where, DOT_HINT)
+                if key not in FREE_FORM:
+                    self.dot_names(item, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if item in DOT_NAMES:
+                    self.add("error", "bad-name", f"name `{item}` cannot be used: {DOT_REASON}", (*path, i), DOT_HINT)
+                elif isinstance(item, dict | list):
+                    self.dot_names(item, (*path, i))
 
     def realm(self, r: str, realm: dict[str, Any]) -> None:
         base: Path = ("realms", r)
