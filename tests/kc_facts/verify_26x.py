@@ -445,18 +445,20 @@ def point4(kc: Kc) -> None:
     say(f"\n## 4. JWT Authorization Grant on {kc.name} ({kc.url})")
     b = kc.realm("jwt-b")
     a = kc.realm("jwt-a")
-    a_iss = kc.issuer(a)
-    # realm B: a user, a confidential client with standard token exchange, an audience scope for A
+    a_iss, b_iss = kc.issuer(a), kc.issuer(b)
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    # realm B: a user, a confidential client with standard token exchange, audience scopes
     bcid, bsec = kc.client(b, "b-app", attributes={"standard.token.exchange.enabled": "true"})
     bob = kc.user(b, "bob")
-    kc.ok("POST", f"realms/{b}/client-scopes",
-          {"name": "aud-a", "protocol": "openid-connect", "attributes": {"include.in.token.scope": "true"},
-           "protocolMappers": [{"name": "aud-a", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-                                "config": {"included.custom.audience": a_iss, "access.token.claim": "true"}}]})
-    scope_id = next(s["id"] for s in kc.get(f"realms/{b}/client-scopes") if s["name"] == "aud-a")
-    kc.ok("PUT", f"realms/{b}/clients/{bcid}/optional-client-scopes/{scope_id}")
+    for name, aud in (("aud-a", a_iss), ("aud-a-endpoint", kc.token_url(a)), ("aud-x", "https://elsewhere.invalid")):
+        kc.ok("POST", f"realms/{b}/client-scopes",
+              {"name": name, "protocol": "openid-connect", "attributes": {"include.in.token.scope": "true"},
+               "protocolMappers": [{"name": name, "protocol": "openid-connect",
+                                    "protocolMapper": "oidc-audience-mapper",
+                                    "config": {"included.custom.audience": aud, "access.token.claim": "true"}}]})
+        sid = next(s["id"] for s in kc.get(f"realms/{b}/client-scopes") if s["name"] == name)
+        kc.ok("PUT", f"realms/{b}/clients/{bcid}/optional-client-scopes/{sid}")
     # realm A: IdP for B found by issuer, a client allowed to use it, a user (linked later)
-    b_iss = kc.issuer(b)
     idp_rep = {"alias": "realm-b", "providerId": "oidc", "enabled": True,
                "config": {"issuer": b_iss, "jwksUrl": f"{b_iss}/protocol/openid-connect/certs",
                           "useJwksUrl": "true", "validateSignature": "true", "clientId": "unused",
@@ -471,102 +473,135 @@ def point4(kc: Kc) -> None:
     acid, asec = kc.client(a, "a-app")
     alice = kc.user(a, "alice-a")
     a_token = kc.token_url(a)
-    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
     def jwt_grant(label: str, assertion: str, client: str = "a-app", secret: str | None = None) -> requests.Response:
         data = {"grant_type": grant, "assertion": assertion, "client_id": client}
-        if secret is None:
-            secret = asec
+        secret = asec if secret is None else secret
         if secret:
             data["client_secret"] = secret
         return show(label, requests.post(a_token, data=data, timeout=30))
 
-    def exchange(scope: str | None = "aud-a", audience: str | None = a_iss, label: str = "") -> requests.Response:
-        sub = kc.password_token(b, "b-app", bsec, "bob")["access_token"]
+    def b_token(scope: str = "openid") -> str:
+        return kc.password_token(b, "b-app", bsec, "bob", scope=scope)["access_token"]
+
+    def exchanged(scope: str | None = "aud-a", audience: str | None = None, label: str = "") -> str:
         data = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "client_id": "b-app",
-                "client_secret": bsec, "subject_token": sub,
+                "client_secret": bsec, "subject_token": b_token(),
                 "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}
         if scope:
             data["scope"] = scope
         if audience:
             data["audience"] = audience
-        return show(label or f"B standard exchange scope={scope} audience={audience}",
-                    requests.post(kc.token_url(b), data=data, timeout=30))
+        r = requests.post(kc.token_url(b), data=data, timeout=30)
+        if label:
+            show(label, r)
+        return str(r.json().get("access_token", "")) if r.ok else ""
 
-    plain = kc.password_token(b, "b-app", bsec, "bob")["access_token"]
-    say(f"- B password-grant token: aud={claims(plain).get('aud')} azp={claims(plain).get('azp')}")
-    plain_aud = kc.password_token(b, "b-app", bsec, "bob", scope="openid aud-a")["access_token"]
-    say(f"- B password-grant token with scope aud-a: aud={claims(plain_aud).get('aud')}")
-    r = exchange(audience=a_iss)
-    r = exchange(audience=None, label="B standard exchange scope=aud-a, no audience")
-    assertion = r.json().get("access_token", "") if r.ok else plain_aud
-    if assertion:
-        c = claims(assertion)
-        say(f"    exchanged token: iss={c.get('iss')} aud={c.get('aud')} sub={c.get('sub')} azp={c.get('azp')} "
+    def describe(label: str, token: str) -> None:
+        c = claims(token)
+        say(f"    {label}: iss={c.get('iss')} aud={c.get('aud')} azp={c.get('azp')} "
             f"exp-iat={c['exp'] - c['iat']} jti={'jti' in c}")
-    say("- A jwt-bearer grant, failures in the order met:")
+
+    say("- realm B tokens (b-app fullScopeAllowed=true, the default):")
+    describe("password grant", b_token())
+    describe("password grant scope=aud-a", b_token("openid aud-a"))
+    exchanged(audience=a_iss, label=f"B standard exchange scope=aud-a audience={a_iss}")
+    t = exchanged(label="B standard exchange scope=aud-a (no audience)")
+    if t:
+        describe("exchanged", t)
+    say("- A jwt-bearer grant, one fresh assertion per request, failures in the order met:")
     jwt_grant("no assertion", "")
     jwt_grant("assertion not a JWT", "abc")
     kc.client(a, "a-pub", public=True, attributes={"oauth2.jwt.authorization.grant.enabled": "true",
                                                   "oauth2.jwt.authorization.grant.idp": "realm-b"})
-    jwt_grant("public client a-pub", assertion, client="a-pub", secret="")
-    jwt_grant("client attribute oauth2.jwt.authorization.grant.enabled unset", assertion)
+    jwt_grant("public client a-pub (attributes set)", exchanged(), client="a-pub", secret="")
+    jwt_grant("a-app: oauth2.jwt.authorization.grant.enabled unset", exchanged())
     kc.set_client_attrs(a, acid, **{"oauth2.jwt.authorization.grant.enabled": "true"})
-    jwt_grant("client grant enabled, ...grant.idp unset", exchange(audience=None, label="(new assertion)")
-              .json()["access_token"])
+    jwt_grant("a-app: grant enabled, ...grant.idp unset", exchanged())
     kc.set_client_attrs(a, acid, **{"oauth2.jwt.authorization.grant.idp": "other"})
-    jwt_grant("...grant.idp=other", exchange(audience=None, label="(new assertion)").json()["access_token"])
+    jwt_grant("a-app: ...grant.idp=other", exchanged())
     kc.set_client_attrs(a, acid, **{"oauth2.jwt.authorization.grant.idp": "other##realm-b"})
-    fresh = exchange(audience=None, label="(new assertion)").json()["access_token"]
-    jwt_grant("...grant.idp=other##realm-b, user not linked", fresh)
-    jwt_grant("B token without A's issuer in aud (plain password grant)", plain)
+    jwt_grant("a-app: ...grant.idp=other##realm-b; user not linked; assertion aud=[A, account]", exchanged())
+    jwt_grant("user not linked; assertion aud=account only (plain password grant)", b_token())
     link = {"identityProvider": "realm-b", "userId": bob, "userName": "bob"}
     show("POST link alice-a -> realm-b (userId = B sub)",
          kc.adm("POST", f"realms/{a}/users/{alice}/federated-identity/realm-b", link))
     say(f"  links: {kc.get(f'realms/{a}/users/{alice}/federated-identity')}")
-    ok = jwt_grant("linked: grant with a fresh assertion", fresh)
+    jwt_grant("linked; assertion aud=[A, account] (exchanged)", exchanged())
+    jwt_grant("linked; assertion aud=account only (plain password grant)", b_token())
+    say("- b-app fullScopeAllowed=false (so `account` drops out of aud):")
+    brep = kc.get(f"realms/{b}/clients/{bcid}")
+    brep["fullScopeAllowed"] = False
+    kc.ok("PUT", f"realms/{b}/clients/{bcid}", brep)
+    describe("password grant", b_token())
+    describe("password grant scope=aud-a", b_token("openid aud-a"))
+    t = exchanged(label="B standard exchange scope=aud-a")
+    if t:
+        describe("exchanged", t)
+    jwt_grant("linked; assertion with no aud (plain password grant)", b_token())
+    jwt_grant("linked; assertion aud=https://elsewhere.invalid", b_token("openid aud-x"))
+    jwt_grant("linked; assertion aud=A token endpoint", b_token("openid aud-a-endpoint"))
+    assertion = exchanged()
+    ok = jwt_grant("linked; exchanged assertion aud=[A issuer]", assertion)
     if ok.ok:
         body = ok.json()
         c = claims(body["access_token"])
         say(f"    answer keys={sorted(body)} refresh_expires_in={body.get('refresh_expires_in')} "
             f"scope={body.get('scope')!r}")
         say(f"    A token: iss={c.get('iss')} sub={c.get('sub')} (alice-a={alice}) azp={c.get('azp')} "
-            f"aud={c.get('aud')} sid={c.get('sid')!r}")
-    jwt_grant("same assertion a second time (reuse not allowed by default)", fresh)
-    jwt_grant("plain B token (aud b-app? not A) after linking", plain)
-    jwt_grant("B token with scope aud-a from a password grant (no exchange)",
-              kc.password_token(b, "b-app", bsec, "bob", scope="openid aud-a")["access_token"])
+            f"aud={c.get('aud')} sid={c.get('sid')!r} exp-iat={c['exp'] - c['iat']}")
+    jwt_grant("same assertion a second time (reuse not allowed by default)", assertion)
+    jwt_grant("password-grant token scope=aud-a (no exchange needed?)", b_token("openid aud-a"))
     idp = kc.get(f"realms/{a}/identity-provider/instances/realm-b")
-    idp["config"]["jwtAuthorizationGrantAssertionReuseAllowed"] = "true"
-    kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    again = exchange(audience=None, label="(new assertion)").json()["access_token"]
+
+    def idp_put(**changes: str | None) -> None:
+        for k, v in changes.items():
+            if v is None:
+                idp["config"].pop(k, None)
+            else:
+                idp["config"][k] = v
+        kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
+
+    idp_put(jwtAuthorizationGrantAssertionReuseAllowed="true")
+    again = exchanged()
     jwt_grant("reuse allowed: first use", again)
     jwt_grant("reuse allowed: second use", again)
-    idp["config"]["jwtAuthorizationGrantMaxAllowedAssertionExpiration"] = "60"
+    idp_put(jwtAuthorizationGrantAssertionReuseAllowed=None, jwtAuthorizationGrantMaxAllowedAssertionExpiration="60")
+    jwt_grant("max allowed assertion expiration 60, assertion lifetime 300 s, used at once", exchanged())
+    idp_put(jwtAuthorizationGrantMaxAllowedAssertionExpiration="5")
+    aged = exchanged()
+    time.sleep(8)
+    jwt_grant("max allowed assertion expiration 5, assertion issued 8 s ago", aged)
+    idp_put(jwtAuthorizationGrantMaxAllowedAssertionExpiration=None)
+    brealm = kc.get(f"realms/{b}")
+    brealm["accessTokenLifespan"] = 600
+    kc.ok("PUT", f"realms/{b}", brealm)
+    long_lived = exchanged()
+    describe("B token with realm lifespan 600", long_lived)
+    jwt_grant("default max expiration, assertion lifetime 600 s", long_lived)
+    brealm["accessTokenLifespan"] = 300
+    kc.ok("PUT", f"realms/{b}", brealm)
+    idp_put(jwtAuthorizationGrantAssertionSignatureAlg="ES256")
+    jwt_grant("signature alg ES256 required, assertion RS256", exchanged())
+    idp_put(jwtAuthorizationGrantAssertionSignatureAlg=None, issuer=b_iss + "-other")
+    jwt_grant("IdP issuer differs from assertion iss", exchanged())
+    idp_put(issuer=b_iss, jwtAuthorizationGrantEnabled="false")
+    jwt_grant("IdP jwtAuthorizationGrantEnabled=false", exchanged())
+    idp_put(jwtAuthorizationGrantEnabled=None)
+    jwt_grant("IdP jwtAuthorizationGrantEnabled absent", exchanged())
+    idp_put(jwtAuthorizationGrantEnabled="true", jwtAuthorizationGrantAllowedClockSkew="5",
+            jwtAuthorizationGrantMaxAllowedAssertionExpiration="300")
+    idp["enabled"] = False
     kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    jwt_grant("max allowed assertion expiration 60 s, assertion lifetime 300 s",
-              exchange(audience=None, label="(new assertion)").json()["access_token"])
-    idp["config"].pop("jwtAuthorizationGrantMaxAllowedAssertionExpiration")
-    idp["config"]["jwtAuthorizationGrantAssertionSignatureAlg"] = "ES256"
+    jwt_grant("IdP disabled (enabled=false)", exchanged())
+    idp["enabled"] = True
     kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    jwt_grant("signature alg ES256 required, assertion RS256",
-              exchange(audience=None, label="(new assertion)").json()["access_token"])
-    idp["config"].pop("jwtAuthorizationGrantAssertionSignatureAlg")
-    idp["config"]["issuer"] = b_iss + "-other"
-    kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    jwt_grant("IdP issuer differs from assertion iss",
-              exchange(audience=None, label="(new assertion)").json()["access_token"])
-    idp["config"]["issuer"] = b_iss
-    idp["config"]["jwtAuthorizationGrantEnabled"] = "false"
-    kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    jwt_grant("IdP jwtAuthorizationGrantEnabled=false",
-              exchange(audience=None, label="(new assertion)").json()["access_token"])
-    idp["config"]["jwtAuthorizationGrantEnabled"] = "true"
-    kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
-    say(f"- final IdP config as returned: "
-        f"{redact(json.dumps({k: v for k, v in kc.get(f'realms/{a}/identity-provider/instances/realm-b')['config'].items() if 'Url' not in k}))}")
-    say(f"- A client attributes as returned: "
-        f"{ {k: v for k, v in kc.get(f'realms/{a}/clients/{acid}')['attributes'].items() if 'jwt' in k} }")
+    show("DELETE link", kc.adm("DELETE", f"realms/{a}/users/{alice}/federated-identity/realm-b"))
+    jwt_grant("link deleted", exchanged())
+    cfg = kc.get(f"realms/{a}/identity-provider/instances/realm-b")["config"]
+    say(f"- IdP config as returned after PUTs: {redact(json.dumps({k: v for k, v in cfg.items() if 'Url' not in k}))}")
+    attrs = kc.get(f"realms/{a}/clients/{acid}")["attributes"]
+    say(f"- A client attributes as returned: { {k: v for k, v in attrs.items() if 'jwt' in k} }")
     for t in ("JWT_AUTHORIZATION_GRANT", "USER_AUTHENTICATION", "EXCHANGE_EXTERNAL_TOKEN"):
         lst = kc.get(f"realms/{a}/identity-provider/instances", type=t)
         say(f"- listing ?type={t}: {[i['alias'] for i in lst]}")
