@@ -52,17 +52,21 @@ def say(text: str = "") -> None:
 def redact(text: str) -> str:
     """Hides tokens and secrets: the output is meant to be pasted into documents."""
     text = JWT_RE.sub("<jwt>", text)
-    return re.sub(r'("(?:clientSecret|secret|client_secret|refresh_token|access_token|id_token)"\s*:\s*)"[^"]*"',
-                  r'\1"<redacted>"', text)
+    return re.sub(
+        r'("(?:clientSecret|secret|client_secret|refresh_token|access_token|id_token)"\s*:\s*)"[^"]*"',
+        r'\1"<redacted>"',
+        text,
+    )
 
 
 def body_of(resp: requests.Response, limit: int = 400) -> str:
     text = resp.text.strip().replace("\n", " ")
     if "<html" in text.lower():
         title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
-        msg = re.search(r'(?:kc-feedback-text|alert-error|instruction)[^>]*>([^<]{3,200})<', text, re.I)
+        msg = re.search(r"(?:kc-feedback-text|alert-error|instruction)[^>]*>([^<]{3,200})<", text, re.I)
         text = f"HTML page title={title.group(1).strip() if title else '?'!r} " + (
-            f"message={msg.group(1).strip()!r}" if msg else "")
+            f"message={msg.group(1).strip()!r}" if msg else ""
+        )
     return redact(text)[:limit]
 
 
@@ -90,16 +94,29 @@ class Kc:
 
     def admin_token(self) -> str:
         if time.time() - self._at > 40:
-            r = requests.post(f"{self.url}/realms/master/protocol/openid-connect/token",
-                              data={"grant_type": "password", "client_id": "admin-cli",
-                                    "username": ADMIN_USER, "password": ADMIN_PASSWORD}, timeout=30)
+            r = requests.post(
+                f"{self.url}/realms/master/protocol/openid-connect/token",
+                data={
+                    "grant_type": "password",
+                    "client_id": "admin-cli",
+                    "username": ADMIN_USER,
+                    "password": ADMIN_PASSWORD,
+                },
+                timeout=30,
+            )
             r.raise_for_status()
             self._token, self._at = r.json()["access_token"], time.time()
         return self._token
 
     def adm(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-        return self.http.request(method, f"{self.url}/admin/{path.lstrip('/')}", json=body, params=params or None,
-                                 headers={"Authorization": f"Bearer {self.admin_token()}"}, timeout=60)
+        return self.http.request(
+            method,
+            f"{self.url}/admin/{path.lstrip('/')}",
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.admin_token()}"},
+            timeout=60,
+        )
 
     def ok(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
         r = self.adm(method, path, body, **params)
@@ -135,8 +152,15 @@ class Kc:
 
     def client(self, realm: str, client_id: str, public: bool = False, **extra: Any) -> tuple[str, str]:
         """Creates a client; returns (uuid, secret)."""
-        rep = {"clientId": client_id, "publicClient": public, "standardFlowEnabled": True,
-               "directAccessGrantsEnabled": True, "redirectUris": [CALLBACK, "*"], "webOrigins": ["+"], **extra}
+        rep = {
+            "clientId": client_id,
+            "publicClient": public,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": True,
+            "redirectUris": [CALLBACK, "*"],
+            "webOrigins": ["+"],
+            **extra,
+        }
         loc = self.ok("POST", f"realms/{realm}/clients", rep).headers["Location"]
         cid = loc.rsplit("/", 1)[1]
         secret = "" if public else self.get(f"realms/{realm}/clients/{cid}/client-secret")["value"]
@@ -148,36 +172,80 @@ class Kc:
         self.ok("PUT", f"realms/{realm}/clients/{cid}", rep)
 
     def user(self, realm: str, username: str, password: str = "pw-Secret-1") -> str:
-        rep = {"username": username, "enabled": True, "email": f"{username}@example.invalid",
-               "emailVerified": True, "firstName": username.title(), "lastName": "Tester",
-               "credentials": [{"type": "password", "value": password, "temporary": False}]}
+        rep = {
+            "username": username,
+            "enabled": True,
+            "email": f"{username}@example.invalid",
+            "emailVerified": True,
+            "firstName": username.title(),
+            "lastName": "Tester",
+            "credentials": [{"type": "password", "value": password, "temporary": False}],
+        }
         return self.ok("POST", f"realms/{realm}/users", rep).headers["Location"].rsplit("/", 1)[1]
 
-    def password_token(self, realm: str, client_id: str, secret: str, username: str,
-                       password: str = "pw-Secret-1", scope: str = "openid") -> dict[str, Any]:
-        data = {"grant_type": "password", "client_id": client_id, "username": username, "password": password,
-                "scope": scope}
+    def password_token(
+        self,
+        realm: str,
+        client_id: str,
+        secret: str,
+        username: str,
+        password: str = "pw-Secret-1",
+        scope: str = "openid",
+    ) -> dict[str, Any]:
+        data = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "username": username,
+            "password": password,
+            "scope": scope,
+        }
         if secret:
             data["client_secret"] = secret
         r = requests.post(self.token_url(realm), data=data, timeout=30)
         r.raise_for_status()
         return r.json()
 
-    def keycloak_idp(self, realm: str, alias: str, upstream: str, client_id: str, secret: str,
-                     top: dict[str, Any] | None = None, **config: str) -> None:
+    def keycloak_idp(
+        self,
+        realm: str,
+        alias: str,
+        upstream: str,
+        client_id: str,
+        secret: str,
+        top: dict[str, Any] | None = None,
+        **config: str,
+    ) -> None:
         """An IdP of type keycloak-oidc in REALM pointing at realm UPSTREAM of the same server."""
         base = self.issuer(upstream)
-        cfg = {"authorizationUrl": f"{base}/protocol/openid-connect/auth",
-               "tokenUrl": f"{base}/protocol/openid-connect/token",
-               "userInfoUrl": f"{base}/protocol/openid-connect/userinfo",
-               "logoutUrl": f"{base}/protocol/openid-connect/logout",
-               "jwksUrl": f"{base}/protocol/openid-connect/certs", "useJwksUrl": "true",
-               "validateSignature": "true", "issuer": base, "clientId": client_id, "clientSecret": secret,
-               "clientAuthMethod": "client_secret_post", "syncMode": "IMPORT", "defaultScope": "openid",
-               **config}
-        self.ok("POST", f"realms/{realm}/identity-provider/instances",
-                {"alias": alias, "providerId": "keycloak-oidc", "enabled": True, "storeToken": True,
-                 "trustEmail": True, "config": cfg, **(top or {})})
+        cfg = {
+            "authorizationUrl": f"{base}/protocol/openid-connect/auth",
+            "tokenUrl": f"{base}/protocol/openid-connect/token",
+            "userInfoUrl": f"{base}/protocol/openid-connect/userinfo",
+            "logoutUrl": f"{base}/protocol/openid-connect/logout",
+            "jwksUrl": f"{base}/protocol/openid-connect/certs",
+            "useJwksUrl": "true",
+            "validateSignature": "true",
+            "issuer": base,
+            "clientId": client_id,
+            "clientSecret": secret,
+            "clientAuthMethod": "client_secret_post",
+            "syncMode": "IMPORT",
+            "defaultScope": "openid",
+            **config,
+        }
+        self.ok(
+            "POST",
+            f"realms/{realm}/identity-provider/instances",
+            {
+                "alias": alias,
+                "providerId": "keycloak-oidc",
+                "enabled": True,
+                "storeToken": True,
+                "trustEmail": True,
+                "config": cfg,
+                **(top or {}),
+            },
+        )
 
     def cleanup(self) -> None:
         for name in self.realms:
@@ -210,12 +278,22 @@ def parse_form(html: str) -> dict[str, Any]:
     return p.forms[0]
 
 
-def brokered_login(kc: Kc, realm: str, alias: str, client_id: str, secret: str, username: str,
-                   password: str = "pw-Secret-1", log: bool = True) -> dict[str, Any]:
+def brokered_login(
+    kc: Kc,
+    realm: str,
+    alias: str,
+    client_id: str,
+    secret: str,
+    username: str,
+    password: str = "pw-Secret-1",
+    log: bool = True,
+) -> dict[str, Any]:
     """Authorization request with kc_idp_hint, upstream login form, first-broker-login pages, code exchange."""
     s = requests.Session()
-    url = (f"{kc.issuer(realm)}/protocol/openid-connect/auth?client_id={client_id}&response_type=code"
-           f"&scope=openid&redirect_uri={CALLBACK}&kc_idp_hint={alias}")
+    url = (
+        f"{kc.issuer(realm)}/protocol/openid-connect/auth?client_id={client_id}&response_type=code"
+        f"&scope=openid&redirect_uri={CALLBACK}&kc_idp_hint={alias}"
+    )
     steps = 0
     page = s.get(url, timeout=30, allow_redirects=False)
     while steps < 20:
@@ -237,13 +315,22 @@ def brokered_login(kc: Kc, realm: str, alias: str, client_id: str, secret: str, 
             fields.update(username=username, password=password)
         if log:
             say(f"    form step {steps}: {urlparse(page.url).path} fields={sorted(fields)}")
-        page = s.post(urljoin(page.url, form["action"].replace("&amp;", "&")), data=fields, timeout=30,
-                      allow_redirects=False)
+        page = s.post(
+            urljoin(page.url, form["action"].replace("&amp;", "&")), data=fields, timeout=30, allow_redirects=False
+        )
     else:
         raise RuntimeError(f"brokered login did not reach the callback: {page.status_code} {body_of(page)}")
-    r = requests.post(kc.token_url(realm), data={"grant_type": "authorization_code", "code": code,
-                                                   "redirect_uri": CALLBACK, "client_id": client_id,
-                                                   "client_secret": secret}, timeout=30)
+    r = requests.post(
+        kc.token_url(realm),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()
 
@@ -258,9 +345,14 @@ def point1(servers: list[Kc]) -> None:
         by = {f["name"]: f for f in info.get("features", [])}
         for name in FEATURES:
             f = by.get(name)
-            say(f"  {name}: " + (json.dumps({k: f.get(k) for k in ("type", "enabled", "deprecated",
-                                                                    "label", "dependencies")})
-                                  if f else "absent"))
+            say(
+                f"  {name}: "
+                + (
+                    json.dumps({k: f.get(k) for k in ("type", "enabled", "deprecated", "label", "dependencies")})
+                    if f
+                    else "absent"
+                )
+            )
         others = sorted(n for n in by if ("BROKER" in n or "JWT" in n or "EXCHANGE" in n) and n not in FEATURES)
         say(f"  other matching names: {others}")
 
@@ -285,12 +377,17 @@ def point2(kc: Kc) -> None:
     say(f"- new realm has a `broker` client: {bool(broker)} ({[c['clientId'] for c in broker]})")
     idp = kc.get(f"realms/{down}/identity-provider/instances/up")
     say(f"- IdP representation keys: {sorted(idp)}; config keys: {sorted(idp['config'])}")
-    say(f"  storeTokenInSession in config as created: {idp['config'].get('storeTokenInSession')!r}; "
-        f"types={idp.get('types')}")
+    say(
+        f"  storeTokenInSession in config as created: {idp['config'].get('storeTokenInSession')!r}; "
+        f"types={idp.get('types')}"
+    )
     idp["config"]["storeTokenInSession"] = "true"
-    show("PUT IdP with config.storeTokenInSession=true", kc.adm("PUT", f"realms/{down}/identity-provider/instances/up",
-                                                                 idp))
-    say(f"  read back: {kc.get(f'realms/{down}/identity-provider/instances/up')['config'].get('storeTokenInSession')!r}")
+    show(
+        "PUT IdP with config.storeTokenInSession=true",
+        kc.adm("PUT", f"realms/{down}/identity-provider/instances/up", idp),
+    )
+    back = kc.get(f"realms/{down}/identity-provider/instances/up")["config"].get("storeTokenInSession")
+    say(f"  read back: {back!r}")
     idp["config"].pop("storeTokenInSession")
     kc.ok("PUT", f"realms/{down}/identity-provider/instances/up", idp)
 
@@ -304,72 +401,113 @@ def point2(kc: Kc) -> None:
     say(f"  federated identities: {links}")
     url = f"{kc.issuer(down)}/broker/up/token"
 
-    show("GET /broker/up/token with Bearer user token", requests.get(url, headers={"Authorization": f"Bearer {at}"},
-                                                                     timeout=30))
+    show(
+        "GET /broker/up/token with Bearer user token",
+        requests.get(url, headers={"Authorization": f"Bearer {at}"}, timeout=30),
+    )
     show("POST /broker/up/token, token only, no client auth", requests.post(url, data={"token": at}, timeout=30))
     auth = {"client_id": "app", "client_secret": p["app_secret"]}
     show("POST client auth (app), no `token` field", requests.post(url, data=auth, timeout=30))
-    show("POST client auth (app), external.token.enabled unset",
-         requests.post(url, data={**auth, "token": at}, timeout=30))
+    show(
+        "POST client auth (app), external.token.enabled unset",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     kc.set_client_attrs(down, p["app_id"], **{"external.token.enabled": "true"})
-    show("POST app, external.token.enabled=true, external.token.idp unset",
-         requests.post(url, data={**auth, "token": at}, timeout=30))
+    show(
+        "POST app, external.token.enabled=true, external.token.idp unset",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     kc.set_client_attrs(down, p["app_id"], **{"external.token.idp": "other"})
-    show("POST app, external.token.idp=other (IdP not allowed)",
-         requests.post(url, data={**auth, "token": at}, timeout=30))
+    show(
+        "POST app, external.token.idp=other (IdP not allowed)",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     kc.set_client_attrs(down, p["app_id"], **{"external.token.idp": "other##up"})
-    r = show("POST app, external.token.idp=other##up (multi-value with ##)",
-             requests.post(url, data={**auth, "token": at}, timeout=30))
+    r = show(
+        "POST app, external.token.idp=other##up (multi-value with ##)",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     if r.ok:
         say(f"    answer keys: {sorted(r.json())}; token_type={r.json().get('token_type')}")
         say(f"    upstream access token iss={claims(r.json()['access_token']).get('iss')}")
     kc.set_client_attrs(down, p["app_id"], **{"external.token.idp": "up"})
     show("POST app, external.token.idp=up", requests.post(url, data={**auth, "token": at}, timeout=30))
-    show("POST app, Basic client auth", requests.post(url, data={"token": at}, auth=("app", p["app_secret"]),
-                                                       timeout=30))
-    show("POST app, wrong secret", requests.post(url, data={"client_id": "app", "client_secret": "x", "token": at},
-                                                  timeout=30))
+    show(
+        "POST app, Basic client auth", requests.post(url, data={"token": at}, auth=("app", p["app_secret"]), timeout=30)
+    )
+    show(
+        "POST app, wrong secret",
+        requests.post(url, data={"client_id": "app", "client_secret": "x", "token": at}, timeout=30),
+    )
     show("POST app, token=garbage", requests.post(url, data={**auth, "token": "garbage"}, timeout=30))
-    show("POST app, unknown alias /broker/nope/token",
-         requests.post(f"{kc.issuer(down)}/broker/nope/token", data={**auth, "token": at}, timeout=30))
-    show("POST app, Bearer header instead of `token` field",
-         requests.post(url, data=auth, headers={"Authorization": f"Bearer {at}"}, timeout=30))
+    show(
+        "POST app, unknown alias /broker/nope/token",
+        requests.post(f"{kc.issuer(down)}/broker/nope/token", data={**auth, "token": at}, timeout=30),
+    )
+    show(
+        "POST app, Bearer header instead of `token` field",
+        requests.post(url, data=auth, headers={"Authorization": f"Bearer {at}"}, timeout=30),
+    )
 
     # a public client, and a second confidential client that holds a token of `app`
     kc.client(down, "pub", public=True, attributes={"external.token.enabled": "true", "external.token.idp": "up"})
-    show("POST as public client `pub` (client_id only)",
-         requests.post(url, data={"client_id": "pub", "token": at}, timeout=30))
-    other_id, other_secret = kc.client(down, "other-app", attributes={"external.token.enabled": "true",
-                                                                       "external.token.idp": "up"})
-    show("POST as `other-app` (allowed) with a token issued to `app` (not in its aud)",
-         requests.post(url, data={"client_id": "other-app", "client_secret": other_secret, "token": at}, timeout=30))
+    show(
+        "POST as public client `pub` (client_id only)",
+        requests.post(url, data={"client_id": "pub", "token": at}, timeout=30),
+    )
+    other_id, other_secret = kc.client(
+        down, "other-app", attributes={"external.token.enabled": "true", "external.token.idp": "up"}
+    )
+    show(
+        "POST as `other-app` (allowed) with a token issued to `app` (not in its aud)",
+        requests.post(url, data={"client_id": "other-app", "client_secret": other_secret, "token": at}, timeout=30),
+    )
     # the token of another client that *is* in the audience: app's token gets other-app in aud via a mapper
-    kc.ok("POST", f"realms/{down}/clients/{p['app_id']}/protocol-mappers/models",
-          {"name": "aud-other", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-           "config": {"included.client.audience": "other-app", "access.token.claim": "true"}})
+    kc.ok(
+        "POST",
+        f"realms/{down}/clients/{p['app_id']}/protocol-mappers/models",
+        {
+            "name": "aud-other",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-audience-mapper",
+            "config": {"included.client.audience": "other-app", "access.token.claim": "true"},
+        },
+    )
     tok2 = brokered_login(kc, down, "up", "app", p["app_secret"], "alice", log=False)
     say(f"  new app token aud={claims(tok2['access_token']).get('aud')}")
-    show("POST as `other-app` with app's token whose aud holds other-app",
-         requests.post(url, data={"client_id": "other-app", "client_secret": other_secret,
-                                  "token": tok2["access_token"]}, timeout=30))
+    show(
+        "POST as `other-app` with app's token whose aud holds other-app",
+        requests.post(
+            url,
+            data={"client_id": "other-app", "client_secret": other_secret, "token": tok2["access_token"]},
+            timeout=30,
+        ),
+    )
     # a user without a link to the IdP
     kc.user(down, "local")
     lt = kc.password_token(down, "app", p["app_secret"], "local")["access_token"]
-    show("POST app with the token of a local user (no link)", requests.post(url, data={**auth, "token": lt},
-                                                                          timeout=30))
+    show(
+        "POST app with the token of a local user (no link)", requests.post(url, data={**auth, "token": lt}, timeout=30)
+    )
     # storeToken off
     idp = kc.get(f"realms/{down}/identity-provider/instances/up")
     idp["storeToken"] = False
     kc.ok("PUT", f"realms/{down}/identity-provider/instances/up", idp)
-    show("POST app with IdP storeToken=false (linked user, token stored earlier)",
-         requests.post(url, data={**auth, "token": at}, timeout=30))
+    show(
+        "POST app with IdP storeToken=false (linked user, token stored earlier)",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     idp["config"]["storeTokenInSession"] = "true"
     kc.ok("PUT", f"realms/{down}/identity-provider/instances/up", idp)
     tok3 = brokered_login(kc, down, "up", "app", p["app_secret"], "alice", log=False)
-    show("POST app, storeToken=false + storeTokenInSession=true, after a new login",
-         requests.post(url, data={**auth, "token": tok3["access_token"]}, timeout=30))
-    show("  same, with the older token (session of the first login)",
-         requests.post(url, data={**auth, "token": at}, timeout=30))
+    show(
+        "POST app, storeToken=false + storeTokenInSession=true, after a new login",
+        requests.post(url, data={**auth, "token": tok3["access_token"]}, timeout=30),
+    )
+    show(
+        "  same, with the older token (session of the first login)",
+        requests.post(url, data={**auth, "token": at}, timeout=30),
+    )
     _ = other_id
 
 
@@ -386,9 +524,14 @@ def point2b(kc: Kc, lifespan: int) -> None:
         p = broker_pair(kc, f"v2s{n}", top=top, **cfg)
         kc.set_client_attrs(p["down"], p["app_id"], **{"external.token.enabled": "true", "external.token.idp": "up"})
         tok = brokered_login(kc, p["down"], "up", "app", p["app_secret"], "alice", log=False)
-        show(f"{label}: POST after login", requests.post(
-            f"{kc.issuer(p['down'])}/broker/up/token",
-            data={"client_id": "app", "client_secret": p["app_secret"], "token": tok["access_token"]}, timeout=30))
+        show(
+            f"{label}: POST after login",
+            requests.post(
+                f"{kc.issuer(p['down'])}/broker/up/token",
+                data={"client_id": "app", "client_secret": p["app_secret"], "token": tok["access_token"]},
+                timeout=30,
+            ),
+        )
     p = broker_pair(kc, "v2r")
     kc.set_client_attrs(p["down"], p["app_id"], **{"external.token.enabled": "true", "external.token.idp": "up"})
     up_rep = kc.get(f"realms/{p['up']}")
@@ -402,8 +545,10 @@ def point2b(kc: Kc, lifespan: int) -> None:
     r2 = show(f"POST after {lifespan + 3}s", requests.post(url, data=data, timeout=30))
     if r1.ok and r2.ok:
         c1, c2 = claims(r1.json()["access_token"]), claims(r2.json()["access_token"])
-        say(f"    same access token: {r1.json()['access_token'] == r2.json()['access_token']}; "
-            f"exp {c1['exp']} -> {c2['exp']} (now {int(time.time())})")
+        say(
+            f"    same access token: {r1.json()['access_token'] == r2.json()['access_token']}; "
+            f"exp {c1['exp']} -> {c2['exp']} (now {int(time.time())})"
+        )
 
 
 # ---- 3. broker v1 refresh of an expired stored token -----------------------------------------------
@@ -421,22 +566,29 @@ def point3(kc: Kc, lifespan: int) -> None:
     at = tok["access_token"]
     say(f"  app token resource_access: {claims(at).get('resource_access')}")
     url = f"{kc.issuer(p['down'])}/broker/up/token"
-    r1 = show("GET /broker/up/token (fresh)", requests.get(url, headers={"Authorization": f"Bearer {at}"}, timeout=30),
-              200)
+    r1 = show(
+        "GET /broker/up/token (fresh)", requests.get(url, headers={"Authorization": f"Bearer {at}"}, timeout=30), 200
+    )
     if not r1.ok:
         return
     first = r1.json()
     c1 = claims(first["access_token"])
-    say(f"    stored: expires_in={first.get('expires_in')} keys={sorted(first)} upstream exp-iat={c1['exp'] - c1['iat']}")
+    lifetime = c1["exp"] - c1["iat"]
+    say(f"    stored: expires_in={first.get('expires_in')} keys={sorted(first)} upstream exp-iat={lifetime}")
     time.sleep(lifespan + 3)
-    r2 = show(f"GET /broker/up/token after {lifespan + 3}s (stored access token expired)",
-              requests.get(url, headers={"Authorization": f"Bearer {at}"}, timeout=30), 200)
+    r2 = show(
+        f"GET /broker/up/token after {lifespan + 3}s (stored access token expired)",
+        requests.get(url, headers={"Authorization": f"Bearer {at}"}, timeout=30),
+        200,
+    )
     if r2.ok:
         second = r2.json()
         c2 = claims(second["access_token"])
-        say(f"    same access token: {second['access_token'] == first['access_token']}; "
+        say(
+            f"    same access token: {second['access_token'] == first['access_token']}; "
             f"iat {c1['iat']} -> {c2['iat']}; exp {c1['exp']} -> {c2['exp']} (now {int(time.time())}); "
-            f"same refresh token: {second.get('refresh_token') == first.get('refresh_token')}")
+            f"same refresh token: {second.get('refresh_token') == first.get('refresh_token')}"
+        )
     show("POST /broker/up/token on a v1 server", requests.post(url, data={"token": at}, timeout=30))
 
 
@@ -451,22 +603,46 @@ def point4(kc: Kc) -> None:
     bcid, bsec = kc.client(b, "b-app", attributes={"standard.token.exchange.enabled": "true"})
     bob = kc.user(b, "bob")
     for name, aud in (("aud-a", a_iss), ("aud-a-endpoint", kc.token_url(a)), ("aud-x", "https://elsewhere.invalid")):
-        kc.ok("POST", f"realms/{b}/client-scopes",
-              {"name": name, "protocol": "openid-connect", "attributes": {"include.in.token.scope": "true"},
-               "protocolMappers": [{"name": name, "protocol": "openid-connect",
-                                    "protocolMapper": "oidc-audience-mapper",
-                                    "config": {"included.custom.audience": aud, "access.token.claim": "true"}}]})
+        kc.ok(
+            "POST",
+            f"realms/{b}/client-scopes",
+            {
+                "name": name,
+                "protocol": "openid-connect",
+                "attributes": {"include.in.token.scope": "true"},
+                "protocolMappers": [
+                    {
+                        "name": name,
+                        "protocol": "openid-connect",
+                        "protocolMapper": "oidc-audience-mapper",
+                        "config": {"included.custom.audience": aud, "access.token.claim": "true"},
+                    }
+                ],
+            },
+        )
         sid = next(s["id"] for s in kc.get(f"realms/{b}/client-scopes") if s["name"] == name)
         kc.ok("PUT", f"realms/{b}/clients/{bcid}/optional-client-scopes/{sid}")
     # realm A: IdP for B found by issuer, a client allowed to use it, a user (linked later)
-    idp_rep = {"alias": "realm-b", "providerId": "oidc", "enabled": True,
-               "config": {"issuer": b_iss, "jwksUrl": f"{b_iss}/protocol/openid-connect/certs",
-                          "useJwksUrl": "true", "validateSignature": "true", "clientId": "unused",
-                          "clientSecret": "unused", "authorizationUrl": f"{b_iss}/protocol/openid-connect/auth",
-                          "tokenUrl": f"{b_iss}/protocol/openid-connect/token",
-                          "jwtAuthorizationGrantEnabled": "true"}}
-    show("POST A IdP realm-b (oidc, jwtAuthorizationGrantEnabled=true)",
-         kc.adm("POST", f"realms/{a}/identity-provider/instances", idp_rep))
+    idp_rep = {
+        "alias": "realm-b",
+        "providerId": "oidc",
+        "enabled": True,
+        "config": {
+            "issuer": b_iss,
+            "jwksUrl": f"{b_iss}/protocol/openid-connect/certs",
+            "useJwksUrl": "true",
+            "validateSignature": "true",
+            "clientId": "unused",
+            "clientSecret": "unused",
+            "authorizationUrl": f"{b_iss}/protocol/openid-connect/auth",
+            "tokenUrl": f"{b_iss}/protocol/openid-connect/token",
+            "jwtAuthorizationGrantEnabled": "true",
+        },
+    }
+    show(
+        "POST A IdP realm-b (oidc, jwtAuthorizationGrantEnabled=true)",
+        kc.adm("POST", f"realms/{a}/identity-provider/instances", idp_rep),
+    )
     got = kc.get(f"realms/{a}/identity-provider/instances/realm-b")
     say(f"  stored IdP: types={got.get('types')} keys={sorted(got)}")
     say(f"  config: {redact(json.dumps({k: v for k, v in got['config'].items() if 'Url' not in k}))}")
@@ -485,9 +661,13 @@ def point4(kc: Kc) -> None:
         return kc.password_token(b, "b-app", bsec, "bob", scope=scope)["access_token"]
 
     def exchanged(scope: str | None = "aud-a", audience: str | None = None, label: str = "") -> str:
-        data = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "client_id": "b-app",
-                "client_secret": bsec, "subject_token": b_token(),
-                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}
+        data = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": "b-app",
+            "client_secret": bsec,
+            "subject_token": b_token(),
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        }
         if scope:
             data["scope"] = scope
         if audience:
@@ -499,8 +679,10 @@ def point4(kc: Kc) -> None:
 
     def describe(label: str, token: str) -> None:
         c = claims(token)
-        say(f"    {label}: iss={c.get('iss')} aud={c.get('aud')} azp={c.get('azp')} "
-            f"exp-iat={c['exp'] - c['iat']} jti={'jti' in c}")
+        say(
+            f"    {label}: iss={c.get('iss')} aud={c.get('aud')} azp={c.get('azp')} "
+            f"exp-iat={c['exp'] - c['iat']} jti={'jti' in c}"
+        )
 
     say("- realm B tokens (b-app fullScopeAllowed=true, the default):")
     describe("password grant", b_token())
@@ -512,8 +694,12 @@ def point4(kc: Kc) -> None:
     say("- A jwt-bearer grant, one fresh assertion per request, failures in the order met:")
     jwt_grant("no assertion", "")
     jwt_grant("assertion not a JWT", "abc")
-    kc.client(a, "a-pub", public=True, attributes={"oauth2.jwt.authorization.grant.enabled": "true",
-                                                  "oauth2.jwt.authorization.grant.idp": "realm-b"})
+    kc.client(
+        a,
+        "a-pub",
+        public=True,
+        attributes={"oauth2.jwt.authorization.grant.enabled": "true", "oauth2.jwt.authorization.grant.idp": "realm-b"},
+    )
     jwt_grant("public client a-pub (attributes set)", exchanged(), client="a-pub", secret="")
     jwt_grant("a-app: oauth2.jwt.authorization.grant.enabled unset", exchanged())
     kc.set_client_attrs(a, acid, **{"oauth2.jwt.authorization.grant.enabled": "true"})
@@ -524,8 +710,10 @@ def point4(kc: Kc) -> None:
     jwt_grant("a-app: ...grant.idp=other##realm-b; user not linked; assertion aud=[A, account]", exchanged())
     jwt_grant("user not linked; assertion aud=account only (plain password grant)", b_token())
     link = {"identityProvider": "realm-b", "userId": bob, "userName": "bob"}
-    show("POST link alice-a -> realm-b (userId = B sub)",
-         kc.adm("POST", f"realms/{a}/users/{alice}/federated-identity/realm-b", link))
+    show(
+        "POST link alice-a -> realm-b (userId = B sub)",
+        kc.adm("POST", f"realms/{a}/users/{alice}/federated-identity/realm-b", link),
+    )
     say(f"  links: {kc.get(f'realms/{a}/users/{alice}/federated-identity')}")
     jwt_grant("linked; assertion aud=[A, account] (exchanged)", exchanged())
     jwt_grant("linked; assertion aud=account only (plain password grant)", b_token())
@@ -546,10 +734,14 @@ def point4(kc: Kc) -> None:
     if ok.ok:
         body = ok.json()
         c = claims(body["access_token"])
-        say(f"    answer keys={sorted(body)} refresh_expires_in={body.get('refresh_expires_in')} "
-            f"scope={body.get('scope')!r}")
-        say(f"    A token: iss={c.get('iss')} sub={c.get('sub')} (alice-a={alice}) azp={c.get('azp')} "
-            f"aud={c.get('aud')} sid={c.get('sid')!r} exp-iat={c['exp'] - c['iat']}")
+        say(
+            f"    answer keys={sorted(body)} refresh_expires_in={body.get('refresh_expires_in')} "
+            f"scope={body.get('scope')!r}"
+        )
+        say(
+            f"    A token: iss={c.get('iss')} sub={c.get('sub')} (alice-a={alice}) azp={c.get('azp')} "
+            f"aud={c.get('aud')} sid={c.get('sid')!r} exp-iat={c['exp'] - c['iat']}"
+        )
     jwt_grant("same assertion a second time (reuse not allowed by default)", assertion)
     jwt_grant("password-grant token scope=aud-a (no exchange needed?)", b_token("openid aud-a"))
     idp = kc.get(f"realms/{a}/identity-provider/instances/realm-b")
@@ -589,8 +781,11 @@ def point4(kc: Kc) -> None:
     jwt_grant("IdP jwtAuthorizationGrantEnabled=false", exchanged())
     idp_put(jwtAuthorizationGrantEnabled=None)
     jwt_grant("IdP jwtAuthorizationGrantEnabled absent", exchanged())
-    idp_put(jwtAuthorizationGrantEnabled="true", jwtAuthorizationGrantAllowedClockSkew="5",
-            jwtAuthorizationGrantMaxAllowedAssertionExpiration="300")
+    idp_put(
+        jwtAuthorizationGrantEnabled="true",
+        jwtAuthorizationGrantAllowedClockSkew="5",
+        jwtAuthorizationGrantMaxAllowedAssertionExpiration="300",
+    )
     idp["enabled"] = False
     kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
     jwt_grant("IdP disabled (enabled=false)", exchanged())
@@ -639,20 +834,82 @@ def point5(kc: Kc) -> None:
     _, up_secret = kc.client(r, "idp-client")
     kc.keycloak_idp(r, "idp1", r, "idp-client", up_secret)
     idp = kc.get(f"realms/{r}/identity-provider/instances/idp1")
-    say(f"- GET IdP idp1: types={idp.get('types')} top-level={redact(json.dumps({k: v for k, v in idp.items() if k != 'config'}))}")
+    top = redact(json.dumps({k: v for k, v in idp.items() if k != "config"}))
+    say(f"- GET IdP idp1: types={idp.get('types')} top-level={top}")
     renamed = {**idp, "alias": "idp2"}
-    show("PUT /identity-provider/instances/idp1 with alias idp2",
-         kc.adm("PUT", f"realms/{r}/identity-provider/instances/idp1", renamed))
+    show(
+        "PUT /identity-provider/instances/idp1 with alias idp2",
+        kc.adm("PUT", f"realms/{r}/identity-provider/instances/idp1", renamed),
+    )
     say(f"  aliases after: {[i['alias'] for i in kc.get(f'realms/{r}/identity-provider/instances')]}")
-    minimal = {"alias": "idp3", "providerId": "oidc", "config": {"clientId": "x", "clientSecret": "y",
-                                                                  "authorizationUrl": "https://x.invalid/a",
-                                                                  "tokenUrl": "https://x.invalid/t"}}
+    minimal = {
+        "alias": "idp3",
+        "providerId": "oidc",
+        "config": {
+            "clientId": "x",
+            "clientSecret": "y",
+            "authorizationUrl": "https://x.invalid/a",
+            "tokenUrl": "https://x.invalid/t",
+        },
+    }
     show("POST minimal IdP idp3 (no booleans)", kc.adm("POST", f"realms/{r}/identity-provider/instances", minimal))
     got = kc.get(f"realms/{r}/identity-provider/instances/idp3")
     say(f"  idp3 top-level as stored: {redact(json.dumps({k: v for k, v in got.items() if k != 'config'}))}")
-    for params in ({}, {"type": "USER_AUTHENTICATION"}, {"type": "JWT_AUTHORIZATION_GRANT"},
-                   {"type": "EXCHANGE_EXTERNAL_TOKEN"}, {"type": "ANY"}, {"realmOnly": "true"},
-                   {"realmOnly": "false"}, {"type": "NOPE"}, {"briefRepresentation": "true"}):
+    show(
+        "POST github IdP gh",
+        kc.adm(
+            "POST",
+            f"realms/{r}/identity-provider/instances",
+            {"alias": "gh", "providerId": "github", "config": {"clientId": "x", "clientSecret": "y"}},
+        ),
+    )
+    show(
+        "POST saml IdP sp",
+        kc.adm(
+            "POST",
+            f"realms/{r}/identity-provider/instances",
+            {
+                "alias": "sp",
+                "providerId": "saml",
+                "config": {
+                    "singleSignOnServiceUrl": "https://x.invalid/sso",
+                    "entityId": "sp-entity",
+                    "idpEntityId": "idp-entity",
+                },
+            },
+        ),
+    )
+    for alias in ("gh", "sp"):
+        got = kc.adm("GET", f"realms/{r}/identity-provider/instances/{alias}")
+        if got.ok:
+            say(f"  {alias} types={got.json().get('types')} top-level keys={sorted(got.json())}")
+    rrep = kc.get(f"realms/{r}")
+    rrep["organizationsEnabled"] = True
+    kc.ok("PUT", f"realms/{r}", rrep)
+    org = kc.adm("POST", f"realms/{r}/organizations", {"name": "org1", "domains": [{"name": "org1.invalid"}]})
+    show("POST organization org1", org)
+    if org.ok:
+        org_id = org.headers["Location"].rsplit("/", 1)[1]
+        show(
+            "POST organizations/{id}/identity-providers 'idp3' (link idp3 to the organization)",
+            kc.http.post(
+                f"{kc.url}/admin/realms/{r}/organizations/{org_id}/identity-providers",
+                data="idp3",
+                headers={"Authorization": f"Bearer {kc.admin_token()}", "Content-Type": "application/json"},
+                timeout=30,
+            ),
+        )
+    for params in (
+        {},
+        {"type": "USER_AUTHENTICATION"},
+        {"type": "JWT_AUTHORIZATION_GRANT"},
+        {"type": "EXCHANGE_EXTERNAL_TOKEN"},
+        {"type": "ANY"},
+        {"realmOnly": "true"},
+        {"realmOnly": "false"},
+        {"type": "NOPE"},
+        {"briefRepresentation": "true"},
+    ):
         resp = kc.adm("GET", f"realms/{r}/identity-provider/instances", **params)
         val = [i.get("alias") for i in resp.json()] if resp.ok else body_of(resp)
         say(f"  list {params or '(no params)'} -> {resp.status_code} {val}")
@@ -669,26 +926,43 @@ def point6(kc: Kc) -> None:
     kc.user(b, "bob")
     kc.keycloak_idp(a, "realm-b", b, "b-app", bsec)
     acid, asec = kc.client(a, "a-app")
-    show("PUT A IdP management/permissions enabled",
-         kc.adm("PUT", f"realms/{a}/identity-provider/instances/realm-b/management/permissions", {"enabled": True}))
+    show(
+        "PUT A IdP management/permissions enabled",
+        kc.adm("PUT", f"realms/{a}/identity-provider/instances/realm-b/management/permissions", {"enabled": True}),
+    )
     perm = kc.get(f"realms/{a}/identity-provider/instances/realm-b/management/permissions")
     rm = kc.get(f"realms/{a}/clients", clientId="realm-management")[0]["id"]
-    pol = kc.ok("POST", f"realms/{a}/clients/{rm}/authz/resource-server/policy/client",
-                {"name": "a-app may exchange", "clients": [acid], "logic": "POSITIVE"}).json()
+    pol = kc.ok(
+        "POST",
+        f"realms/{a}/clients/{rm}/authz/resource-server/policy/client",
+        {"name": "a-app may exchange", "clients": [acid], "logic": "POSITIVE"},
+    ).json()
     tx_perm_id = perm["scopePermissions"]["token-exchange"]
     tp = kc.get(f"realms/{a}/clients/{rm}/authz/resource-server/permission/scope/{tx_perm_id}")
     tp["policies"] = [pol["id"]]
     kc.ok("PUT", f"realms/{a}/clients/{rm}/authz/resource-server/permission/scope/{tx_perm_id}", tp)
     sub = kc.password_token(b, "b-app", bsec, "bob")["access_token"]
-    r = show("A token endpoint: v1 exchange subject_issuer=realm-b, subject_token=B access token",
-             requests.post(kc.token_url(a), data={
-                 "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "client_id": "a-app",
-                 "client_secret": asec, "subject_token": sub, "subject_issuer": "realm-b",
-                 "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}, timeout=30))
+    r = show(
+        "A token endpoint: v1 exchange subject_issuer=realm-b, subject_token=B access token",
+        requests.post(
+            kc.token_url(a),
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "client_id": "a-app",
+                "client_secret": asec,
+                "subject_token": sub,
+                "subject_issuer": "realm-b",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            },
+            timeout=30,
+        ),
+    )
     if r.ok:
         c = claims(r.json()["access_token"])
-        say(f"    A token: iss={c.get('iss')} azp={c.get('azp')} preferred_username={c.get('preferred_username')}; "
-            f"answer keys={sorted(r.json())}")
+        say(
+            f"    A token: iss={c.get('iss')} azp={c.get('azp')} preferred_username={c.get('preferred_username')}; "
+            f"answer keys={sorted(r.json())}"
+        )
 
 
 @contextmanager
