@@ -793,6 +793,16 @@ def point4(kc: Kc) -> None:
     kc.ok("PUT", f"realms/{a}/identity-provider/instances/realm-b", idp)
     show("DELETE link", kc.adm("DELETE", f"realms/{a}/users/{alice}/federated-identity/realm-b"))
     jwt_grant("link deleted", exchanged())
+    show("POST link again", kc.adm("POST", f"realms/{a}/users/{alice}/federated-identity/realm-b", link))
+    say("- b-app fullScopeAllowed=true again, and a client in B whose clientId is A's issuer:")
+    brep["fullScopeAllowed"] = True
+    kc.ok("PUT", f"realms/{b}/clients/{bcid}", brep)
+    kc.client(b, a_iss, standardFlowEnabled=False, directAccessGrantsEnabled=False, redirectUris=[])
+    for scope in (None, "aud-a"):
+        t = exchanged(scope=scope, audience=a_iss, label=f"B standard exchange audience=<A issuer> scope={scope}")
+        if t:
+            describe("exchanged", t)
+            jwt_grant("A grant with it", t)
     cfg = kc.get(f"realms/{a}/identity-provider/instances/realm-b")["config"]
     say(f"- IdP config as returned after PUTs: {redact(json.dumps({k: v for k, v in cfg.items() if 'Url' not in k}))}")
     attrs = kc.get(f"realms/{a}/clients/{acid}")["attributes"]
