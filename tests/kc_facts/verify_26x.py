@@ -989,7 +989,7 @@ def main() -> int:
     ap.add_argument("--legacy", default="http://127.0.0.1:18080")
     ap.add_argument("--default", default="http://127.0.0.1:18081")
     ap.add_argument("--modern", default="http://127.0.0.1:18082")
-    ap.add_argument("--only", default="1,2,3,4,5,6")
+    ap.add_argument("--only", default="1,2,2b,3,4,5,6")
     ap.add_argument("--lifespan", type=int, default=10, help="upstream access token lifespan for point 3")
     ap.add_argument("--keep", action="store_true", help="do not delete the realms created")
     args = ap.parse_args()
