@@ -121,6 +121,21 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
+#: OAuth errors of the token endpoint that mean "these credentials are not accepted".
+REFUSED_LOGIN = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+
+
+def _oauth_error(body: Any) -> tuple[str, str]:
+    """(error, error_description) of a token-endpoint answer, empty strings when it has none."""
+    try:
+        parsed = json.loads(body) if isinstance(body, bytes | str) else body
+    except ValueError:
+        return "", ""
+    if not isinstance(parsed, dict):
+        return "", ""
+    return str(parsed.get("error") or ""), str(parsed.get("error_description") or "")[:200]
+
+
 class _Connection(KeycloakOpenIDConnection):
     """python-keycloak's connection with token refresh under a lock, so that concurrent requests
     share one admin token and refresh it once when it nears expiry."""
@@ -233,6 +248,11 @@ class Api:
             raise ConnectionFailed(f"Cannot reach the Keycloak server at {self.settings.url}.") from exc
         except KeycloakError as exc:
             code = getattr(exc, "response_code", None)
+            reason = _oauth_error(getattr(exc, "response_body", None))
+            if code == 400 and reason[0] in REFUSED_LOGIN:
+                # Keycloak 26.7 answers a wrong password with 400 invalid_grant (not 401).
+                detail = f": {reason[1]}" if reason[1] else ""
+                raise ConnectionFailed(f"The server at {where} refused realmctl's credentials{detail}.") from exc
             raise ConnectionFailed(f"Logging in to {where} failed (HTTP {code}).") from exc
 
     def _count(self, method: str) -> None:

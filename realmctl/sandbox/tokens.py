@@ -318,11 +318,11 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
     user = find_login_user(realm, form.get("username", ""))
     if user is None:
-        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+        raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
         raise oauth_error(400, "invalid_grant", "Account disabled")
     if user.password is None or user.password != form.get("password"):
-        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+        raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     if user.rep.get("requiredActions"):
         raise oauth_error(400, "invalid_grant", "Account is not fully set up")
     ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))

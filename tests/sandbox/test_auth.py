@@ -41,7 +41,8 @@ def test_password_grant_on_admin_cli_returns_keycloak_token_response(keycloak: K
     assert "resource_access" not in claims  # admin-cli tokens are lightweight
 
 
-def test_wrong_password_is_401_invalid_grant(keycloak: KeycloakTarget) -> None:
+def test_wrong_password_is_400_invalid_grant(keycloak: KeycloakTarget) -> None:
+    """Keycloak 26.7.3 answers 400 (SEMANTICS §9 said 401): realmctl reads both as refused credentials."""
     response = requests.post(
         token_url(keycloak, "master"),
         data={
@@ -52,7 +53,7 @@ def test_wrong_password_is_401_invalid_grant(keycloak: KeycloakTarget) -> None:
         },
         timeout=10,
     )
-    assert response.status_code == 401
+    assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": "Invalid user credentials"}
 
 
