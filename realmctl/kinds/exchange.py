@@ -7,6 +7,7 @@ to the target's permission. Attaching is read-modify-write: policies someone els
 
 from typing import Any
 
+from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, Kind, LinkKind
 from realmctl.live import RealmState
 from realmctl.plan import Change, Key, Live, Resource
@@ -53,7 +54,16 @@ class FgapKind(Kind):
         return out
 
     def create(self, state: RealmState, change: Change) -> None:
-        ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
+        # Enabling permissions creates objects on the realm's one resource server (realm-management):
+        # two enables at once race, and real Keycloak answers the loser 409 "Duplicate resource error".
+        # One at a time per realm; and since enabling is idempotent, a 409 from another run is retried once.
+        with state.lock("fgap-enable"):
+            try:
+                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
         state.forget(("fgap", *change.key))
         if isinstance(ref, dict):
             state.remember(("fgap", *change.key), ref)
