@@ -22,10 +22,14 @@ from realmctl.live import LINKS_ATTRIBUTE, RealmState
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
+from realmctl.spec.secrets import Secret
 
 
-def spec_values(spec: Spec) -> list[str]:
-    """The values at the spec's sensitive paths (long enough to recognise), longest first."""
+def spec_values(spec: Spec) -> set[str]:
+    """The secret values of the spec, for recognising copies of them (a password pasted into an
+    attribute, a live value equal to the declared secret). Values too plain to be a credential on
+    their own (`true`, `42`, two letters) are left out: they are masked where they came from a
+    secret, never because another field happens to equal them."""
     found: set[str] = set()
     for path in spec.sensitive:
         node: Any = {"realms": spec.realms}
@@ -35,23 +39,31 @@ def spec_values(spec: Spec) -> list[str]:
                 if isinstance(node, dict)
                 else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
             )
-        if isinstance(node, str) and len(node) >= 3:
-            found.add(node)
-    return sorted(found, key=len, reverse=True)
+        if isinstance(node, str) and len(node) >= 3 and node.lower() not in ("true", "false") and not node.isdigit():
+            found.add(str(node))
+    return found
 
 
-def mask_sensitive(changes: list[Change], values: list[str]) -> None:
-    """Marks as sensitive every field change whose value holds a secret of the spec, wherever the
-    spec put it (a misspelt key, an attribute named like a password): the kinds know the secret
-    fields they manage, this catches everything else before anything is rendered or saved."""
-    if not values:
-        return
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def mask_sensitive(changes: list[Change], values: set[str]) -> None:
+    """Marks as sensitive every field change that holds a secret of the spec: a value that came
+    from a secret field or a secret source (a `Secret`, wherever the spec put it: a misspelt key,
+    an attribute named like a password, `${env:...}`), or a value equal to one. Equal, never
+    "contains": a password `alice` must not hide `alice@example.com`. The kinds know the secret
+    fields they manage; this catches everything else before anything is rendered or saved."""
     for change in changes:
         for f in change.fields:
             if f.sensitive:
                 continue
-            text = json.dumps([f.old, f.new], default=str)
-            if any(v in text or json.dumps(v)[1:-1] in text for v in values):
+            leaves = _leaves(f.old) + _leaves(f.new)
+            if any(isinstance(v, Secret) or (isinstance(v, str) and v in values) for v in leaves):
                 f.sensitive, f.old, f.new = True, None, None
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 
 from realmctl.spec.model import Position
+from realmctl.spec.secrets import Secret
 
 Action = Literal["create", "update", "delete"]
 Key = tuple[str, ...]
@@ -130,7 +131,8 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
     old = project(live, desired)
     if old == desired:  # the common case, and much cheaper than a DeepDiff
         return []
-    diff = DeepDiff(old, desired, ignore_order=True, view="tree")
+    # A `Secret` is a str that masking recognises; its mark is not a change of type.
+    diff = DeepDiff(old, desired, ignore_order=True, view="tree", ignore_type_in_groups=[(str, Secret)])
     seen: dict[str, FieldChange] = {}
     for level in (lv for group in diff.values() for lv in group):
         parts = level.path(output_format="list")

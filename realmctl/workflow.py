@@ -17,6 +17,7 @@ from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
 from realmctl.plan import Change
 from realmctl.render import as_json, describe, markdown, text
+from realmctl.spec.loader import LoadOptions
 from realmctl.spec.model import Spec
 
 PLAN_FORMAT = "realmctl.plan"
@@ -61,10 +62,10 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
         yield api
 
 
-def load(paths: Sequence[str]) -> Spec:
+def load(paths: Sequence[str], options: LoadOptions | None = None) -> Spec:
     from realmctl.spec.loader import load_spec
 
-    return load_spec(list(paths))
+    return load_spec(list(paths), options=options)
 
 
 def render(run: Run, fmt: str, colour: bool) -> str:
@@ -96,11 +97,11 @@ def read_plan_file(path: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
 
 
-def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
+def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety, options: LoadOptions | None = None) -> Run:
     """Recomputes the saved plan and refuses it, before any write, when anything moved."""
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
-    spec = load(saved.get("specFiles") or [])
+    spec = load(saved.get("specFiles") or [], options)
     run = make_plan(spec, api, safety)
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):
