@@ -22,7 +22,7 @@ from realmctl.live import LINKS_ATTRIBUTE, RealmState
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
-from realmctl.spec.secrets import Secret
+from realmctl.spec.secrets import Secret, looks_secret
 
 
 def spec_values(spec: Spec) -> set[str]:
@@ -85,8 +85,19 @@ def spec_digest(spec: Spec) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _scrub_secrets(value: Any) -> Any:
+    """`value` with every field named like a secret replaced by a marker: a live client's secret
+    (Keycloak returns it in clear) must not enter the plan file's digest, where a hash of it could
+    be guessed offline. A secret changed on the server still changes the plan, which is digested."""
+    if isinstance(value, dict):
+        return {k: SENSITIVE if looks_secret(str(k)) else _scrub_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_secrets(v) for v in value]
+    return value
+
+
 def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
-    body = [(realm, kind, list(live.key), live.fields, live.owned) for realm, kind, live in lives]
+    body = [(realm, kind, list(live.key), _scrub_secrets(live.fields), live.owned) for realm, kind, live in lives]
     return hashlib.sha256(json.dumps(sorted(body, key=str), sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -125,6 +136,20 @@ def protected(change: Change) -> bool:
             return key[1] in builtin_realm_roles(change.realm)
         return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())
     return change.kind == "realm"
+
+
+def builtin_client_warnings(changes: list[Change]) -> list[str]:
+    """Changes to Keycloak's own clients are applied as declared, but rarely meant: disabling
+    `broker` breaks every stored-token read, changing `admin-cli` can lock realmctl out."""
+    out = []
+    for change in changes:
+        if change.kind == "client" and change.action != "delete" and protected(change):
+            fields = ", ".join(f.path for f in change.fields) or "its fields"
+            out.append(
+                f"client {change.label} in realm {change.realm} is built into Keycloak; the plan changes "
+                f"{fields}, which Keycloak itself relies on"
+            )
+    return out
 
 
 def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
@@ -175,6 +200,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         else:
             kept.append(change)
     plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
+    plan.warnings = builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec)

@@ -179,6 +179,7 @@ class Plan:
     spec_digest: str = ""
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # allowed, but worth a second look (built-ins)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -210,5 +211,6 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "errors": self.errors,
             "notes": self.notes,
+            "warnings": self.warnings,
             "digests": {"plan": self.digest(), "live": self.live_digest, "spec": self.spec_digest},
         }
