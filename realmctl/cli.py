@@ -17,13 +17,14 @@ from realmctl.check import run_check
 from realmctl.check.findings import as_json as check_json
 from realmctl.check.findings import text as check_text
 from realmctl.check.probe import text as probe_text
-from realmctl.engine import Safety, apply_plan, make_plan
+from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
 from realmctl.plan import Change
 from realmctl.render import describe
 from realmctl.schema import schema_text
 from realmctl.signals import stop_on_signals
 from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
+from realmctl.spec.secrets import redact
 from realmctl.workflow import (
     Target,
     apply_json,
@@ -331,6 +332,7 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     Sends no write.
     """
     loaded = load(spec, _load_options(kw))
+    secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
     with connect(_target(**kw)) as api:
         report, probes = run_check(loaded, api, probe=probe)
     if fmt == "json":
@@ -344,11 +346,11 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
             }
             for p in probes
         ]
-        click.echo(json.dumps(body, indent=2))
+        click.echo(redact(json.dumps(body, indent=2), secrets))
     else:
-        click.echo(check_text(report), nl=False)
+        click.echo(redact(check_text(report), secrets), nl=False)
         if probes:
-            click.echo(probe_text(probes), nl=False)
+            click.echo(redact(probe_text(probes), secrets), nl=False)
     failed = report.errors or any(not p.ok for p in probes)
     return exitcodes.FINDINGS if failed else exitcodes.OK
 

@@ -124,3 +124,12 @@ def spec_leaves(data: Any, path: Path = ()) -> list[tuple[Path, Any]]:
     if isinstance(data, list):
         return [leaf for i, v in enumerate(data) for leaf in spec_leaves(v, (*path, i))]
     return [(path, data)]
+
+
+def redact(text: str, values: set[str], shortest: int = 6) -> str:
+    """Free text (a check finding quoting what the server holds) with every occurrence of a
+    secret of the spec replaced. Fields are masked whole by the plan; this is the net for prose,
+    where a value can only be cut out. Short values are left: they would cut words apart."""
+    for value in sorted((v for v in values if len(v) >= shortest), key=len, reverse=True):
+        text = text.replace(value, "(sensitive)")
+    return text

@@ -167,3 +167,34 @@ def test_export_never_prints_what_plan_treats_as_sensitive(keycloak: Any) -> Non
         assert exported["clientScopes"]["api"]["attributes"]["api.password"].startswith("${env:")
     finally:
         admin.call("DELETE", f"admin/realms/{realm}")
+
+
+def test_check_does_not_print_an_interpolated_value_it_finds_on_the_server(spec: Spec) -> None:
+    """The mapper's claim name came from the environment: check quotes the server's claim name,
+    which is that value, so it must be cut out of the finding."""
+    claim = CANARY + "-claim"
+    spec.r.update(
+        {
+            "identityProviders": {"up": {"providerId": "oidc", "storeToken": True, "storedTokensReadable": True}},
+            "clientScopes": {
+                "broker_read_token": {
+                    "mappers": {"roles": {"type": "user-client-role", "client": "broker", "claimName": "${env:CLAIM}"}},
+                    "roleScope": {"clients": {"broker": ["read-token"]}},
+                }
+            },
+            "clients": {"app": {"defaultClientScopes": ["broker_read_token"], "fullScopeAllowed": False}},
+            "users": {"alice": {}},
+            "roleGrants": [{"users": ["alice"], "clientRoles": {"broker": ["read-token"]}}],
+        }
+    )
+    assert spec.cmd("apply", "--yes", CLAIM=claim).code == 0
+    # Without Keycloak's own `roles` scope, the declared mapper is the only one to put the role in.
+    base = f"admin/realms/{spec.realm}"
+    app = spec.admin.get(f"{base}/clients", clientId="app")[0]["id"]
+    roles = next(s["id"] for s in spec.admin.get(f"{base}/client-scopes") if s["name"] == "roles")
+    spec.admin.call("DELETE", f"{base}/clients/{app}/default-client-scopes/{roles}")
+    for fmt in ("text", "json"):
+        result = spec.cmd("check", "--format", fmt, CLAIM=claim)
+        assert "broker.custom-claim-name" in result.out, result.all
+        assert claim not in result.all and CANARY not in result.all
+    assert "writes the role under claim '(sensitive)'" in spec.cmd("check", CLAIM=claim).out
