@@ -12,6 +12,7 @@ that the masking pass over the plan recognises them by their origin, not by look
 """
 
 import difflib
+from functools import cache
 from typing import Any
 
 from realmctl.spec.model import Path
@@ -52,6 +53,7 @@ class Secret(str):
         return Secret(super().lower())
 
 
+@cache  # keys repeat (every user's `email`); the near-miss search is the costly part of a load
 def looks_secret(key: str) -> bool:
     """A key named like a secret, or a near miss of one (`clientSecrte`): a typo must not make a
     secret printable."""
