@@ -209,6 +209,17 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
     return Finding("error", "yaml-syntax", message, position, "check the indentation and the `:` after each key")
 
 
+def _pure_error(text: str) -> yaml.YAMLError | None:
+    """The pure-Python parser's error for `text`, whose wording is more precise than libyaml's
+    (it names the character, e.g. a tab); read from the event stream, which does not recurse."""
+    try:
+        for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+            pass
+    except yaml.YAMLError as exc:
+        return exc
+    return None
+
+
 def parse(file: str, text: str) -> Document:
     """Parse one YAML document; syntax errors, duplicate keys and the like become findings."""
     doc = Document(file)
@@ -216,7 +227,7 @@ def parse(file: str, text: str) -> Document:
         deep = _too_deep(text)
         node = None if deep else yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        doc.findings.append(_yaml_error(file, exc))
+        doc.findings.append(_yaml_error(file, _pure_error(text) or exc))
         return doc
     if deep is not None:
         where = Position(file, deep.line + 1, deep.column + 1)
