@@ -6,6 +6,7 @@ Kept out of cli.py so that tests and other programs can drive a whole run from P
 import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
 from realmctl.plan import Change
 from realmctl.render import as_json, describe, markdown, text
-from realmctl.spec.loader import LoadOptions
+from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
 from realmctl.spec.model import Spec
 
 PLAN_FORMAT = "realmctl.plan"
@@ -91,8 +92,12 @@ def write_plan_file(run: Run, path: str, spec: Spec) -> None:
 def read_plan_file(path: str) -> dict[str, Any] | None:
     """The plan file's content, or None when `path` is not a plan file (then it is a spec)."""
     try:
+        info = os.stat(path)
+        # A FIFO or a huge file is no plan file; the spec loader refuses it with a sentence.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SPEC_BYTES:
+            return None
         body = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, IsADirectoryError):
+    except (ValueError, UnicodeDecodeError, OSError):
         return None
     return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
 

@@ -5,6 +5,7 @@ Runs against the sandbox by default and against a real Keycloak when REALMCTL_TE
 """
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,10 @@ class Spec:
 
 
 @pytest.fixture
-def spec(keycloak: Any, tmp_path: Path) -> Spec:
-    return Spec(keycloak, tmp_path)
+def spec(keycloak: Any, tmp_path: Path) -> Iterator[Spec]:
+    made = Spec(keycloak, tmp_path)
+    yield made
+    made.admin.call("DELETE", f"admin/realms/{made.realm}")  # the servers are shared
 
 
 def test_a_password_masks_equal_fields_only_never_fields_containing_it(spec: Spec) -> None:

@@ -194,3 +194,11 @@ def test_interpolated_values_are_secret_unless_public_and_known(tmp_path: Path) 
         ("realms", "apps", "attributes", "note"),
         ("realms", "apps", "clients", "app", "rootUrl"),
     }
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan", "--sandbox"], ["apply", "--sandbox", "--yes"]])
+def test_a_fifo_given_as_the_spec_is_refused_at_once(tmp_path: Path, command: list[str]) -> None:
+    os.mkfifo(tmp_path / "spec.yaml")
+    result = run(*command, str(tmp_path / "spec.yaml"), timeout=30)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'spec.yaml'}:1:1: error: the file is not a regular file" in result.stdout + result.stderr
