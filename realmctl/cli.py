@@ -17,12 +17,14 @@ from realmctl.check import run_check
 from realmctl.check.findings import as_json as check_json
 from realmctl.check.findings import text as check_text
 from realmctl.check.probe import text as probe_text
-from realmctl.engine import Safety, apply_plan, make_plan
+from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
 from realmctl.plan import Change
 from realmctl.render import describe
 from realmctl.schema import schema_text
 from realmctl.signals import stop_on_signals
+from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
+from realmctl.spec.secrets import redact
 from realmctl.workflow import (
     Target,
     apply_json,
@@ -61,6 +63,33 @@ def cli() -> None:
     """
 
 
+def spec_options(func: Any) -> Any:
+    """Limits on reading specs, shared by every command that reads one."""
+    func = click.option(
+        "--max-spec-size",
+        type=click.FloatRange(min=0, min_open=True),
+        default=MAX_SPEC_BYTES / 1024 / 1024,
+        show_default=True,
+        envvar="REALMCTL_MAX_SPEC_SIZE",
+        metavar="MIB",
+        help="Refuse spec files larger than MIB mebibytes (also REALMCTL_MAX_SPEC_SIZE).",
+    )(func)
+    func = click.option(
+        "--allow-file-outside-spec",
+        is_flag=True,
+        help="Let ${file:...} read absolute paths and paths outside the spec file's directory "
+        "(still regular files only, at most 64 KiB).",
+    )(func)
+    return func
+
+
+def _load_options(kw: dict[str, Any]) -> LoadOptions:
+    return LoadOptions(
+        allow_file_outside_spec=kw.pop("allow_file_outside_spec"),
+        max_spec_bytes=int(kw.pop("max_spec_size") * 1024 * 1024),
+    )
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -70,14 +99,15 @@ def cli() -> None:
     help="Unset ${env:...} variables are not errors (their names are listed); for machines without the "
     "pipeline's secrets, e.g. a pre-commit hook.",
 )
-def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool) -> None:
+@spec_options
+def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool, **kw: Any) -> None:
     """Check SPEC files or directories offline: YAML, schema, ${env:...}, references.
 
     Exits 0 when valid (warnings allowed), 1 when not. Sends no request to any server.
     """
     from realmctl.spec.report import validate_report
 
-    text, ok = validate_report(spec, fmt, allow_missing_env)
+    text, ok = validate_report(spec, fmt, allow_missing_env, _load_options(kw))
     click.echo(text)
     if not ok:
         sys.exit(exitcodes.ERROR)
@@ -168,6 +198,7 @@ Server and credentials come from the environment, never from arguments:
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @safety_options
+@spec_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
@@ -182,7 +213,7 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     """
     _logging(verbose)
     safety = _safety(kw)
-    loaded = load(spec)
+    loaded = load(spec, _load_options(kw))
     with connect(_target(**kw)) as api:
         run = make_plan(loaded, api, safety)
     plan_errors(run)
@@ -198,6 +229,7 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @safety_options
+@spec_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
@@ -220,10 +252,11 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
     """
     _logging(verbose)
     safety = _safety(kw)
+    options = _load_options(kw)
     saved = read_plan_file(spec[0]) if len(spec) == 1 else None
-    loaded = load(saved.get("specFiles") or []) if saved else load(spec)
+    loaded = load(saved.get("specFiles") or [], options) if saved else load(spec, options)
     with connect(_target(**kw)) as api:
-        run = replan_from_file(saved, api, safety) if saved else make_plan(loaded, api, safety)
+        run = replan_from_file(saved, api, safety, options) if saved else make_plan(loaded, api, safety)
         plan_errors(run)
         as_json = fmt == "json"
         quiet = quiet or as_json
@@ -282,6 +315,7 @@ def _logging(verbose: int) -> None:
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@spec_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
     "--probe",
@@ -297,7 +331,8 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists.
     Sends no write.
     """
-    loaded = load(spec)
+    loaded = load(spec, _load_options(kw))
+    secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
     with connect(_target(**kw)) as api:
         report, probes = run_check(loaded, api, probe=probe)
     if fmt == "json":
@@ -311,11 +346,11 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
             }
             for p in probes
         ]
-        click.echo(json.dumps(body, indent=2))
+        click.echo(redact(json.dumps(body, indent=2), secrets))
     else:
-        click.echo(check_text(report), nl=False)
+        click.echo(redact(check_text(report), secrets), nl=False)
         if probes:
-            click.echo(probe_text(probes), nl=False)
+            click.echo(redact(probe_text(probes), secrets), nl=False)
     failed = report.errors or any(not p.ok for p in probes)
     return exitcodes.FINDINGS if failed else exitcodes.OK
 

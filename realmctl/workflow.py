@@ -6,6 +6,7 @@ Kept out of cli.py so that tests and other programs can drive a whole run from P
 import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
 from realmctl.plan import Change
 from realmctl.render import as_json, describe, markdown, text
+from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
 from realmctl.spec.model import Spec
 
 PLAN_FORMAT = "realmctl.plan"
@@ -61,10 +63,10 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
         yield api
 
 
-def load(paths: Sequence[str]) -> Spec:
+def load(paths: Sequence[str], options: LoadOptions | None = None) -> Spec:
     from realmctl.spec.loader import load_spec
 
-    return load_spec(list(paths))
+    return load_spec(list(paths), options=options)
 
 
 def render(run: Run, fmt: str, colour: bool) -> str:
@@ -90,17 +92,21 @@ def write_plan_file(run: Run, path: str, spec: Spec) -> None:
 def read_plan_file(path: str) -> dict[str, Any] | None:
     """The plan file's content, or None when `path` is not a plan file (then it is a spec)."""
     try:
+        info = os.stat(path)
+        # A FIFO or a huge file is no plan file; the spec loader refuses it with a sentence.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SPEC_BYTES:
+            return None
         body = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, IsADirectoryError):
+    except (ValueError, UnicodeDecodeError, OSError):
         return None
     return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
 
 
-def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
+def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety, options: LoadOptions | None = None) -> Run:
     """Recomputes the saved plan and refuses it, before any write, when anything moved."""
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
-    spec = load(saved.get("specFiles") or [])
+    spec = load(saved.get("specFiles") or [], options)
     run = make_plan(spec, api, safety)
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):
