@@ -50,8 +50,18 @@ DEFAULT_KINDS = frozenset(k for k in KINDS if k != "users")
 #: Keycloak's, not the user's, and are exported only with --include-builtins.
 BUILTIN_REALM_SCOPE_LISTS = {
     "default": frozenset(
-        {"role_list", "saml_organization", "profile", "email", "roles", "web-origins", "acr", "basic"}
-    ),
+        {
+            "role_list",
+            "saml_organization",
+            "AuthnContextClassRef",  # the last one new in 26.7
+            "profile",
+            "email",
+            "roles",
+            "web-origins",
+            "acr",
+            "basic",
+        }
+    ),  # fmt: skip
     "optional": frozenset({"offline_access", "address", "phone", "microprofile-jwt", "organization"}),
 }
 #: Keys realmctl itself writes on the server; they are bookkeeping, not configuration.
