@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 import yaml
 
 from tests.brokered_login import brokered_login, stored_token
@@ -117,6 +118,26 @@ def test_seed_scenario_with_real_logins(
     assert "+ role broker/read-token granted to user alice" in applied.out
     assert "+ role broker/read-token granted to user erin" in applied.out  # linked before: the backfill
     assert admin_events(admin, realm), "the first apply wrote, so Keycloak recorded admin events"
+
+    # erin's session from before apply, refreshed: the backfilled role is in her token now, but
+    # nothing was stored at her login (storeToken was off), so only a new login brings the token.
+    refreshed = requests.post(
+        f"{server.url}/realms/{realm}/protocol/openid-connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": erin.tokens["refresh_token"],
+            "client_id": "my-app",
+            "client_secret": SECRET,
+        },
+        timeout=30,
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    erin_id = admin.get(f"{base}/users", username="erin", exact="true")[0]["id"]
+    nothing = stored_token(server.url, realm, ALIAS, refreshed.json()["access_token"])
+    assert nothing.status_code == 404, nothing.text
+    assert nothing.json() == {
+        "errorMessage": f"No token stored for user [{erin_id}] with associated identity provider [{ALIAS}]."
+    }
 
     assert_stored_is_upstreams(server, realm, upstream, "alice")
     assert_stored_is_upstreams(server, realm, upstream, "erin")
