@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
@@ -189,7 +189,6 @@ def brokered_login(
         form = _main_form(page)
         if form is None:
             _stop(step, response, page)
-        assert form is not None
         action = urljoin(response.url, form.action)
         data = dict(form.inputs)
         in_app_realm = urlsplit(action).path.startswith(app_prefix)
@@ -199,6 +198,10 @@ def brokered_login(
             step, upstream_done = "upstream login form", True
             data.update(username=username, password=password)
         elif "password" in form.types.values():
+            if not upstream_done:  # Keycloak ignores a kc_idp_hint naming no enabled identity provider
+                _stop(
+                    f"the app realm's own login form (is {idp_alias!r} an enabled identity provider?)", response, page
+                )
             if link_password is None or link_done:
                 _stop("re-authentication to link the existing account (no or wrong link_password)", response, page)
             step, link_done = "re-authentication to link the existing account", True
@@ -269,7 +272,7 @@ def _exchange(
     return tokens
 
 
-def _stop(step: str, response: requests.Response, page: Page) -> None:
+def _stop(step: str, response: requests.Response, page: Page) -> NoReturn:
     shown = f" ({'; '.join(page.errors)})" if page.errors else ""
     title = page.title or response.text[:200]
     raise LoginStopped(f"brokered login stopped at {step}: HTTP {response.status_code} {title!r}{shown}")
