@@ -222,7 +222,9 @@ def probe(server: KeycloakTarget, path: Path) -> str:
     reason="defect: the example's users have no firstName/lastName, which Keycloak 24+'s default user profile "
     "requires; the password grant answers 400 invalid_grant 'Account is not fully set up'",
 )
-def test_the_examples_user_can_get_a_token(real_legacy_keycloak: KeycloakTarget, cleanup: list[str], tmp_path: Path):
+def test_the_examples_user_can_get_a_token(
+    real_legacy_keycloak: KeycloakTarget, cleanup: list[str], tmp_path: Path
+) -> None:
     a, b = unique("realm-a"), unique("realm-b")
     cleanup += [a, b]
     out = probe(real_legacy_keycloak, example_for(a, b, tmp_path))  # the example as it is
