@@ -9,6 +9,7 @@ the tests using these fixtures run on a real server only.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,4 +152,6 @@ def cleanup(keycloak: KeycloakTarget) -> Iterator[list[str]]:
         return
     admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
     for realm in realms:
-        admin.call("DELETE", f"admin/realms/{realm}")
+        # A busy server may answer after the client gave up; the deletion goes on there.
+        with contextlib.suppress(requests.RequestException):
+            admin.call("DELETE", f"admin/realms/{realm}")
