@@ -30,6 +30,7 @@ import requests
 from requests.cookies import RequestsCookieJar
 
 MAX_STEPS = 20
+TIMEOUT = 60  # seconds; a shared dev-mode Keycloak can be slow to render a login page
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -169,7 +170,7 @@ def brokered_login(
             "kc_idp_hint": idp_alias,
         },
         allow_redirects=False,
-        timeout=30,
+        timeout=TIMEOUT,
     )
     steps: list[str] = []
     step = "authorization request"
@@ -181,7 +182,7 @@ def brokered_login(
             if location.startswith(redirect_uri):
                 code = _code_from(location, state, step)
                 return BrokeredLogin(_exchange(http, base, realm, client_id, client_secret, redirect_uri, code), steps)
-            response = http.get(location, allow_redirects=False, timeout=30)
+            response = http.get(location, allow_redirects=False, timeout=TIMEOUT)
             continue
         page = Page(response.text) if "html" in response.headers.get("Content-Type", "") else Page("")
         if response.status_code != 200:
@@ -219,7 +220,7 @@ def brokered_login(
         else:
             _stop(step, response, page)
         steps.append(step if in_app_realm or step.startswith("upstream") else f"{step} (upstream realm)")
-        response = http.post(action, data=data, allow_redirects=False, timeout=30)
+        response = http.post(action, data=data, allow_redirects=False, timeout=TIMEOUT)
     raise LoginStopped(f"brokered login did not finish in {MAX_STEPS} steps: {steps}")
 
 
@@ -264,7 +265,7 @@ def _exchange(
             "client_id": client_id,
             "client_secret": secret,
         },
-        timeout=30,
+        timeout=TIMEOUT,
     )
     if response.status_code != 200:
         raise LoginStopped(f"brokered login stopped at the code exchange: HTTP {response.status_code} {response.text}")
@@ -283,6 +284,6 @@ def stored_token(url: str, realm: str, alias: str, access_token: str, verify: bo
     return requests.get(
         f"{url.rstrip('/')}/realms/{realm}/broker/{alias}/token",
         headers={"Authorization": f"Bearer {access_token}"},
-        timeout=30,
+        timeout=TIMEOUT,
         verify=verify,
     )
