@@ -53,7 +53,7 @@ BUILTIN_REALM_SCOPE_LISTS = {
         {
             "role_list",
             "saml_organization",
-            "AuthnContextClassRef",  # the last one new in 26.7
+            "AuthnContextClassRef",  # new in 26.7
             "profile",
             "email",
             "roles",
@@ -61,7 +61,7 @@ BUILTIN_REALM_SCOPE_LISTS = {
             "acr",
             "basic",
         }
-    ),  # fmt: skip
+    ),
     "optional": frozenset({"offline_access", "address", "phone", "microprofile-jwt", "organization"}),
 }
 #: Keys realmctl itself writes on the server; they are bookkeeping, not configuration.

@@ -81,7 +81,16 @@ class Prober:
         return declared.get("secret") or self.facts[realm].client_secret(client_id)
 
     def token(self, probe: Probe, realm: str, client_id: str) -> str | None:
-        form = {"grant_type": "password", "client_id": client_id, "username": self.user, "password": self.password}
+        # scope=openid: a realm that accepts this token from another realm validates it at this
+        # realm's userinfo endpoint, which refuses tokens without `openid` (Keycloak then answers
+        # the exchange with 500 unknown_error).
+        form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "username": self.user,
+            "password": self.password,
+            "scope": "openid",
+        }
         secret = self.secret(realm, client_id)
         if secret:
             form["client_secret"] = secret

@@ -144,6 +144,12 @@ def broker_login(req: Request) -> Response:
         for key in ("email", "firstName", "lastName"):
             if body.get(key):
                 rep[key] = body[key]
+        # A real first broker login cannot finish without the attributes the realm's user profile
+        # requires: its review-profile page asks the user for them. The simulation stands for the
+        # whole login, so it fills what the body leaves out, as that user would have.
+        rep.setdefault("email", f"{username}@users.sandbox.invalid")
+        rep.setdefault("firstName", username)
+        rep.setdefault("lastName", "(from " + alias + ")")
         if body.get("email") and idp.rep.get("trustEmail"):
             rep["emailVerified"] = True
         user = ops.create_user(realm, rep)

@@ -217,11 +217,6 @@ def probe(server: KeycloakTarget, path: Path) -> str:
     return realmctl("check", "--probe", str(path), env=env).out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the example's users have no firstName/lastName, which Keycloak 24+'s default user profile "
-    "requires; the password grant answers 400 invalid_grant 'Account is not fully set up'",
-)
 def test_the_examples_user_can_get_a_token(
     real_legacy_keycloak: KeycloakTarget, cleanup: list[str], tmp_path: Path
 ) -> None:
@@ -231,11 +226,6 @@ def test_the_examples_user_can_get_a_token(
     assert f"ok   token: POST /realms/{b}/protocol/openid-connect/token (password grant" in out, out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: check --probe asks realm B for carol's token without scope=openid; realm A validates it at "
-    "realm B's userinfo endpoint, which refuses it (403 'Missing openid scope'), and the exchange answers 500",
-)
 def test_probe_proves_the_exchange(real_legacy_keycloak: KeycloakTarget, cleanup: list[str], tmp_path: Path) -> None:
     a, b = unique("realm-a"), unique("realm-b")
     cleanup += [a, b]

@@ -21,7 +21,14 @@ def exchange_spec(a: str, b: str, **entry: Any) -> dict[str, Any]:
                         "directAccessGrants": True,
                     }
                 },
-                "users": {"carol": {"email": "carol@example.com", "initialPassword": "carol"}},
+                "users": {
+                    "carol": {
+                        "email": "carol@example.com",
+                        "firstName": "Carol",
+                        "lastName": "C",
+                        "initialPassword": "carol",
+                    }
+                },
             },
             a: {
                 "clients": {"realm-a-client": {"publicClient": False, "secret": "a-secret"}},
