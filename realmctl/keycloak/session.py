@@ -22,9 +22,11 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+import urllib3
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakAuthenticationError, KeycloakConnectionError, KeycloakError
 
+from realmctl import exitcodes
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.keycloak.transport import Clock, TooSlow, guard, is_loopback, origin
 
@@ -122,7 +124,12 @@ class NotFound(ApiError):
 
 
 class Transient(ApiError):
-    """A failure worth retrying: the connection broke, or the server said 429/502/503/504."""
+    """A failure worth retrying: the connection broke, or the server said 429/502/503/504.
+
+    Once retries are exhausted the server is as good as unreachable: exit 4, as for apply.
+    """
+
+    exit_code = exitcodes.CONNECTION
 
     def __init__(self, method: str, path: str, status: int, body: Any, retry_after: float | None = None) -> None:
         super().__init__(method, path, status, body)
@@ -309,6 +316,8 @@ class Api:
         session = self._conn._s
         session.proxies.update(requests.utils.get_environ_proxies(settings.url))
         session.trust_env = False
+        if settings.verify is False:  # realmctl warns once itself (Settings.warnings); not once per host
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.counts: Counter[str] = Counter()
         self.retries = 0
         self._lock = threading.Lock()

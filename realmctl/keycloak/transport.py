@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.retry import Retry
 
 from realmctl.errors import ConnectionFailed, RealmctlError
 
@@ -297,6 +298,9 @@ def _short(exc: BaseException) -> str:
 
 def guard(session: requests.Session, clock: Clock, pool_maxsize: int = 10) -> requests.Session:
     """Mounts a `GuardedAdapter` on `session` for http and https; returns the session."""
+    # urllib3 may retry only a connection that was never made: a request that was sent (its answer
+    # lost) is retried, or re-read first, by realmctl's own rules (session.py), never blindly here.
+    retry = Retry(total=1, connect=1, read=False, status=False, other=0, redirect=False)
     for prefix in ("https://", "http://"):
-        session.mount(prefix, GuardedAdapter(clock, max_retries=1, pool_maxsize=pool_maxsize))
+        session.mount(prefix, GuardedAdapter(clock, max_retries=retry, pool_maxsize=pool_maxsize))
     return session
