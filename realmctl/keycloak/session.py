@@ -418,26 +418,32 @@ class Api:
     def _gone(self, path: str, body: Any) -> bool:
         """Whether what a DELETE of `path` (with `body`) removes is absent now.
 
-        A 404 on the path itself means gone. A path without GET (a link, e.g. a default client
-        scope) is looked up in its parent's list; a body-ful DELETE (role mappings) checks that
-        none of the body's ids is still listed.
+        A 200 on the path means the object is there, unless the DELETE had a body (role mappings):
+        then none of the body's ids may still be listed. A 404 or 405 on the path is confirmed in
+        the parent's list, because link paths (a client's default scope, a group membership) have
+        no GET: Keycloak 26.7 answers those 404 "HTTP 404 Not Found" and the sandbox 405.
         """
         try:
-            listed = self.get(path)
-        except NotFound:
-            return True
+            here = self.get(path)
         except ApiError as exc:
-            if exc.status != 405:
+            if exc.status not in (404, 405):
                 return False
             parent, _, last = path.rpartition("/")
-            listed, body = self.get(parent), [{"id": unquote(last)}]
-        if not isinstance(body, list):
+            try:
+                listed = self.get(parent)
+            except NotFound:
+                return True  # the container is gone, and the object with it
+            if not isinstance(listed, list):
+                return exc.status == 404
+            key = unquote(last)
+            return not any(
+                isinstance(item, dict) and key in (item.get(k) for k in ("id", "name", "alias", "realm"))
+                for item in listed
+            )
+        if not isinstance(body, list) or not isinstance(here, list):
             return False
         wanted = {str(item.get("id")) for item in body if isinstance(item, dict)}
-        present = (
-            {str(item.get("id")) for item in listed if isinstance(item, dict)} if isinstance(listed, list) else set()
-        )
-        return not wanted & present
+        return not wanted & {str(item.get("id")) for item in here if isinstance(item, dict)}
 
     def _send_once(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         # An absolute URL, so that python-keycloak's urljoin never resolves anything in `path`

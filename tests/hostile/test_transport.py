@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import KeycloakTarget
-from tests.helpers import Admin, Result, env_for, realmctl, unique
+from tests.helpers import ROOT, Admin, Result, env_for, realmctl, unique
 from tests.hostile.server import Hostile, Rule
 
 SECRET = "s3cret-client-value-7f41"
@@ -287,23 +287,38 @@ def test_connection_reset_is_retried_then_one_sentence(keycloak: KeycloakTarget,
 # --- lost answers --------------------------------------------------------------------------------
 
 
-def test_a_lost_delete_answer_converges(keycloak: KeycloakTarget, tmp_path: Path) -> None:
-    """The DELETE took effect, its answer was lost, the retry got 404: that is success."""
+LOST_DELETES = {
+    "role": (
+        {"roles": ["keep", "drop"]},
+        {"roles": ["keep"]},
+        r"/roles/drop$",
+    ),
+    # a link: its path has no GET (Keycloak 26.7 answers 404, the sandbox 405), so the re-read is the list
+    "group membership": (
+        {"groups": ["staff", "ops"], "users": {"bob": {"groups": ["staff", "ops"]}}},
+        {"groups": ["staff", "ops"], "users": {"bob": {"groups": ["staff"]}}},
+        r"/users/[^/]+/groups/[^/]+$",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LOST_DELETES))
+def test_a_lost_delete_answer_converges(keycloak: KeycloakTarget, tmp_path: Path, case: str) -> None:
+    """The DELETE took effect, its answer was lost, the retry got 404: after a re-read, that is success."""
+    before, after, pattern = LOST_DELETES[case]
     realm = unique("hostile")
-    path = spec(tmp_path, realm, {"roles": ["keep", "drop"]})
-    created, _ = run(keycloak, keycloak.url, "apply", "--yes", path)
+    created, _ = run(keycloak, keycloak.url, "apply", "--yes", spec(tmp_path, realm, before))
     assert created.code == 0, created.all
-    path = spec(tmp_path, realm, {"roles": ["keep"]})
-    rules = [Rule("lost", "DELETE", rf"^/admin/realms/{realm}/roles/drop$", times=1)]
+    rules = [Rule("lost", "DELETE", rf"^/admin/realms/{realm}{pattern}", times=1)]
     with Hostile(keycloak.url, rules) as front:
-        result, _ = run(keycloak, front.url, "apply", "--yes", path)
+        result, _ = run(keycloak, front.url, "apply", "--yes", spec(tmp_path, realm, after))
     assert result.code == 0, result.all
     assert "Apply complete: 1 change(s) applied" in result.out
     deletes = [r for r in front.received if r.method == "DELETE"]
     assert len(deletes) == 2  # the lost one and its retry
-    admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
-    assert [r["name"] for r in admin.get(f"admin/realms/{realm}/roles") if r["name"] in ("keep", "drop")] == ["keep"]
-    admin.call("DELETE", f"admin/realms/{realm}")
+    again, _ = run(keycloak, keycloak.url, "plan", "--detailed-exitcode", spec(tmp_path, realm, after))
+    assert again.code == 0, again.all
+    Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password).call("DELETE", f"admin/realms/{realm}")
 
 
 def test_a_lost_create_answer_is_adopted_not_duplicated(keycloak: KeycloakTarget, tmp_path: Path) -> None:
@@ -318,3 +333,26 @@ def test_a_lost_create_answer_is_adopted_not_duplicated(keycloak: KeycloakTarget
     posts = [r for r in front.received if r.method == "POST" and r.path.endswith("/clients")]
     assert len(posts) == 1  # re-read found it: never sent twice
     admin.call("DELETE", f"admin/realms/{realm}")
+
+
+# --- check --probe -------------------------------------------------------------------------------
+
+
+@pytest.mark.sandbox_only
+@pytest.mark.parametrize("behaviour", ["redirect", "html"])
+def test_probe_requests_follow_the_same_rules(other: Hostile, behaviour: str) -> None:
+    """The probes' password-grant form (test user's password, client secret) is not re-sent elsewhere."""
+    from realmctl.sandbox import Sandbox
+
+    spec_path = str(ROOT / "examples" / "stored-tokens.yaml")
+    with Sandbox() as sb:
+        applied = realmctl("apply", "--yes", spec_path, env=env_for(sb.url, "admin", "admin"))
+        assert applied.code == 0, applied.all
+        rules = [Rule(behaviour, "POST", r"^/realms/apps/protocol/openid-connect/token$", location=other.url)]
+        with Hostile(sb.url, rules) as front:
+            env = env_for(front.url, "admin", "admin", REALMCTL_PROBE_USER="alice", REALMCTL_PROBE_PASSWORD="alice")
+            result = realmctl("check", "--probe", spec_path, env=env)
+    assert result.code == 4, result.all
+    line = one_sentence(result)
+    assert "POST /realms/apps/protocol/openid-connect/token" in line
+    assert other.received == []
