@@ -8,7 +8,10 @@ message, the time taken (small limits, generous bounds) and what reached the oth
 
 import datetime
 import ipaddress
+import os
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -356,3 +359,37 @@ def test_probe_requests_follow_the_same_rules(other: Hostile, behaviour: str) ->
     line = one_sentence(result)
     assert "POST /realms/apps/protocol/openid-connect/token" in line
     assert other.received == []
+
+
+# --- the sandbox exposed -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        (["--host", "0.0.0.0"], True),
+        (["--host", "0.0.0.0", "--admin-password", "not-the-default"], False),
+        (["--host", "127.0.0.1"], False),
+    ],
+)
+def test_sandbox_off_loopback_with_the_default_password_is_warned_about(args: list[str], warned: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REALMCTL_SANDBOX_ADMIN_PASSWORD"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "realmctl", "sandbox", "--port", "0", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        lines = []
+        while not lines or "serving" not in lines[-1]:
+            lines.append(process.stderr.readline())
+            assert lines[-1], lines  # the process ended before serving
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    warning = "realmctl: warning: the sandbox listens on 0.0.0.0, beyond this machine, with the default admin password"
+    assert (warning in "".join(lines)) is warned
