@@ -4,7 +4,10 @@ python-keycloak's `KeycloakOpenIDConnection` does the token work (password or cl
 grant, refresh before expiry, one retry on 401); this module adds what realmctl needs on top:
 settings read only from the environment (never from argv, which shows in process lists), one clear
 error for an unreachable server or refused credentials, JSON in and out, and a count of the
-requests sent so that runs can report (and tests can assert) their request budget.
+requests sent so that runs can report (and tests can assert) their request budget. Both of
+python-keycloak's sessions run under realmctl's transport rules (transport.py: no redirect to
+another origin, a wall-clock limit per request and per run, TLS failures named); a success answer
+that is not Keycloak's JSON is one sentence naming the request.
 """
 
 import contextlib
