@@ -77,7 +77,7 @@ class DeadlineExceeded(ConnectionFailed):
     """The run's deadline passed before a request was answered."""
 
 
-class TooSlow(RealmctlError):
+class TooSlow(ConnectionFailed):
     """One request was not answered completely within the per-request timeout (retryable)."""
 
 
