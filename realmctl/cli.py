@@ -19,6 +19,7 @@ from realmctl.check.findings import text as check_text
 from realmctl.check.probe import text as probe_text
 from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
+from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, is_loopback
 from realmctl.plan import Change
 from realmctl.render import describe
 from realmctl.schema import schema_text
@@ -116,6 +117,26 @@ def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool, **kw: Any
 def target_options(func: Any) -> Any:
     """--sandbox and friends, shared by the commands that talk to a server."""
     func = click.option(
+        "--deadline",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_DEADLINE,
+        show_default=True,
+        envvar="REALMCTL_DEADLINE",
+        metavar="SECONDS",
+        help="The whole run's server work must end within SECONDS (apply's confirmation prompt does not "
+        "count); then it stops with exit 4. Env: REALMCTL_DEADLINE.",
+    )(func)
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        envvar="REALMCTL_REQUEST_TIMEOUT",
+        metavar="SECONDS",
+        help="Each request's whole answer must arrive within SECONDS (a stalled or trickling server is cut "
+        "off; reads are retried within the deadline). Env: REALMCTL_REQUEST_TIMEOUT.",
+    )(func)
+    func = click.option(
         "--parallelism",
         type=click.IntRange(1, 64),
         default=8,
@@ -143,8 +164,15 @@ def target_options(func: Any) -> Any:
     return func
 
 
-def _target(sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str, parallelism: int = 8) -> Target:
-    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism)
+def _target(
+    sandbox: bool,
+    sandbox_import: tuple[str, ...],
+    sandbox_profile: str,
+    parallelism: int = 8,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+) -> Target:
+    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
 def safety_options(func: Any) -> Any:
@@ -191,6 +219,10 @@ Server and credentials come from the environment, never from arguments:
   KEYCLOAK_CLIENT_ID, KEYCLOAK_CLIENT_SECRET client credentials
   KEYCLOAK_AUTH_REALM     realm to log in to (default master)
   KEYCLOAK_CA_BUNDLE      CA file for TLS; KEYCLOAK_INSECURE=1 turns verification off
+\b
+A redirect to another origin (scheme, host or port; https to http included) is refused, exit 4:
+no credentials or request body are re-sent to it. A server that answers slower than --timeout
+per request, or a run longer than --deadline, stops with exit 4.
 """
 
 
@@ -269,7 +301,9 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
         if not yes and not saved:
             if not sys.stdin.isatty():
                 raise RealmctlError("apply needs --yes when it cannot ask on a terminal")
-            if not click.confirm("Apply these changes?", default=False):
+            with api.clock.paused():  # the time a person takes to read the plan is not the server's
+                agreed = click.confirm("Apply these changes?", default=False)
+            if not agreed:
                 click.echo("Nothing applied.", err=True)
                 return exitcodes.ERROR
         total = len(run.plan.changes)
@@ -407,6 +441,13 @@ def sandbox(
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
     from realmctl.sandbox import Sandbox
     from realmctl.sandbox.errors import HttpError
+
+    if not is_loopback(host) and admin_password == "admin":
+        click.echo(
+            f"realmctl: warning: the sandbox listens on {host}, beyond this machine, with the default admin "
+            "password: anyone who can reach it is its admin; set REALMCTL_SANDBOX_ADMIN_PASSWORD.",
+            err=True,
+        )
 
     try:
         server = Sandbox(

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from realmctl.engine import ApplyResult, Run, Safety, apply_plan, make_plan
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
+from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Clock
 from realmctl.plan import Change
 from realmctl.render import as_json, describe, markdown, text
 from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
@@ -32,13 +33,24 @@ class Target:
     sandbox_imports: tuple[str, ...] = ()
     sandbox_profile: str = "keycloak-26"
     parallelism: int = 8
+    timeout: float = DEFAULT_TIMEOUT  # seconds for each whole answer
+    deadline: float = DEFAULT_DEADLINE  # seconds for the run's server work
 
 
 @contextlib.contextmanager
-def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
-    """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile."""
+def connect(target: Target, err: TextIO | None = None) -> Iterator[Api]:
+    """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile.
+
+    The run's deadline starts here; realmctl's own warnings about the connection (TLS off, plain
+    http off this machine) go to `err` before anything is sent.
+    """
+    err = err or sys.stderr  # looked up now: the CLI's stderr may have been replaced (tests)
+    clock = Clock(target.timeout, target.deadline)
     if not target.sandbox:
-        api = Api(Settings.from_env(), parallelism=target.parallelism)
+        settings = Settings.from_env()
+        for warning in settings.warnings():
+            print(f"realmctl: warning: {warning}", file=err)
+        api = Api(settings, parallelism=target.parallelism, clock=clock)
         api.login()
         yield api
         return
@@ -58,7 +70,8 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
             "nothing is sent to a real server.",
             file=err,
         )
-        api = Api(Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password), parallelism=target.parallelism)
+        settings = Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password)
+        api = Api(settings, parallelism=target.parallelism, clock=clock)
         api.login()
         yield api
 
