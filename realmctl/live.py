@@ -305,6 +305,19 @@ class RealmState:
             lambda: {m["username"].lower() for m in self.role_members(container, name)},
         )
 
+    def role_member_ids(self, container: str, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a role's direct members (a link's recorded identity)."""
+        return self._once(
+            ("member-ids", container, name),
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
+        )
+
+    def group_member_ids(self, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a group's direct members."""
+        return self._once(
+            ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
+        )
+
     def group_member_names(self, name: str) -> set[str]:
         return self._once(
             ("group-member-names", name), lambda: {m["username"].lower() for m in self.group_members(name)}

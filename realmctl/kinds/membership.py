@@ -26,7 +26,7 @@ class MembershipKind(LinkKind):
         return {} if key[0] in ctx.state.group_member_names(key[1]) else None
 
     def live_ids(self, ctx: Context, key: Key) -> Ids | None:
-        user = next((m["id"] for m in ctx.state.group_members(key[1]) if m["username"].lower() == key[0]), None)
+        user = ctx.state.group_member_ids(key[1]).get(key[0])
         group = ctx.state.group_id(key[1])
         return (user, group) if user and group else None
 

@@ -80,8 +80,7 @@ class RoleGrantKind(LinkKind):
             rid = mapped_id(ctx.state.group_role_mappings(who), container, role)
             return (gid, rid) if gid and rid else None
         username = who if subject == "user" else service_account_username(who)
-        members = ctx.state.role_members(container, role)
-        uid = next((m["id"] for m in members if m["username"].lower() == username), None)
+        uid = ctx.state.role_member_ids(container, role).get(username)
         rid = (ctx.state.role(container, role) or {}).get("id")
         return (uid, rid) if uid and rid else None
 
