@@ -298,15 +298,9 @@ class RealmState:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
         return self._once(("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true"))
 
-    def role_member_names(self, container: str, name: str) -> set[str]:
-        """Lower-cased usernames of a role's direct members, as a set (grants test membership often)."""
-        return self._once(
-            ("member-names", container, name),
-            lambda: {m["username"].lower() for m in self.role_members(container, name)},
-        )
-
     def role_member_ids(self, container: str, name: str) -> dict[str, str]:
-        """Lower-cased username -> user id of a role's direct members (a link's recorded identity)."""
+        """Lower-cased username -> user id of a role's direct members: grants test membership by
+        name often, and an owned grant's recorded identity by id."""
         return self._once(
             ("member-ids", container, name),
             lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
@@ -316,11 +310,6 @@ class RealmState:
         """Lower-cased username -> user id of a group's direct members."""
         return self._once(
             ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
-        )
-
-    def group_member_names(self, name: str) -> set[str]:
-        return self._once(
-            ("group-member-names", name), lambda: {m["username"].lower() for m in self.group_members(name)}
         )
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ class MembershipKind(LinkKind):
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
-        return {} if key[0] in ctx.state.group_member_names(key[1]) else None
+        return {} if key[0] in ctx.state.group_member_ids(key[1]) else None
 
     def live_ids(self, ctx: Context, key: Key) -> Ids | None:
         user = ctx.state.group_member_ids(key[1]).get(key[0])

@@ -71,7 +71,7 @@ class RoleGrantKind(LinkKind):
         if subject == "group":
             return {} if role in mapped_names(ctx.state.group_role_mappings(who), container) else None
         username = who if subject == "user" else service_account_username(who)
-        return {} if username in ctx.state.role_member_names(container, role) else None
+        return {} if username in ctx.state.role_member_ids(container, role) else None
 
     def live_ids(self, ctx: Context, key: Key) -> Ids | None:
         subject, who, container, role = key
