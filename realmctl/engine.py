@@ -304,8 +304,8 @@ def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
         added: dict[tuple[str, ...], str] = {}
         for entry in state.record_fixes.values():
             parsed = parse_record(entry) if entry is not None else None
-            if parsed is not None and parsed[0] not in deleted:
-                added[parsed[0]] = entry  # type: ignore[assignment]
+            if entry is not None and parsed is not None and parsed[0] not in deleted:
+                added[parsed[0]] = entry
         for c in recorded:
             if c.action == "create":
                 key = BY_NAME[c.kind].record_key(c.key)

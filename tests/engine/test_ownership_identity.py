@@ -234,8 +234,9 @@ def scope_maps_read_token(w: World) -> bool:
 
 def new_scope_with_mapper(w: World) -> None:
     new = remake_scope(w, "broker_read_token")
-    mapper = {"name": "broker roles", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper"}
-    mapper["config"] = {"included.client.audience": "broker", "access.token.claim": "true"}  # type: ignore[assignment]
+    mapper: dict[str, Any] = {"name": "broker roles", "protocol": "openid-connect"}
+    mapper["protocolMapper"] = "oidc-audience-mapper"
+    mapper["config"] = {"included.client.audience": "broker", "access.token.claim": "true"}
     w.admin.post(base(w, f"client-scopes/{new['id']}/protocol-mappers/models"), mapper)
 
 
