@@ -18,7 +18,7 @@ from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.keycloak.session import Api, Transient
 from realmctl.kinds import BY_NAME, KINDS
 from realmctl.kinds.base import Context, Kind
-from realmctl.live import LINKS_ATTRIBUTE, RealmState
+from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_record, record_entry
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
@@ -310,28 +310,57 @@ def apply_plan(
     return result
 
 
+def _merge(
+    links: set[str], stale: set[str], deleted: set[tuple[str, ...]], added: dict[tuple[str, ...], str]
+) -> set[str]:
+    """The record after this run: stale entries and deleted keys out, created (or upgraded) entries
+    in, replacing any other entry for the same key; entries of other runs kept."""
+    keep = set()
+    for raw in links:
+        parsed = parse_record(raw)
+        key = parsed[0] if parsed else None
+        if raw in stale or key in deleted or (key in added and raw != added[key]):
+            continue
+        keep.add(raw)
+    return keep | set(added.values())
+
+
 def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
-    """Adds created links to, and removes deleted links from, each realm's record of its own.
+    """Adds created links to, and removes deleted links from, each realm's record of its own, with
+    the fixes the plan's reads found (entries of objects that are gone dropped, names-only entries
+    upgraded to ids): those are written only with an apply that changed something in the realm.
 
     A concurrent run may rewrite the record between our read and our write, so the record is read
     again after writing and the merge repeated until it holds what this run did (bounded).
     """
     for realm, state in run.states.items():
-        mine = [c for c in applied if c.realm == realm and BY_NAME[c.kind].recorded]
-        added = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "create"}
-        removed = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "delete"}
+        mine = [c for c in applied if c.realm == realm]
         if not mine:
+            continue
+        recorded = [c for c in mine if BY_NAME[c.kind].recorded]
+        deleted = {BY_NAME[c.kind].record_key(c.key) for c in recorded if c.action == "delete"}
+        added: dict[tuple[str, ...], str] = {}
+        for entry in state.record_fixes.values():
+            parsed = parse_record(entry) if entry is not None else None
+            if entry is not None and parsed is not None and parsed[0] not in deleted:
+                added[parsed[0]] = entry
+        for c in recorded:
+            if c.action == "create":
+                key = BY_NAME[c.kind].record_key(c.key)
+                added[key] = record_entry(key[0], key[1:], state.new_ids.get(key))
+        stale = set(state.record_fixes)
+        if not added and not deleted and not stale:
             continue
         for _ in range(attempts):
             state.forget("realm")
             links = state.links()
-            if added <= links and not removed & links:
+            merged = _merge(links, stale, deleted, added)
+            if merged == links:
                 break
             rep = state.realm_rep() or {}
-            merged = (links | added) - removed
             attributes = {**(rep.get("attributes") or {}), LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
             state.api.put(state.base, {"realm": realm, "attributes": attributes})
-        state.forget("realm")
+        state.forget("realm", "records")
 
 
 __all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan"]
