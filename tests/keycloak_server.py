@@ -103,22 +103,29 @@ def fetch(version: str, maven_repo: str | None = None) -> Path:
             "install it (e.g. `apt-get install maven`)."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    artifact = f"org.keycloak:keycloak-quarkus-dist:{version}:zip"
     command = [
         mvn,
         "-q",
         "-B",
         "dependency:copy",
-        f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",
+        f"-Dartifact={artifact}",
         f"-DoutputDirectory={target.parent}",
     ]
     repo = maven_repo or os.environ.get("REALMCTL_MAVEN_REPO")
     if repo:
         command.append(f"-Dmaven.repo.local={repo}")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = dict(os.environ, JAVA_HOME=str(pick_java_home()))  # Maven runs on Java too
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0 or not target.is_file():
-        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()  # only when empty: no cache folder for a version that is not there
+        if "Unable to find artifact" in output or "Could not find artifact" in output:
+            raise KeycloakServerError(f"Maven's repositories do not serve Keycloak {version} ({artifact}).")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
         detail = next((line for line in lines if "ERROR" in line), lines[-1] if lines else "no output")
-        raise KeycloakServerError(f"Maven could not fetch Keycloak {version} ({detail.strip()[:300]}).")
+        raise KeycloakServerError(f"Maven could not fetch Keycloak {version}: {detail[:300]}")
     return target
 
 
