@@ -22,7 +22,7 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,14 +149,18 @@ class RealServers:
         if not missing:
             return
         keycloak_server.fetch(self.version)
-        with ThreadPoolExecutor(max_workers=len(missing)) as pool:
-            futures = {p: pool.submit(keycloak_server.start, self.version, p) for p in missing}
-            errors = []
+        pool = ThreadPoolExecutor(max_workers=len(missing))
+        futures = {p: pool.submit(keycloak_server.start, self.version, p) for p in missing}
+        errors = []
+        try:
+            wait(futures.values())
+        finally:
+            pool.shutdown(wait=True)  # after Ctrl-C too: the starts in flight end, and each server is recorded
             for profile, future in futures.items():
-                try:
+                if future.exception() is None:
                     self.servers[profile] = future.result()
-                except Exception as error:
-                    errors.append(f"{profile}: {error}")
+                else:
+                    errors.append(f"{profile}: {future.exception()}")
         if errors:
             raise RuntimeError(f"could not start Keycloak {self.version}: " + "; ".join(errors))
 

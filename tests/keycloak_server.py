@@ -260,7 +260,7 @@ def start(
     profile: str = "default",
     port: int | None = None,
     management_port: int | None = None,
-    timeout: float = 240.0,
+    timeout: float = 420.0,
 ) -> Server:
     """Start Keycloak `version` with `profile` on 127.0.0.1 and return once /health/ready answers 200."""
     if profile not in PROFILES:
@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_cmd.add_argument("--profile", choices=sorted(PROFILES), default="default")
     start_cmd.add_argument("--port", type=int, required=True)
     start_cmd.add_argument("--management-port", type=int)
-    start_cmd.add_argument("--timeout", type=float, default=240.0)
+    start_cmd.add_argument("--timeout", type=float, default=420.0)
     stop_cmd = commands.add_parser("stop", help="stop servers this helper started")
     which = stop_cmd.add_mutually_exclusive_group(required=True)
     which.add_argument("--pid", type=int)
