@@ -268,8 +268,9 @@ def start(
     if profile == "modern" and _version_tuple(version) < MODERN_SINCE:
         raise KeycloakServerError(f"The modern profile needs Keycloak 26.6+, not {version}.")
     port = port or free_port()
-    management_port = management_port or free_port()
-    for taken in (port, management_port):
+    # Before 25.0 there is no management interface: health is served on the HTTP port.
+    management_port = port if _version_tuple(version) < (25,) else management_port or free_port()
+    for taken in {port, management_port}:
         if _port_taken(taken):
             raise KeycloakServerError(f"Port {taken} on 127.0.0.1 is already in use.")
     fetch(version)
