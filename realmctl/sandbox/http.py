@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from realmctl.sandbox import tokens
@@ -29,6 +29,7 @@ from realmctl.sandbox.errors import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, HttpErro
 from realmctl.sandbox.profiles import Profile
 from realmctl.sandbox.store import Realm, Store, User
 
+T = TypeVar("T")
 Handler = Callable[["Request"], "Response"]
 
 MASTER = "master"
@@ -108,6 +109,13 @@ class Request:
             return int(value) if value not in (None, "") else default
         except ValueError:
             raise error(400, "unknown_error") from None
+
+    def page(self, items: list[T], default_max: int = -1) -> list[T]:
+        """`first`/`max` as Keycloak applies them (measured on 26.7.3): a negative `first` counts
+        as 0 and a negative `max` means no limit; `default_max` applies when `max` is absent."""
+        first = max(self.int_arg("first", 0), 0)
+        maximum = self.int_arg("max", default_max)
+        return items[first:] if maximum < 0 else items[first : first + maximum]
 
     def bool_arg(self, name: str, default: bool | None = None) -> bool | None:
         value = self.arg(name)

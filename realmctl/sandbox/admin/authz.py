@@ -271,8 +271,7 @@ def _listing(req: Request, permissions_only: bool) -> Response:
     permission = True if permissions_only else req.bool_arg("permission")
     if permission is not None:
         policies = [p for p in policies if (p.rep["type"] in PERMISSION_TYPES) == permission]
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
-    return Response(200, [generic_rep(p) for p in policies[first : first + maximum]])
+    return Response(200, [generic_rep(p) for p in req.page(policies, DEFAULT_MAX)])
 
 
 def list_policies(req: Request) -> Response:

@@ -37,8 +37,7 @@ def list_clients(req: Request) -> Response:
         else:
             clients = [c for c in clients if c.client_id == wanted]
     clients.sort(key=lambda c: c.client_id)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", -1)
-    clients = clients[first:] if maximum < 0 else clients[first : first + maximum]
+    clients = req.page(clients)
     names = realm_names(req)
     return Response(200, [reps.client_rep(realm, c, names) for c in clients])
 

@@ -8,6 +8,8 @@ from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import Group, Realm
 
 DEFAULT_MAX = 100
+#: `GET /groups/{id}/children` answers 10 subgroups unless `max` says otherwise (26.7.3).
+CHILDREN_DEFAULT_MAX = 10
 
 
 def find_group(req: Request, *roles: str) -> tuple[Realm, Group]:
@@ -34,9 +36,8 @@ def list_groups(req: Request) -> Response:
         exact = bool(req.bool_arg("exact", False))
         groups = [g for g in groups if (g.name == search if exact else search.lower() in g.name.lower())]
     groups.sort(key=lambda g: g.name)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", True))
-    return Response(200, [_rep(realm, g, brief) for g in groups[first : first + maximum]])
+    return Response(200, [_rep(realm, g, brief) for g in req.page(groups, DEFAULT_MAX)])
 
 
 def create_group(req: Request) -> Response:
@@ -78,7 +79,7 @@ def children(req: Request) -> Response:
     realm, group = find_group(req, "query-groups", "view-users")
     subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
     brief = bool(req.bool_arg("briefRepresentation", True))
-    return Response(200, [_rep(realm, g, brief) for g in subs])
+    return Response(200, [_rep(realm, g, brief) for g in req.page(subs, CHILDREN_DEFAULT_MAX)])
 
 
 def add_child(req: Request) -> Response:
@@ -92,9 +93,8 @@ def add_child(req: Request) -> Response:
 def members(req: Request) -> Response:
     realm, group = find_group(req, "view-users")
     found = sorted((u for u in realm.users.values() if group.id in u.group_ids), key=lambda u: u.username)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", False))
-    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in found[first : first + maximum]])
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in req.page(found, DEFAULT_MAX)])
 
 
 def by_path(req: Request) -> Response:

@@ -133,8 +133,7 @@ def list_idps(req: Request) -> Response:
     if search:
         needle = search.strip("*").lower()
         idps = [i for i in idps if needle in i.alias.lower()]
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
-    idps = idps[first : first + maximum]
+    idps = req.page(idps, DEFAULT_MAX)
     if req.bool_arg("briefRepresentation", False):
         keys = ("internalId", "providerId", "alias", "displayName", "enabled")
         return Response(200, [{k: i.rep[k] for k in keys if k in i.rep} for i in idps])

@@ -43,8 +43,8 @@ def list_roles(req: Request) -> Response:
     if search:
         roles = [r for r in roles if search in r.name.lower() or search in (r.description or "").lower()]
     roles.sort(key=lambda r: r.name)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", -1)
-    roles = roles[first:] if maximum < 0 else roles[first : first + maximum]
+    if req.arg("first") is not None and req.arg("max") is not None:  # Keycloak pages only with both
+        roles = req.page(roles)
     brief = req.bool_arg("briefRepresentation", True)
     return Response(200, [reps.role_rep(realm, r, brief=bool(brief)) for r in roles])
 
@@ -154,9 +154,8 @@ def role_users(req: Request) -> Response:
     realm, client_uuid = container(req, "query-users", "view-users")
     role = find_role(realm, client_uuid, req.params["role"])
     members = sorted((u for u in realm.users.values() if role.id in u.role_ids), key=lambda u: u.username)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", False))
-    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in members[first : first + maximum]])
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in req.page(members, DEFAULT_MAX)])
 
 
 def role_groups(req: Request) -> Response:

@@ -69,9 +69,8 @@ def _filter(req: Request, realm: Realm) -> list[User]:
 def list_users(req: Request) -> Response:
     realm = req.realm("query-users", "view-users")
     users = _filter(req, realm)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", False))
-    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in users[first : first + maximum]])
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in req.page(users, DEFAULT_MAX)])
 
 
 def count_users(req: Request) -> Response:
@@ -173,7 +172,7 @@ def user_groups(req: Request) -> Response:
     realm, user = find_user(req, "view-users")
     groups = sorted((realm.groups[g] for g in user.group_ids if g in realm.groups), key=lambda g: g.name)
     body: list[dict[str, Any]] = []
-    for group in groups:
+    for group in req.page(groups):  # no default limit
         rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=False)
         body.append({k: rep[k] for k in ("id", "name", "path", "parentId") if k in rep})
     return Response(200, body)

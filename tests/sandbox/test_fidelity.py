@@ -1,0 +1,92 @@
+"""Differences between the sandbox and Keycloak 26.7.3 found by sending both the same requests
+(issue #14, "Already known differences"; docs/fidelity-notes.md has each request and answer).
+
+Every test runs against the sandbox and, with REALMCTL_TEST_URL, against a real Keycloak: the
+expected values are what the real server answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.sandbox.conftest import Api
+
+
+def names(response: Any, key: str = "name") -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item[key] for item in response.json()]
+
+
+@pytest.fixture
+def populated(api: Api) -> dict[str, Any]:
+    """3 users, 3 top groups (plus `top` with 12 subgroups), user000 in 12 groups, a role held by
+    the 3 users, 3 identity providers."""
+    users = [api.create("/users", {"username": f"user{i:03}", "enabled": True}) for i in range(3)]
+    groups = [api.create("/groups", {"name": f"g{i:02}"}) for i in range(12)]
+    top = api.create("/groups", {"name": "top"})
+    for i in range(12):
+        assert api.post(f"/groups/{top}/children", {"name": f"c{i:02}"}).status_code == 201
+        assert api.put(f"/users/{users[0]}/groups/{groups[i]}").status_code == 204
+    assert api.post("/roles", {"name": "member"}).status_code == 201
+    role = api.get("/roles/member").json()
+    for user in users:
+        assert api.post(f"/users/{user}/role-mappings/realm", [role]).status_code == 204
+        assert api.put(f"/users/{user}/groups/{groups[0]}").status_code == 204
+    for i in range(3):
+        idp = {
+            "alias": f"idp{i}",
+            "providerId": "oidc",
+            "config": {"clientId": "x", "authorizationUrl": "https://a.test/auth", "tokenUrl": "https://a.test/t"},
+        }
+        assert api.post("/identity-provider/instances", idp).status_code == 201
+    return {"users": users, "groups": groups, "top": top}
+
+
+def test_max_minus_one_is_no_limit_and_a_negative_first_is_zero(api: Api, populated: dict[str, Any]) -> None:
+    """Every listing asked with `max=-1` answers all its elements (the sandbox dropped the last)."""
+    group0 = populated["groups"][0]
+    listings = {
+        "/users": ("username", ["user000", "user001", "user002"]),
+        f"/groups/{group0}/members": ("username", ["user000", "user001", "user002"]),
+        "/roles/member/users": ("username", ["user000", "user001", "user002"]),
+        "/identity-provider/instances": ("alias", ["idp0", "idp1", "idp2"]),
+    }
+    for path, (key, expected) in listings.items():
+        assert names(api.get(path, max=-1), key) == expected, path
+        assert names(api.get(path, first=-1), key) == expected, path
+        assert names(api.get(path, first=1, max=-1), key) == expected[1:], path
+    groups = [f"g{i:02}" for i in range(12)] + ["top"]
+    assert names(api.get("/groups", max=-1)) == groups
+    assert names(api.get("/groups", first=-1)) == groups
+    assert names(api.get("/groups", first=1, max=-1)) == groups[1:]
+
+
+def test_realm_roles_are_paged_only_when_first_and_max_are_both_given(api: Api, populated: dict[str, Any]) -> None:
+    """Unpaged, Keycloak promises no order (26.7.3 answers cache order); paged, it sorts by name."""
+    everything = sorted(names(api.get("/roles")))
+    assert len(everything) > 2
+    assert sorted(names(api.get("/roles", max=1))) == everything
+    assert sorted(names(api.get("/roles", first=1))) == everything
+    assert names(api.get("/roles", first=1, max=1)) == everything[1:2]
+
+
+def test_group_children_default_to_ten_and_honour_first_and_max(api: Api, populated: dict[str, Any]) -> None:
+    """A client paging children until a short page used to loop forever: `max` was ignored."""
+    top = populated["top"]
+    children = [f"c{i:02}" for i in range(12)]
+    assert names(api.get(f"/groups/{top}/children")) == children[:10]
+    assert names(api.get(f"/groups/{top}/children", max=-1)) == children
+    assert names(api.get(f"/groups/{top}/children", first=11)) == children[11:]
+    assert names(api.get(f"/groups/{top}/children", first=10, max=5)) == children[10:]
+    assert names(api.get(f"/groups/{top}/children", first=2, max=3)) == children[2:5]
+
+
+def test_user_groups_honour_first_and_max(api: Api, populated: dict[str, Any]) -> None:
+    user = populated["users"][0]
+    groups = [f"g{i:02}" for i in range(12)]
+    assert names(api.get(f"/users/{user}/groups")) == groups  # no default limit
+    assert names(api.get(f"/users/{user}/groups", first=11)) == groups[11:]
+    assert names(api.get(f"/users/{user}/groups", first=10, max=5)) == groups[10:]
+    assert names(api.get(f"/users/{user}/groups", first=0, max=2)) == groups[:2]
