@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from realmctl.sandbox import tokens
 from realmctl.sandbox.errors import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, HttpError, error
@@ -140,7 +140,7 @@ class Request:
 
     def admin_url(self, realm: Realm, *parts: str) -> str:
         """Absolute URL under `/admin/realms/{realm}/`, for `Location` headers."""
-        return "/".join([f"{self.base_url}/admin/realms/{realm.name}", *parts])
+        return "/".join([f"{self.base_url}/admin/realms/{seg(realm.name)}", *map(seg, parts)])
 
     # --- authorisation -------------------------------------------------------------------------
     def realm(self, *roles: str) -> Realm:
@@ -227,6 +227,11 @@ class Router:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}, True
             known = True
         return None, {}, known
+
+
+def seg(name: str) -> str:
+    """One path segment percent-encoded as Keycloak's Location headers are (`ré/le` → `r%C3%A9%2Fle`)."""
+    return quote(name, safe="")
 
 
 def unquote(text: str) -> str:
@@ -344,6 +349,12 @@ STATUS_TEXT = {
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
+
+
+def jackson(body: Any) -> bytes:
+    """JSON as Keycloak's Jackson writes it: no spaces after `:` and `,`, UTF-8 instead of
+    `\\u` escapes (control characters are still escaped), so error bodies compare equal as text."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -530,7 +541,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         payload = b""
         headers = dict(response.headers)
         if response.body is not None:
-            payload = response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
+            payload = response.body if isinstance(response.body, bytes) else jackson(response.body)
             headers.setdefault("Content-Type", "application/json")
         head = [f"HTTP/1.1 {response.status} {STATUS_TEXT.get(response.status, 'Unknown')}"]
         head += [f"{k}: {v}" for k, v in headers.items()]

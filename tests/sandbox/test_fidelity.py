@@ -90,3 +90,35 @@ def test_user_groups_honour_first_and_max(api: Api, populated: dict[str, Any]) -
     assert names(api.get(f"/users/{user}/groups", first=11)) == groups[11:]
     assert names(api.get(f"/users/{user}/groups", first=10, max=5)) == groups[10:]
     assert names(api.get(f"/users/{user}/groups", first=0, max=2)) == groups[:2]
+
+
+def test_json_answers_are_compact_utf8_like_jackson(api: Api) -> None:
+    """Byte for byte: no spaces after `:`/`,`, UTF-8 rather than `\\u` escapes (control characters
+    escaped), so clients comparing error bodies as text see no difference."""
+    assert api.get("/users/no-such-id").content == b'{"error":"User not found"}'
+    description = 'Zoë ✓ </> "q" \t \u0001'
+    response = api.post("/roles", {"name": "ré/le", "description": description})
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith("/roles/r%C3%A9%2Fle")  # one encoded segment
+    body = api.get("/roles/r%C3%A9%2Fle").content
+    assert b'"name":"r\xc3\xa9/le","description":"Zo\xc3\xab \xe2\x9c\x93 </> \\"q\\" \\t \\u0001",' in body
+    assert b'": ' not in body and b'", "' not in body
+
+
+def test_json_booleans_in_string_maps_are_stored_lower_case(api: Api) -> None:
+    """Client attributes, mapper config and client-scope attributes are `Map<String, String>`:
+    Jackson writes `true` as "true"; the sandbox stored Python's "True"."""
+    mapper = {
+        "name": "m",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-hardcoded-claim-mapper",
+        "config": {"claim.name": "c", "claim.value": "v", "access.token.claim": True, "id.token.claim": False},
+    }
+    client = {"clientId": "bools", "attributes": {"on": True, "off": False, "n": 5}, "protocolMappers": [mapper]}
+    body = api.get(f"/clients/{api.create('/clients', client)}").json()
+    assert {k: body["attributes"][k] for k in ("on", "off", "n")} == {"on": "true", "off": "false", "n": "5"}
+    config = body["protocolMappers"][0]["config"]
+    assert (config["access.token.claim"], config["id.token.claim"]) == ("true", "false")
+    scope = {"name": "bool-scope", "protocol": "openid-connect", "attributes": {"include.in.token.scope": True}}
+    scope_id = api.create("/client-scopes", scope)
+    assert api.get(f"/client-scopes/{scope_id}").json()["attributes"]["include.in.token.scope"] == "true"

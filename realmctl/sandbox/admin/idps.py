@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from realmctl.sandbox import ops, reps
 from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
-from realmctl.sandbox.store import IdentityProvider, Realm, new_id
+from realmctl.sandbox.store import IdentityProvider, Realm, as_text, new_id
 
 DEFAULT_MAX = 100
 PROVIDERS = {
@@ -53,7 +53,7 @@ def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
     for key, default in BOOLEAN_DEFAULTS.items():
         value = rep.get(key)
         stored[key] = default if value is None else bool(value)
-    config = {str(k): str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    config = {str(k): as_text(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
     if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
         stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
     # 26.x: blank ⇒ none (the realm's `firstBrokerLoginFlow` applies); older servers defaulted it
@@ -199,7 +199,7 @@ def _mapper_from(body: dict[str, Any], alias: str, mapper_id: str) -> dict[str, 
         "name": body.get("name"),
         "identityProviderAlias": alias,
         "identityProviderMapper": body.get("identityProviderMapper"),
-        "config": {str(k): str(v) for k, v in (body.get("config") or {}).items() if v is not None},
+        "config": {str(k): as_text(v) for k, v in (body.get("config") or {}).items() if v is not None},
     }
 
 

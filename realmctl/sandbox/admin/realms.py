@@ -7,9 +7,9 @@ from typing import Any
 
 from realmctl.sandbox import defaults, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
-from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created, seg
 from realmctl.sandbox.profiles import VERSION
-from realmctl.sandbox.store import Realm
+from realmctl.sandbox.store import Realm, as_text
 
 
 def realm_rep(realm: Realm) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def create_realm(req: Request) -> Response:
     body = req.json_object()
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
     _grant_creator(req, realm)
-    return created(f"{req.base_url}/admin/realms/{realm.name}")
+    return created(f"{req.base_url}/admin/realms/{seg(realm.name)}")
 
 
 def _grant_creator(req: Request, realm: Realm) -> None:
@@ -81,7 +81,7 @@ def update_realm(req: Request) -> Response:
         if key in defaults.STRUCTURAL or value is None:
             continue
         if key == "attributes" and isinstance(value, dict):
-            realm.settings.setdefault("attributes", {}).update({k: str(v) for k, v in value.items()})
+            realm.settings.setdefault("attributes", {}).update({k: as_text(v) for k, v in value.items()})
         else:
             realm.settings[key] = copy.deepcopy(value)
     return NO_CONTENT

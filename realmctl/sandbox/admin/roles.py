@@ -10,7 +10,7 @@ from typing import Any
 
 from realmctl.sandbox import ops, reps
 from realmctl.sandbox.errors import error, exists
-from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created, seg
 from realmctl.sandbox.store import Realm, Role
 
 DEFAULT_MAX = 100
@@ -66,7 +66,7 @@ def create_role(req: Request) -> Response:
         attributes=body.get("attributes"),
     )
     _apply_composites(realm, role, body.get("composites"))
-    return created(f"{req.base_url}{req.path}/{role.name}")
+    return created(f"{req.base_url}{req.path}/{seg(role.name)}")
 
 
 def _apply_composites(realm: Realm, role: Role, composites: Any) -> None:
