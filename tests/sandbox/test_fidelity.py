@@ -122,3 +122,43 @@ def test_json_booleans_in_string_maps_are_stored_lower_case(api: Api) -> None:
     scope = {"name": "bool-scope", "protocol": "openid-connect", "attributes": {"include.in.token.scope": True}}
     scope_id = api.create("/client-scopes", scope)
     assert api.get(f"/client-scopes/{scope_id}").json()["attributes"]["include.in.token.scope"] == "true"
+
+
+def unrecognized(representation: str, name: str, line: int, column: int) -> dict[str, str]:
+    message = f'Unrecognized field "{name}" at line {line} column {column}.'
+    return {"error": f"Invalid json representation for {representation}. {message}"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "line", "column"),
+    [
+        ('{"bogusField": 1}', "bogusField", 1, 17),
+        ('{"enabled":true,"bogus":"abc"}', "bogus", 1, 26),
+        ('{"bogus":{"a":[1,2]},"x":1}', "bogus", 1, 11),
+        ('{\n  "enabled": true,\n  "bogus": null\n}', "bogus", 3, 16),
+    ],
+)
+def test_an_unknown_realm_field_is_400_unrecognized_field(
+    api: Api, realm: str, raw: str, name: str, line: int, column: int
+) -> None:
+    """Keycloak refuses the whole body (a misspelt setting is not silently dropped)."""
+    response = api.admin.connection.raw_put(f"admin/realms/{realm}", data=raw)
+    assert (response.status_code, response.json()) == (400, unrecognized("RealmRepresentation", name, line, column))
+    assert api.put("", {"displayName": "still fine", "enabled": True}).status_code == 204
+
+
+def test_an_unknown_user_field_is_400_on_create_and_update(api: Api) -> None:
+    raw = '{"username":"user1","bogus":1}'
+    response = api.admin.connection.raw_post(api.path("/users"), data=raw)
+    assert (response.status_code, response.json()) == (400, unrecognized("UserRepresentation", "bogus", 1, 30))
+    user = api.create("/users", {"username": "user1", "enabled": True})
+    response = api.admin.connection.raw_put(api.path(f"/users/{user}"), data=raw)
+    assert (response.status_code, response.json()) == (400, unrecognized("UserRepresentation", "bogus", 1, 30))
+    fields = {"email": None, "firstName": None, "requiredActions": [], "attributes": None, "access": None}
+    assert api.put(f"/users/{user}", fields).status_code == 204  # known fields, even if ignored
+
+
+def test_an_unknown_field_in_a_new_realm_is_400(api: Api) -> None:
+    raw = '{"realm":"never-created-x1","bogus":1}'
+    response = api.admin.connection.raw_post("admin/realms", data=raw)
+    assert (response.status_code, response.json()) == (400, {"errorMessage": "unable to read contents from stream"})

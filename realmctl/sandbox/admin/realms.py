@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from realmctl.sandbox import defaults, reps
+from realmctl.sandbox import defaults, fields, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created, seg
 from realmctl.sandbox.profiles import VERSION
@@ -33,6 +33,7 @@ def list_realms(req: Request) -> Response:
 def create_realm(req: Request) -> Response:
     req.require_master_role("create-realm")
     body = req.json_object()
+    fields.refuse_unknown_on_create(req.body, fields.REALM_FIELDS)
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
     _grant_creator(req, realm)
     return created(f"{req.base_url}/admin/realms/{seg(realm.name)}")
@@ -65,6 +66,7 @@ def get_realm(req: Request) -> Response:
 def update_realm(req: Request) -> Response:
     realm = req.realm("manage-realm")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.REALM_FIELDS, "RealmRepresentation")
     new_name = body.get("realm")
     store = req.app.store
     if new_name and new_name != realm.name:

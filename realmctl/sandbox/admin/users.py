@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from realmctl.sandbox import ops, reps
+from realmctl.sandbox import fields, ops, reps
 from realmctl.sandbox.errors import HttpError, error, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import FederatedIdentity, Realm, User
@@ -81,6 +81,7 @@ def count_users(req: Request) -> Response:
 def create_user(req: Request) -> Response:
     realm = req.realm("manage-users")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.USER_FIELDS, "UserRepresentation")
     user = ops.create_user(realm, {k: v for k, v in body.items() if k != "id"})
     for path in body.get("groups") or []:
         group = ops.find_group_by_path(realm, path)
@@ -99,6 +100,7 @@ def get_user(req: Request) -> Response:
 def update_user(req: Request) -> Response:
     realm, user = find_user(req, "manage-users")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.USER_FIELDS, "UserRepresentation")
     username = body.get("username")
     if username and username.lower() != user.username:
         if realm.user_by_username(username) is not None:
