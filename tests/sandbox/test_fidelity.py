@@ -162,3 +162,34 @@ def test_an_unknown_field_in_a_new_realm_is_400(api: Api) -> None:
     raw = '{"realm":"never-created-x1","bogus":1}'
     response = api.admin.connection.raw_post("admin/realms", data=raw)
     assert (response.status_code, response.json()) == (400, {"errorMessage": "unable to read contents from stream"})
+
+
+def test_roles_by_id_update_and_composites(api: Api) -> None:
+    """`PUT /roles-by-id/{id}` answered 405 and its `/composites` 404 on the sandbox."""
+    for name in ("parent", "child"):
+        assert api.post("/roles", {"name": name}).status_code == 201
+    parent, child = api.get("/roles/parent").json(), api.get("/roles/child").json()
+    client = api.create("/clients", {"clientId": "holder", "protocol": "openid-connect"})
+    assert api.post(f"/clients/{client}/roles", {"name": "client-child"}).status_code == 201
+    client_child = api.get(f"/clients/{client}/roles/client-child").json()
+    by_id = f"/roles-by-id/{parent['id']}"
+    assert api.put(by_id, {"name": "parent", "description": "d"}).status_code == 204
+    assert api.get(by_id).json()["description"] == "d"
+    assert api.post(f"{by_id}/composites", [child, client_child]).status_code == 204
+    assert sorted(names(api.get(f"{by_id}/composites"))) == ["child", "client-child"]
+    assert names(api.get(f"{by_id}/composites/realm")) == ["child"]
+    assert names(api.get("/roles/parent/composites/realm")) == ["child"]
+    assert names(api.get(f"{by_id}/composites/clients/{client}")) == ["client-child"]
+    assert names(api.get(f"/roles/parent/composites/clients/{client}")) == ["client-child"]
+    assert "attributes" not in api.get(f"{by_id}/composites").json()[0]
+    assert api.delete(f"{by_id}/composites", [child]).status_code == 204
+    assert names(api.get(f"{by_id}/composites")) == ["client-child"]
+    missing = api.put("/roles-by-id/no-such-role", {"name": "x"})
+    assert (missing.status_code, missing.json()) == (404, {"error": "Could not find role with id"})
+
+
+def test_groups_count_is_not_a_group_id(api: Api, populated: dict[str, Any]) -> None:
+    """12 + 1 top-level groups and 12 subgroups of `top` (the sandbox read `count` as an id: 404)."""
+    assert api.get("/groups/count").json() == {"count": 25}
+    assert api.get("/groups/count", top="true").json() == {"count": 13}
+    assert api.get("/groups/count", search="C0").json() == {"count": 10}

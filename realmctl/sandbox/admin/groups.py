@@ -40,6 +40,19 @@ def list_groups(req: Request) -> Response:
     return Response(200, [_rep(realm, g, brief) for g in req.page(groups, DEFAULT_MAX)])
 
 
+def count_groups(req: Request) -> Response:
+    """`{"count": n}` over every group, subgroups included, unless `top=true`; `search` matches
+    names case-insensitively at any depth (26.7.3). Keycloak routes it before `/groups/{id}`."""
+    realm = req.realm("query-groups", "view-users")
+    groups = list(realm.groups.values())
+    if req.bool_arg("top", False):
+        groups = [g for g in groups if g.parent_id is None]
+    search = req.arg("search")
+    if search:
+        groups = [g for g in groups if search.lower() in g.name.lower()]
+    return Response(200, {"count": len(groups)})
+
+
 def create_group(req: Request) -> Response:
     realm = req.realm("manage-users")
     body = req.json_object()
@@ -110,6 +123,7 @@ def register(router: Router) -> None:
     base = "/admin/realms/{realm}/groups"
     router.add("GET", base, list_groups)
     router.add("POST", base, create_group)
+    router.add("GET", base + "/count", count_groups)
     router.add("GET", base + "/{id}", get_group)
     router.add("PUT", base + "/{id}", update_group)
     router.add("DELETE", base + "/{id}", delete_group)
