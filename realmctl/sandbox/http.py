@@ -334,6 +334,7 @@ STATUS_TEXT = {
     200: "OK",
     201: "Created",
     204: "No Content",
+    302: "Found",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",

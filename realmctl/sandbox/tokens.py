@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote_plus
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
@@ -394,6 +394,49 @@ def certs(req: Request) -> Response:
     return Response(200, jwks(find_realm(req)))
 
 
+def realm_description(req: Request) -> Response:
+    """`GET /realms/{realm}`: the public description readiness probes poll (26.7.3's fields)."""
+    from realmctl.sandbox.http import Response
+
+    realm = find_realm(req)
+    der = (
+        realm_key(realm)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    iss = issuer(req.base_url, realm)
+    body = {
+        "realm": realm.name,
+        "public_key": base64.b64encode(der).decode(),
+        "token-service": f"{iss}/protocol/openid-connect",
+        "account-service": f"{iss}/account",
+        "tokens-not-before": int(realm.settings.get("notBefore") or 0),
+    }
+    return Response(200, body)
+
+
+def admin_console_redirect(req: Request) -> Response:
+    """`GET /admin` (and `/admin/`): 302 to master's console, which tools poll as a liveness check."""
+    from realmctl.sandbox.http import Response
+
+    return Response(302, None, {"Location": f"{req.base_url}/admin/master/console/"})
+
+
+CONSOLE_PAGE = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    b"<title>Keycloak Administration Console</title></head>"
+    b"<body>realmctl sandbox: no administration console is served.</body></html>\n"
+)
+
+
+def admin_console(req: Request) -> Response:
+    """The console's page: 200 HTML as Keycloak answers (the sandbox has no console to offer)."""
+    from realmctl.sandbox.http import Response
+
+    find_realm(req)
+    return Response(200, CONSOLE_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+
+
 def discovery(req: Request) -> Response:
     """`/.well-known/openid-configuration`: the endpoints of this realm."""
     from realmctl.sandbox.http import Response
@@ -491,5 +534,8 @@ def register(router: Router) -> None:
     router.add("POST", "/realms/{realm}/protocol/openid-connect/token", token_endpoint, auth="none")
     router.add("GET", "/realms/{realm}/protocol/openid-connect/certs", certs, auth="none")
     router.add("GET", "/realms/{realm}/.well-known/openid-configuration", discovery, auth="none")
+    router.add("GET", "/realms/{realm}", realm_description, auth="none")
+    router.add("GET", "/admin", admin_console_redirect, auth="none")
+    router.add("GET", "/admin/{realm}/console", admin_console, auth="none")
     router.add("GET", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")
     router.add("POST", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")

@@ -7,10 +7,13 @@ expected values are what the real server answered.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
+import requests
 
+from tests.conftest import KeycloakTarget
 from tests.sandbox.conftest import Api
 
 
@@ -193,3 +196,59 @@ def test_groups_count_is_not_a_group_id(api: Api, populated: dict[str, Any]) -> 
     assert api.get("/groups/count").json() == {"count": 25}
     assert api.get("/groups/count", top="true").json() == {"count": 13}
     assert api.get("/groups/count", search="C0").json() == {"count": 10}
+
+
+def test_an_identity_provider_update_keeps_its_provider_id(api: Api) -> None:
+    """26.7.3 answers 204 to a changed `providerId` and keeps the stored one (the sandbox switched)."""
+    idp = {
+        "alias": "upstream",
+        "providerId": "oidc",
+        "config": {"clientId": "x", "authorizationUrl": "https://a.test/auth", "tokenUrl": "https://a.test/t"},
+    }
+    assert api.post("/identity-provider/instances", idp).status_code == 201
+    for other in ("keycloak-oidc", "github"):
+        assert api.put("/identity-provider/instances/upstream", {**idp, "providerId": other}).status_code == 204
+        assert api.get("/identity-provider/instances/upstream").json()["providerId"] == "oidc"
+
+
+def test_a_link_to_an_unknown_identity_provider_is_stored(api: Api) -> None:
+    """Keycloak does not check the alias: the link is stored (409 on a second one), hidden from the
+    user's link list until an IdP with that alias exists, and found by `idpAlias` meanwhile."""
+    user = api.create("/users", {"username": "linked", "enabled": True})
+    link = {"userId": "u1", "userName": "n1"}
+    assert api.post(f"/users/{user}/federated-identity/later", link).status_code == 204
+    again = api.post(f"/users/{user}/federated-identity/later", link)
+    assert (again.status_code, again.json()) == (409, {"errorMessage": "User is already linked with provider"})
+    assert api.get(f"/users/{user}/federated-identity").json() == []
+    assert names(api.get("/users", idpAlias="later"), "username") == ["linked"]
+    idp = {
+        "alias": "later",
+        "providerId": "oidc",
+        "config": {"clientId": "x", "authorizationUrl": "https://a.test/auth", "tokenUrl": "https://a.test/t"},
+    }
+    assert api.post("/identity-provider/instances", idp).status_code == 201
+    assert api.get(f"/users/{user}/federated-identity").json() == [
+        {"identityProvider": "later", "userId": "u1", "userName": "n1"}
+    ]
+
+
+def test_public_realm_description_and_admin_console_answer(keycloak: KeycloakTarget, realm: str) -> None:
+    """Readiness probes of other tools poll these; the sandbox answered 404 to both."""
+    response = requests.get(f"{keycloak.url}/realms/{realm}", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert sorted(body) == ["account-service", "public_key", "realm", "token-service", "tokens-not-before"]
+    assert body["realm"] == realm
+    assert body["token-service"] == f"{keycloak.url}/realms/{realm}/protocol/openid-connect"
+    assert body["account-service"] == f"{keycloak.url}/realms/{realm}/account"
+    assert body["tokens-not-before"] == 0
+    assert base64.b64decode(body["public_key"])[:2] == b"\x30\x82"  # DER SubjectPublicKeyInfo
+    missing = requests.get(f"{keycloak.url}/realms/no-such-realm-x1", timeout=10)
+    assert (missing.status_code, missing.json()) == (404, {"error": "Realm does not exist"})
+    for path in ("/admin", "/admin/"):
+        redirect = requests.get(keycloak.url + path, allow_redirects=False, timeout=10)
+        assert (redirect.status_code, redirect.headers["Location"]) == (302, f"{keycloak.url}/admin/master/console/")
+    console = requests.get(f"{keycloak.url}/admin/master/console/", timeout=10)
+    assert console.status_code == 200
+    assert console.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "<title>Keycloak Administration Console</title>" in console.text

@@ -164,9 +164,8 @@ def update_idp(req: Request) -> Response:
     body = req.json_object()
     if body.get("alias") and body["alias"] != idp.alias:
         raise error_message(400, "Identity Provider alias cannot be changed")
-    body = {**body, "alias": idp.alias}
-    if not body.get("providerId"):
-        body["providerId"] = idp.rep["providerId"]
+    # the provider type cannot change: 26.7.3 answers 204 and keeps the stored providerId
+    body = {**body, "alias": idp.alias, "providerId": idp.rep["providerId"]}
     _validate(body)
     if body["providerId"] in ("oidc", "keycloak-oidc"):
         check_urls(realm, body.get("config") or {})
