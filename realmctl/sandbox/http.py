@@ -59,6 +59,26 @@ IMPLIED_BY: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Keycloak 26 admin endpoints the sandbox does not serve. A 404 would read as "object not found"
+#: to a client, so these answer 501 naming the endpoint (paths below `/admin/realms/{realm}`).
+UNIMPLEMENTED = re.compile(
+    r"/admin/realms/[^/]+/(?:"
+    r"authentication|components|events|admin-events|attack-detection|client-policies"
+    r"|client-registration-policy|clients-initial-access|client-types|keys|localization|organizations"
+    r"|sessions|client-session-stats|logout-all|push-revocation|testSMTPConnection|default-groups"
+    r"|credential-registrators|ldap-server-capability|testLDAPConnection|client-description-converter"
+    r"|users/profile|identity-provider/(?:import-config|providers|upload-certificate)"
+    r"|users/[^/]+/(?:sessions|offline-sessions|consents|credentials|execute-actions-email"
+    r"|send-verify-email|impersonation|logout|configured-user-storage-credential-types"
+    r"|unmanagedAttributes|disable-credential-types)"
+    r"|clients/[^/]+/(?:installation|certificates|nodes|evaluate-scopes|offline-sessions|user-sessions"
+    r"|session-count|offline-session-count|test-nodes-available|registration-access-token|push-revocation)"
+    r"|clients/[^/]+/authz/resource-server/(?:settings|import|(?:policy|permission)/evaluate"
+    r"|(?:policy|permission)/providers|(?:policy|permission)/[^/]+/dependentPolicies)"
+    r")(?:/.*)?\Z"
+)
+
+
 @dataclass
 class Response:
     """What a handler returns: status, a JSON-able body (None = empty) and extra headers."""
@@ -312,6 +332,18 @@ class App:
     def dispatch(self, req: Request, route: Route | None, known: bool) -> Response:
         """Run the handler under the store lock and turn HttpError into its response."""
         try:
+            if UNIMPLEMENTED.match(req.path):
+                if req.principal is None:
+                    with self.store.lock:
+                        self.authenticate(req)
+                described = f"{req.method} {req.path}"
+                raise HttpError(
+                    501,
+                    {
+                        "error": "not_implemented",
+                        "error_description": f"The realmctl sandbox does not implement {described}",
+                    },
+                )
             if route is None:
                 if req.path.startswith("/admin/") and req.principal is None:
                     with self.store.lock:
