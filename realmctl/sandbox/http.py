@@ -324,6 +324,8 @@ class App:
         if checked is None:
             raise error(401, UNAUTHORIZED)
         realm, claims = checked
+        if not tokens.issued_here(claims, req.base_url, realm):
+            raise error(401, UNAUTHORIZED)
         user = realm.users.get(str(claims.get("sub")))
         if user is None or not user.rep.get("enabled"):
             raise error(401, UNAUTHORIZED)

@@ -58,6 +58,13 @@ def issuer(base_url: str, realm: Realm) -> str:
     return f"{base_url}/realms/{realm.name}"
 
 
+def issued_here(claims: dict[str, Any], base_url: str, realm: Realm) -> bool:
+    """Whether the token's `iss` is this realm's URL as the request reached it: Keycloak 26.7.3
+    refuses a token minted through another host name (admin API 401, broker endpoint 400
+    "Invalid token.", userinfo 401), measured with `127.0.0.1` against `localhost`."""
+    return claims.get("iss") == issuer(base_url, realm)
+
+
 def decode_unverified(token: str) -> dict[str, Any] | None:
     """The payload of a JWT without checking it, or None when it is not a JWT."""
     try:
@@ -112,14 +119,18 @@ class Bearer:
     client: Client | None
 
 
-def validate_access_token(app: App, token: str, realm: Realm | None = None) -> Bearer | None:
+def validate_access_token(
+    app: App, token: str, realm: Realm | None = None, *, base_url: str | None = None
+) -> Bearer | None:
     """An access token that Keycloak would still accept: signed, unexpired, of `realm` (when
-    given), and its user still existing and enabled. None otherwise."""
+    given), issued through `base_url` (when given), and its user still existing and enabled."""
     checked = verify(app, token)
     if checked is None:
         return None
     token_realm, claims = checked
     if realm is not None and token_realm is not realm:
+        return None
+    if base_url is not None and not issued_here(claims, base_url, token_realm):
         return None
     user = token_realm.users.get(str(claims.get("sub")))
     if user is None or not user.rep.get("enabled"):
@@ -488,7 +499,7 @@ def discovery(req: Request) -> Response:
     return Response(200, body)
 
 
-def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[str, Any]]:
+def userinfo_for(app: App, realm: Realm, token: str | None, base_url: str | None = None) -> tuple[int, dict[str, Any]]:
     """Userinfo for a bearer token of `realm`: (200, claims) or Keycloak's error (UserInfoEndpoint).
 
     Shared by the HTTP endpoint and the in-process validation of token exchange, which must see
@@ -498,7 +509,7 @@ def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[s
     if token is None:
         return 400, {"error": "invalid_request", "error_description": "Token not provided"}
     checked = verify(app, token)
-    if checked is None or checked[0] is not realm:
+    if checked is None or checked[0] is not realm or (base_url and not issued_here(checked[1], base_url, realm)):
         return 401, {"error": "invalid_token", "error_description": "Token verification failed"}
     claims = checked[1]
     client = realm.client_by_client_id(str(claims.get("azp")))
@@ -521,7 +532,7 @@ def userinfo(req: Request) -> Response:
     from realmctl.sandbox.http import Response
 
     realm = find_realm(req)
-    status, body = userinfo_for(req.app, realm, bearer_token(req))
+    status, body = userinfo_for(req.app, realm, bearer_token(req), req.base_url)
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = (
