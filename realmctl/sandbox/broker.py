@@ -51,7 +51,7 @@ def retrieve_token(req: Request) -> Response:
     token = tokens.bearer_token(req)
     if token is None:
         raise error(401, "HTTP 401 Unauthorized")
-    bearer = tokens.validate_access_token(req.app, token, realm)
+    bearer = tokens.validate_access_token(req.app, token, realm, base_url=req.base_url)
     if bearer is None or bearer.client is None or not bearer.client.rep.get("enabled", True):
         raise error_message(400, "Invalid token.")
     if realm.client_by_client_id(BROKER_CLIENT) is None:

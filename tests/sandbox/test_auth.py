@@ -165,7 +165,7 @@ def test_client_credentials_on_a_public_client_is_refused(
     keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
 ) -> None:
     client_id = unique_name("spa")
-    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})  # sparse body ⇒ public
+    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True, "publicClient": True})
     response = requests.post(
         token_url(keycloak, realm),
         data={"grant_type": "client_credentials", "client_id": client_id},
