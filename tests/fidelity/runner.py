@@ -154,6 +154,9 @@ def normalise(value: Any, base: str, names: dict[str, str], key: str = "") -> An
             if not (isinstance(value, str) and JWT.match(value))
             else normalise(claims(value), base, names)
         )
+    if key == "scope" and isinstance(value, str):
+        # Keycloak lists granted scopes in no stable order ("email profile" / "profile email" across runs).
+        return " ".join(sorted(value.split()))
     if isinstance(value, dict):
         return {k: normalise(v, base, names, k) for k, v in value.items()}
     if isinstance(value, list):
