@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from urllib.parse import quote
 
 from realmctl.sandbox import defaults, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
-from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.http import NO_CONTENT, SERVER_ERROR, Request, Response, Router, created
 from realmctl.sandbox.profiles import VERSION
 from realmctl.sandbox.store import Realm
 
@@ -33,9 +34,12 @@ def list_realms(req: Request) -> Response:
 def create_realm(req: Request) -> Response:
     req.require_master_role("create-realm")
     body = req.json_object()
+    defaults.refuse_reserved_chars(body.get("realm"))
+    if isinstance(body.get("realm"), str) and defaults.URI_TEMPLATE.search(body["realm"]):
+        raise HttpError(500, SERVER_ERROR)
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
     _grant_creator(req, realm)
-    return created(f"{req.base_url}/admin/realms/{realm.name}")
+    return created(f"{req.base_url}/admin/realms/{quote(realm.name, safe='')}")
 
 
 def _grant_creator(req: Request, realm: Realm) -> None:

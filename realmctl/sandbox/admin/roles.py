@@ -7,6 +7,7 @@ Both containers share Keycloak's `RoleContainerResource`, so one set of handlers
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from realmctl.sandbox import ops, reps
 from realmctl.sandbox.errors import error, exists
@@ -66,7 +67,7 @@ def create_role(req: Request) -> Response:
         attributes=body.get("attributes"),
     )
     _apply_composites(realm, role, body.get("composites"))
-    return created(f"{req.base_url}{req.path}/{role.name}")
+    return created(f"{req.base_url}{req.path}/{quote(role.name, safe='')}")
 
 
 def _apply_composites(realm: Realm, role: Role, composites: Any) -> None:
