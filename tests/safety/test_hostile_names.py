@@ -19,8 +19,9 @@ keeps each request target as sent) is checked against the plan:
 * `plan` sends no write, and each apply converges (its own re-read plans nothing).
 
 Names Keycloak 26.7.3 refuses (measured: reserved characters in realm names and IdP aliases,
-usernames out of its user profile's rules) are applied on their own and must fail with nothing sent
-but the refused create; `.` and `..` must be refused by `validate` with nothing sent at all.
+usernames out of its user profile's rules, clientIds and group names of spaces only) are applied
+together afterwards and must fail with nothing sent but their refused creates; `.` and `..` must
+be refused by `validate` with nothing sent at all.
 
 `REALMCTL_HOSTILE_EXAMPLES` sets how many examples each property runs (default 2, a few seconds).
 """
@@ -82,6 +83,11 @@ def alias_ok(name: str) -> bool:
 
 def username_ok(name: str) -> bool:
     return 3 <= len(name.encode("utf-16-le")) // 2 <= 255 and not USERNAME_PROHIBITED.search(name)
+
+
+def not_blank(name: str) -> bool:
+    """Keycloak 26.7.3 refuses a clientId or group name of spaces only (roles and mappers it keeps)."""
+    return bool(name.strip())
 
 
 def usable(name: str) -> bool:
@@ -150,7 +156,8 @@ def examples(draw: st.DrawFn) -> Example:
         taken.update(found)
         return found
 
-    clients = {c: with_case_variants(draw(distinct(names, 0, 3))) for c in with_case_variants(fresh(names, 1, 3))}
+    client_ids = with_case_variants(fresh(names.filter(not_blank), 1, 3))
+    clients = {c: with_case_variants(draw(distinct(names, 0, 3))) for c in client_ids}
     scopes = {
         s: with_case_variants(draw(distinct(names, 0, 3))) for s in fresh(names.filter(SCOPE_NAME.fullmatch), 0, 3)
     }
@@ -162,6 +169,8 @@ def examples(draw: st.DrawFn) -> Example:
         "realm": draw(distinct(names.filter(lambda n: not realm_ok(n) and not re.search(r"[/\s]", n)), 0, 2)),
         "identity-provider": draw(distinct(names.filter(lambda n: not alias_ok(n) and not re.search(r"\s", n)), 0, 2)),
         "user": draw(distinct(names.filter(lambda n: not username_ok(n)), 0, 3, key=str.lower)),
+        "client": draw(st.lists(st.sampled_from([" ", "  "]), max_size=1)),
+        "group": draw(st.lists(st.sampled_from([" ", "   "]), max_size=1)),
     }
     return Example(
         realm=realms[0],
@@ -171,7 +180,7 @@ def examples(draw: st.DrawFn) -> Example:
         clients=clients,
         scopes=scopes,
         idps=idps,
-        groups=with_case_variants(draw(distinct(names, 0, 4))),
+        groups=with_case_variants(draw(distinct(names.filter(not_blank), 0, 4))),
         users=draw(distinct(names.filter(username_ok), 0, 4, key=str.lower)),
         exchanges=dict(zip(entries, exchange_aliases, strict=True)),
         refused=refused,
@@ -277,6 +286,8 @@ def refused_spec(ex: Example) -> dict[str, Any]:
         a: {"providerId": "oidc", "config": {"clientId": "x"}} for a in ex.refused["identity-provider"]
     }
     source["users"] = {u: {} for u in ex.refused["user"]}
+    source["clients"].update({c: {} for c in ex.refused["client"]})
+    source["groups"] = ex.refused["group"]
     body["realms"].update({name: {} for name in ex.refused["realm"]})
     return body
 
@@ -573,6 +584,8 @@ def test_every_write_goes_where_the_plan_says(legacy_keycloak: Any, tmp_path: Pa
             "realm": ("admin", "realms"),
             "identity-provider": ("admin", "realms", ex.source, "identity-provider", "instances"),
             "user": ("admin", "realms", ex.source, "users"),
+            "client": ("admin", "realms", ex.source, "clients"),
+            "group": ("admin", "realms", ex.source, "groups"),
         }
         if any(ex.refused.values()):
             admin.reset_requests()
@@ -656,3 +669,42 @@ def test_dot_names_are_refused_before_any_request(
         result = realmctl(*command, path, env=env)
         assert result.code == 1 and "cannot be used" in result.all, result.all
     assert admin.requests()["total"] == 0, admin.requests()["log"]
+
+
+def test_the_log_check_catches_misdirected_requests() -> None:
+    """The property can fail: the requests issue #18 reproduced, as the log would show them, are
+    each reported (a role `..` deleted through its realm, `a/b` left unencoded, a query split)."""
+    ids = {"r": Ids(clients={"app": "c-1"})}
+    changes = [
+        {"action": "delete", "realm": "r", "kind": "role", "key": ["realm", "x"]},
+        {"action": "update", "realm": "r", "kind": "role", "key": ["app", "a/b"]},
+        {"action": "create", "realm": "r", "kind": "role", "key": ["realm", "q"]},
+    ]
+    result = {"plan": {"changes": changes}, "applied": changes}
+    log = [
+        {"method": "GET", "target": "/admin/realms/r/clients?clientId=a&b=c"},
+        {"method": "DELETE", "target": "/admin/realms/r"},
+        {"method": "PUT", "target": "/admin/realms/r/clients/c-1/roles/a/b"},
+        {"method": "POST", "target": "/admin/realms/other/roles"},
+        {"method": "PUT", "target": "/admin/realms/r"},
+        {"method": "POST", "target": "/admin/realms/r/roles"},
+    ]
+    problems = check_apply(log, result, ids, {"r"}, {"x", "a/b", "q", "app", "a&b=c"})
+    assert problems == [
+        "write at a path no planned change explains: DELETE /admin/realms/r -> ['admin', 'realms', 'r']",
+        "write at a path no planned change explains: PUT /admin/realms/r/clients/c-1/roles/a/b"
+        " -> ['admin', 'realms', 'r', 'clients', 'c-1', 'roles', 'a', 'b']",
+        "write outside the example's realms: POST /admin/realms/other/roles",
+        "PUT on realm root /admin/realms/r before other writes to it: not the record",
+        "applied delete role ['realm', 'x'] sent no write to its path",
+        "applied update role ['app', 'a/b'] sent no write to its path",
+        "query clientId='a' names nothing declared: GET /admin/realms/r/clients?clientId=a&b=c",
+    ]
+    encoded = [
+        {"method": "DELETE", "target": "/admin/realms/r/roles/x"},
+        {"method": "PUT", "target": "/admin/realms/r/clients/c-1/roles/a%2Fb"},
+        {"method": "POST", "target": "/admin/realms/r/roles"},
+        {"method": "GET", "target": "/admin/realms/r/clients?clientId=a%26b%3Dc"},
+        {"method": "PUT", "target": "/admin/realms/r"},
+    ]
+    assert check_apply(encoded, result, ids, {"r"}, {"x", "a/b", "q", "app", "a&b=c"}) == []
