@@ -156,12 +156,12 @@ def examples(draw: st.DrawFn) -> Example:
         taken.update(found)
         return found
 
-    client_ids = with_case_variants(fresh(names.filter(not_blank), 1, 3))
-    clients = {c: with_case_variants(draw(distinct(names, 0, 3))) for c in client_ids}
+    client_ids = with_case_variants(fresh(names.filter(not_blank), 1, 4))
+    clients = {c: with_case_variants(draw(distinct(names, 0, 4))) for c in client_ids}
     scopes = {
         s: with_case_variants(draw(distinct(names, 0, 3))) for s in fresh(names.filter(SCOPE_NAME.fullmatch), 0, 3)
     }
-    aliases = fresh(names.filter(alias_ok), 0, 4)
+    aliases = fresh(names.filter(alias_ok), 0, 5)
     exchange_aliases = aliases[: draw(st.integers(0, min(2, len(aliases))))]
     idps = {a: with_case_variants(draw(distinct(names, 0, 3))) for a in aliases[len(exchange_aliases) :]}
     entries = draw(distinct(names, len(exchange_aliases), len(exchange_aliases)))
@@ -175,13 +175,13 @@ def examples(draw: st.DrawFn) -> Example:
     return Example(
         realm=realms[0],
         source=realms[1],
-        source_client=draw(names),
-        roles=with_case_variants(draw(distinct(names, 0, 6))),
+        source_client=draw(names.filter(not_blank)),
+        roles=with_case_variants(draw(distinct(names, 0, 8))),
         clients=clients,
         scopes=scopes,
         idps=idps,
-        groups=with_case_variants(draw(distinct(names.filter(not_blank), 0, 4))),
-        users=draw(distinct(names.filter(username_ok), 0, 4, key=str.lower)),
+        groups=with_case_variants(draw(distinct(names.filter(not_blank), 0, 6))),
+        users=draw(distinct(names.filter(username_ok), 0, 6, key=str.lower)),
         exchanges=dict(zip(entries, exchange_aliases, strict=True)),
         refused=refused,
     )
