@@ -17,12 +17,15 @@ from realmctl.check import run_check
 from realmctl.check.findings import as_json as check_json
 from realmctl.check.findings import text as check_text
 from realmctl.check.probe import text as probe_text
-from realmctl.engine import Safety, apply_plan, make_plan
+from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
+from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, is_loopback
 from realmctl.plan import Change
 from realmctl.render import describe
 from realmctl.schema import schema_text
 from realmctl.signals import stop_on_signals
+from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
+from realmctl.spec.secrets import redact
 from realmctl.workflow import (
     Target,
     apply_json,
@@ -61,6 +64,33 @@ def cli() -> None:
     """
 
 
+def spec_options(func: Any) -> Any:
+    """Limits on reading specs, shared by every command that reads one."""
+    func = click.option(
+        "--max-spec-size",
+        type=click.FloatRange(min=0, min_open=True),
+        default=MAX_SPEC_BYTES / 1024 / 1024,
+        show_default=True,
+        envvar="REALMCTL_MAX_SPEC_SIZE",
+        metavar="MIB",
+        help="Refuse spec files larger than MIB mebibytes (also REALMCTL_MAX_SPEC_SIZE).",
+    )(func)
+    func = click.option(
+        "--allow-file-outside-spec",
+        is_flag=True,
+        help="Let ${file:...} read absolute paths and paths outside the spec file's directory "
+        "(still regular files only, at most 64 KiB).",
+    )(func)
+    return func
+
+
+def _load_options(kw: dict[str, Any]) -> LoadOptions:
+    return LoadOptions(
+        allow_file_outside_spec=kw.pop("allow_file_outside_spec"),
+        max_spec_bytes=int(kw.pop("max_spec_size") * 1024 * 1024),
+    )
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -70,14 +100,15 @@ def cli() -> None:
     help="Unset ${env:...} variables are not errors (their names are listed); for machines without the "
     "pipeline's secrets, e.g. a pre-commit hook.",
 )
-def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool) -> None:
+@spec_options
+def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool, **kw: Any) -> None:
     """Check SPEC files or directories offline: YAML, schema, ${env:...}, references.
 
     Exits 0 when valid (warnings allowed), 1 when not. Sends no request to any server.
     """
     from realmctl.spec.report import validate_report
 
-    text, ok = validate_report(spec, fmt, allow_missing_env)
+    text, ok = validate_report(spec, fmt, allow_missing_env, _load_options(kw))
     click.echo(text)
     if not ok:
         sys.exit(exitcodes.ERROR)
@@ -85,6 +116,26 @@ def validate(spec: tuple[str, ...], fmt: str, allow_missing_env: bool) -> None:
 
 def target_options(func: Any) -> Any:
     """--sandbox and friends, shared by the commands that talk to a server."""
+    func = click.option(
+        "--deadline",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_DEADLINE,
+        show_default=True,
+        envvar="REALMCTL_DEADLINE",
+        metavar="SECONDS",
+        help="The whole run's server work must end within SECONDS (apply's confirmation prompt does not "
+        "count); then it stops with exit 4. Env: REALMCTL_DEADLINE.",
+    )(func)
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        envvar="REALMCTL_REQUEST_TIMEOUT",
+        metavar="SECONDS",
+        help="Each request's whole answer must arrive within SECONDS (a stalled or trickling server is cut "
+        "off; reads are retried within the deadline). Env: REALMCTL_REQUEST_TIMEOUT.",
+    )(func)
     func = click.option(
         "--parallelism",
         type=click.IntRange(1, 64),
@@ -113,8 +164,15 @@ def target_options(func: Any) -> Any:
     return func
 
 
-def _target(sandbox: bool, sandbox_import: tuple[str, ...], sandbox_profile: str, parallelism: int = 8) -> Target:
-    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism)
+def _target(
+    sandbox: bool,
+    sandbox_import: tuple[str, ...],
+    sandbox_profile: str,
+    parallelism: int = 8,
+    timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+) -> Target:
+    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
 def safety_options(func: Any) -> Any:
@@ -161,6 +219,10 @@ Server and credentials come from the environment, never from arguments:
   KEYCLOAK_CLIENT_ID, KEYCLOAK_CLIENT_SECRET client credentials
   KEYCLOAK_AUTH_REALM     realm to log in to (default master)
   KEYCLOAK_CA_BUNDLE      CA file for TLS; KEYCLOAK_INSECURE=1 turns verification off
+\b
+A redirect to another origin (scheme, host or port; https to http included) is refused, exit 4:
+no credentials or request body are re-sent to it. A server that answers slower than --timeout
+per request, or a run longer than --deadline, stops with exit 4.
 """
 
 
@@ -168,6 +230,7 @@ Server and credentials come from the environment, never from arguments:
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @safety_options
+@spec_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
@@ -182,7 +245,7 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     """
     _logging(verbose)
     safety = _safety(kw)
-    loaded = load(spec)
+    loaded = load(spec, _load_options(kw))
     with connect(_target(**kw)) as api:
         run = make_plan(loaded, api, safety)
     plan_errors(run)
@@ -198,6 +261,7 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @safety_options
+@spec_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
@@ -220,10 +284,11 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
     """
     _logging(verbose)
     safety = _safety(kw)
+    options = _load_options(kw)
     saved = read_plan_file(spec[0]) if len(spec) == 1 else None
-    loaded = load(saved.get("specFiles") or []) if saved else load(spec)
+    loaded = load(saved.get("specFiles") or [], options) if saved else load(spec, options)
     with connect(_target(**kw)) as api:
-        run = replan_from_file(saved, api, safety) if saved else make_plan(loaded, api, safety)
+        run = replan_from_file(saved, api, safety, options) if saved else make_plan(loaded, api, safety)
         plan_errors(run)
         as_json = fmt == "json"
         quiet = quiet or as_json
@@ -236,7 +301,9 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
         if not yes and not saved:
             if not sys.stdin.isatty():
                 raise RealmctlError("apply needs --yes when it cannot ask on a terminal")
-            if not click.confirm("Apply these changes?", default=False):
+            with api.clock.paused():  # the time a person takes to read the plan is not the server's
+                agreed = click.confirm("Apply these changes?", default=False)
+            if not agreed:
                 click.echo("Nothing applied.", err=True)
                 return exitcodes.ERROR
         total = len(run.plan.changes)
@@ -282,6 +349,7 @@ def _logging(verbose: int) -> None:
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@spec_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
     "--probe",
@@ -297,7 +365,8 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists.
     Sends no write.
     """
-    loaded = load(spec)
+    loaded = load(spec, _load_options(kw))
+    secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
     with connect(_target(**kw)) as api:
         report, probes = run_check(loaded, api, probe=probe)
     if fmt == "json":
@@ -311,11 +380,11 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
             }
             for p in probes
         ]
-        click.echo(json.dumps(body, indent=2))
+        click.echo(redact(json.dumps(body, indent=2), secrets))
     else:
-        click.echo(check_text(report), nl=False)
+        click.echo(redact(check_text(report), secrets), nl=False)
         if probes:
-            click.echo(probe_text(probes), nl=False)
+            click.echo(redact(probe_text(probes), secrets), nl=False)
     failed = report.errors or any(not p.ok for p in probes)
     return exitcodes.FINDINGS if failed else exitcodes.OK
 
@@ -372,6 +441,13 @@ def sandbox(
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
     from realmctl.sandbox import Sandbox
     from realmctl.sandbox.errors import HttpError
+
+    if not is_loopback(host) and admin_password == "admin":
+        click.echo(
+            f"realmctl: warning: the sandbox listens on {host}, beyond this machine, with the default admin "
+            "password: anyone who can reach it is its admin; set REALMCTL_SANDBOX_ADMIN_PASSWORD.",
+            err=True,
+        )
 
     try:
         server = Sandbox(

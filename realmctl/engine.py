@@ -18,14 +18,18 @@ from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.keycloak.session import Api, Transient
 from realmctl.kinds import BY_NAME, KINDS
 from realmctl.kinds.base import Context, Kind
-from realmctl.live import LINKS_ATTRIBUTE, RealmState
+from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_record, record_entry
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
+from realmctl.spec.secrets import Secret, looks_secret
 
 
-def spec_values(spec: Spec) -> list[str]:
-    """The values at the spec's sensitive paths (long enough to recognise), longest first."""
+def spec_values(spec: Spec) -> set[str]:
+    """The secret values of the spec, for recognising copies of them (a password pasted into an
+    attribute, a live value equal to the declared secret). Values too plain to be a credential on
+    their own (`true`, `42`, two letters) are left out: they are masked where they came from a
+    secret, never because another field happens to equal them."""
     found: set[str] = set()
     for path in spec.sensitive:
         node: Any = {"realms": spec.realms}
@@ -35,23 +39,31 @@ def spec_values(spec: Spec) -> list[str]:
                 if isinstance(node, dict)
                 else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
             )
-        if isinstance(node, str) and len(node) >= 3:
-            found.add(node)
-    return sorted(found, key=len, reverse=True)
+        if isinstance(node, str) and len(node) >= 3 and node.lower() not in ("true", "false") and not node.isdigit():
+            found.add(str(node))
+    return found
 
 
-def mask_sensitive(changes: list[Change], values: list[str]) -> None:
-    """Marks as sensitive every field change whose value holds a secret of the spec, wherever the
-    spec put it (a misspelt key, an attribute named like a password): the kinds know the secret
-    fields they manage, this catches everything else before anything is rendered or saved."""
-    if not values:
-        return
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def mask_sensitive(changes: list[Change], values: set[str]) -> None:
+    """Marks as sensitive every field change that holds a secret of the spec: a value that came
+    from a secret field or a secret source (a `Secret`, wherever the spec put it: a misspelt key,
+    an attribute named like a password, `${env:...}`), or a value equal to one. Equal, never
+    "contains": a password `alice` must not hide `alice@example.com`. The kinds know the secret
+    fields they manage; this catches everything else before anything is rendered or saved."""
     for change in changes:
         for f in change.fields:
             if f.sensitive:
                 continue
-            text = json.dumps([f.old, f.new], default=str)
-            if any(v in text or json.dumps(v)[1:-1] in text for v in values):
+            leaves = _leaves(f.old) + _leaves(f.new)
+            if any(isinstance(v, Secret) or (isinstance(v, str) and v in values) for v in leaves):
                 f.sensitive, f.old, f.new = True, None, None
 
 
@@ -73,8 +85,19 @@ def spec_digest(spec: Spec) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _scrub_secrets(value: Any) -> Any:
+    """`value` with every field named like a secret replaced by a marker: a live client's secret
+    (Keycloak returns it in clear) must not enter the plan file's digest, where a hash of it could
+    be guessed offline. A secret changed on the server still changes the plan, which is digested."""
+    if isinstance(value, dict):
+        return {k: SENSITIVE if looks_secret(str(k)) else _scrub_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_secrets(v) for v in value]
+    return value
+
+
 def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
-    body = [(realm, kind, list(live.key), live.fields, live.owned) for realm, kind, live in lives]
+    body = [(realm, kind, list(live.key), _scrub_secrets(live.fields), live.owned) for realm, kind, live in lives]
     return hashlib.sha256(json.dumps(sorted(body, key=str), sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -113,6 +136,20 @@ def protected(change: Change) -> bool:
             return key[1] in builtin_realm_roles(change.realm)
         return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())
     return change.kind == "realm"
+
+
+def builtin_client_warnings(changes: list[Change]) -> list[str]:
+    """Changes to Keycloak's own clients are applied as declared, but rarely meant: disabling
+    `broker` breaks every stored-token read, changing `admin-cli` can lock realmctl out."""
+    out = []
+    for change in changes:
+        if change.kind == "client" and change.action != "delete" and protected(change):
+            fields = ", ".join(f.path for f in change.fields) or "its fields"
+            out.append(
+                f"client {change.label} in realm {change.realm} is built into Keycloak; the plan changes "
+                f"{fields}, which Keycloak itself relies on"
+            )
+    return out
 
 
 def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
@@ -163,6 +200,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         else:
             kept.append(change)
     plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
+    plan.warnings = builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec)
@@ -272,28 +310,57 @@ def apply_plan(
     return result
 
 
+def _merge(
+    links: set[str], stale: set[str], deleted: set[tuple[str, ...]], added: dict[tuple[str, ...], str]
+) -> set[str]:
+    """The record after this run: stale entries and deleted keys out, created (or upgraded) entries
+    in, replacing any other entry for the same key; entries of other runs kept."""
+    keep = set()
+    for raw in links:
+        parsed = parse_record(raw)
+        key = parsed[0] if parsed else None
+        if raw in stale or key in deleted or (key in added and raw != added[key]):
+            continue
+        keep.add(raw)
+    return keep | set(added.values())
+
+
 def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
-    """Adds created links to, and removes deleted links from, each realm's record of its own.
+    """Adds created links to, and removes deleted links from, each realm's record of its own, with
+    the fixes the plan's reads found (entries of objects that are gone dropped, names-only entries
+    upgraded to ids): those are written only with an apply that changed something in the realm.
 
     A concurrent run may rewrite the record between our read and our write, so the record is read
     again after writing and the merge repeated until it holds what this run did (bounded).
     """
     for realm, state in run.states.items():
-        mine = [c for c in applied if c.realm == realm and BY_NAME[c.kind].recorded]
-        added = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "create"}
-        removed = {BY_NAME[c.kind].record_key(c.key) for c in mine if c.action == "delete"}
+        mine = [c for c in applied if c.realm == realm]
         if not mine:
+            continue
+        recorded = [c for c in mine if BY_NAME[c.kind].recorded]
+        deleted = {BY_NAME[c.kind].record_key(c.key) for c in recorded if c.action == "delete"}
+        added: dict[tuple[str, ...], str] = {}
+        for entry in state.record_fixes.values():
+            parsed = parse_record(entry) if entry is not None else None
+            if entry is not None and parsed is not None and parsed[0] not in deleted:
+                added[parsed[0]] = entry
+        for c in recorded:
+            if c.action == "create":
+                key = BY_NAME[c.kind].record_key(c.key)
+                added[key] = record_entry(key[0], key[1:], state.new_ids.get(key))
+        stale = set(state.record_fixes)
+        if not added and not deleted and not stale:
             continue
         for _ in range(attempts):
             state.forget("realm")
             links = state.links()
-            if added <= links and not removed & links:
+            merged = _merge(links, stale, deleted, added)
+            if merged == links:
                 break
             rep = state.realm_rep() or {}
-            merged = (links | added) - removed
             attributes = {**(rep.get("attributes") or {}), LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
             state.api.put(state.base, {"realm": realm, "attributes": attributes})
-        state.forget("realm")
+        state.forget("realm", "records")
 
 
 __all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan"]

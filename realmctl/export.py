@@ -37,6 +37,7 @@ from realmctl.live import LINKS_ATTRIBUTE, OWNED_MARKER, RealmState
 from realmctl.schema import load_schema
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
+from realmctl.spec.secrets import secret_by_name
 
 EXPORT_FORMAT = "realmctl.export"
 
@@ -49,7 +50,17 @@ DEFAULT_KINDS = frozenset(k for k in KINDS if k != "users")
 #: Keycloak's, not the user's, and are exported only with --include-builtins.
 BUILTIN_REALM_SCOPE_LISTS = {
     "default": frozenset(
-        {"role_list", "saml_organization", "profile", "email", "roles", "web-origins", "acr", "basic"}
+        {
+            "role_list",
+            "saml_organization",
+            "AuthnContextClassRef",  # new in 26.7
+            "profile",
+            "email",
+            "roles",
+            "web-origins",
+            "acr",
+            "basic",
+        }
     ),
     "optional": frozenset({"offline_access", "address", "phone", "microprofile-jwt", "organization"}),
 }
@@ -57,6 +68,10 @@ BUILTIN_REALM_SCOPE_LISTS = {
 _BOOKKEEPING = (OWNED_MARKER, LINKS_ATTRIBUTE)
 _SYNC_MODES = ("INHERIT", "LEGACY", "IMPORT", "FORCE")
 _MASK = "**********"
+
+
+#: Section names left out of generated variable names (`APPS_ALICE_API_PASSWORD`, not `..._USERS_...`).
+SPEC_SECTIONS = frozenset({"identityProviders", "clientScopes", "clients", "users", "mappers", "config", "attributes"})
 
 
 class EnvRef(str):
@@ -263,7 +278,30 @@ class RealmExport:
         self.groups_section()
         self.users_section()
         self.role_grants()
+        self.hide_secrets(self.spec, ())
         return self.spec
+
+    def hide_secrets(self, node: Any, path: tuple[str | int, ...]) -> None:
+        """Every value that `plan` would treat as sensitive (a key named like a secret, or a near
+        miss such as `clientSecrte`; a user or mapper attribute `apiPassword`) becomes an
+        environment reference: an export is committed and reviewed, a secret must not be in it."""
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in list(items):
+            where = (*path, key)
+            if isinstance(value, dict | list):
+                self.hide_secrets(value, where)
+            elif (
+                not isinstance(value, EnvRef)
+                and value not in ("", None)
+                and secret_by_name(("realms", self.realm, *where))
+            ):
+                name = env_name(self.realm, *(str(p) for p in where if isinstance(p, str) and p not in SPEC_SECTIONS))
+                while name in self.out.secrets:
+                    name += "_"
+                self.out.secrets.append(name)
+                label = ".".join(str(p) for p in where)
+                self.note(f"{label} looks like a secret and is written as ${{env:{name}}}; set {name} to its value")
+                node[key] = EnvRef(f"${{env:{name}}}")
 
     def groups_section(self) -> None:
         groups = self.groups()

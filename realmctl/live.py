@@ -21,14 +21,55 @@ LINKS_ATTRIBUTE = "realmctl.links"
 #: Marker on objects realmctl created (attribute, config key or role attribute, by kind).
 OWNED_MARKER = "realmctl.managed"
 
+#: The server ids of an owned object, or of both ends of an owned link, as recorded.
+Ids = tuple[str, ...]
+
+
+def record_entry(kind: str, key: tuple[str, ...], ids: Ids | None) -> str:
+    """One entry of LINKS_ATTRIBUTE: `{"key": [kind, *key], "ids": [...]}` as a JSON string.
+
+    Ownership follows identity: the entry holds the ids realmctl created or linked, so that a
+    namesake made by hand after a deletion is not taken for realmctl's. Versions before ids wrote
+    `[kind, *key]`; they read this form as a kind named "key" and so ignore it (they own less,
+    never more). Without ids (not known) the old form is written.
+    """
+    if ids is None:
+        return json.dumps([kind, *key], separators=(",", ":"))
+    return json.dumps({"key": [kind, *key], "ids": list(ids)}, separators=(",", ":"))
+
+
+def parse_record(raw: str) -> tuple[tuple[str, ...], Ids | None] | None:
+    """((kind, *key), ids or None for a names-only entry), or None for an entry not understood."""
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(parsed, dict):
+        key, ids = parsed.get("key"), parsed.get("ids")
+        if isinstance(key, list) and key and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+            return tuple(str(k) for k in key), tuple(ids)
+        return None
+    if isinstance(parsed, list) and parsed and all(isinstance(k, str) for k in parsed):
+        return tuple(parsed), None
+    return None
+
+
+def _mapped(mappings: dict[str, Any], container: str) -> list[dict[str, Any]]:
+    if container == "realm":
+        roles: list[dict[str, Any]] = mappings.get("realmMappings") or []
+    else:
+        roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
+    return roles
+
 
 def mapped_names(mappings: dict[str, Any], container: str) -> set[str]:
     """Role names of `container` ("realm" or a clientId) in a MappingsRepresentation."""
-    if container == "realm":
-        roles = mappings.get("realmMappings") or []
-    else:
-        roles = ((mappings.get("clientMappings") or {}).get(container) or {}).get("mappings") or []
-    return {r.get("name", "") for r in roles}
+    return {r.get("name", "") for r in _mapped(mappings, container)}
+
+
+def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None:
+    """The id of role `name` of `container` in a MappingsRepresentation, if it is mapped."""
+    return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
 class RealmState:
@@ -43,6 +84,10 @@ class RealmState:
         self._lock = threading.RLock()
         self._users_lock = threading.Lock()
         self.created_ids: dict[tuple[str, ...], str] = {}
+        #: Ids of what this run created, by (kind, *key), for the record (see `record_entry`).
+        self.new_ids: dict[tuple[str, ...], Ids] = {}
+        #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
+        self.record_fixes: dict[str, str | None] = {}
         self.locks: dict[Any, threading.Lock] = {}
 
     def _once(self, key: Any, fetch: Callable[[], T]) -> T:
@@ -104,24 +149,66 @@ class RealmState:
 
     def recorded(self, kind: str) -> list[tuple[str, ...]]:
         """Keys of `kind` in realmctl's record of what it owns here (see LINKS_ATTRIBUTE)."""
-        out = []
-        for raw in self.links():
-            try:
-                name, *key = json.loads(raw)
-            except (ValueError, TypeError):
-                continue
-            if name == kind:
-                out.append(tuple(key))
-        return out
+        return sorted({key[1:] for key in self._records() if key[0] == kind})
+
+    def _records(self) -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
+        """The record by (kind, *key): each entry as written, with the ids it holds (None: names only)."""
+
+        def parse() -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
+            out: dict[tuple[str, ...], list[tuple[str, Ids | None]]] = {}
+            for raw in self.links():
+                parsed = parse_record(raw)
+                if parsed is not None:
+                    out.setdefault(parsed[0], []).append((raw, parsed[1]))
+            return out
+
+        return self._once("records", parse)
+
+    def owns(self, kind: str, key: tuple[str, ...], ids: Ids | None) -> bool:
+        """Whether the record holds `key` for the live object (or link) whose ids are `ids`.
+
+        `ids` is None when there is nothing live by that name. An entry whose ids differ belongs to
+        an object that is gone (a namesake made by hand is not realmctl's), so it is dropped at the
+        next write of the record; an entry with names only (written before ids were recorded) is
+        trusted and upgraded to the live ids.
+        """
+        owned = False
+        for raw, recorded in self._records().get((kind, *key), []):
+            if ids is not None and recorded in (None, ids):
+                owned = True
+                if recorded is None:
+                    self._fix(raw, record_entry(kind, key, ids))
+            else:
+                self._fix(raw, None)
+        return owned
+
+    def locate(self, kind: str, key: tuple[str, ...], ids: Ids | None) -> None:
+        """For kinds owned through a marker on the object, where the record only says where to look:
+        keeps the entry with the live ids while a marked object is there, else drops it."""
+        for raw, recorded in self._records().get((kind, *key), []):
+            if ids is None:
+                self._fix(raw, None)
+            elif recorded != ids:
+                self._fix(raw, record_entry(kind, key, ids))
+
+    def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
+        """Ids of an object or link this run created, keyed (kind, *key), for the record."""
+        with self._lock:
+            self.new_ids[full_key] = ids
+
+    def _fix(self, raw: str, entry: str | None) -> None:
+        with self._lock:
+            self.record_fixes[raw] = entry
 
     def links(self) -> set[str]:
         """The links realmctl recorded as its own in this realm."""
         rep = self.realm_rep() or {}
         raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
         try:
-            return set(json.loads(raw)) if raw else set()
+            found = json.loads(raw) if raw else []
         except ValueError:
             return set()
+        return {e for e in found if isinstance(e, str)} if isinstance(found, list) else set()
 
     # -- lists -----------------------------------------------------------------------------------
     def _list(self, key: str, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -211,16 +298,18 @@ class RealmState:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
         return self._once(("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true"))
 
-    def role_member_names(self, container: str, name: str) -> set[str]:
-        """Lower-cased usernames of a role's direct members, as a set (grants test membership often)."""
+    def role_member_ids(self, container: str, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a role's direct members: grants test membership by
+        name often, and an owned grant's recorded identity by id."""
         return self._once(
-            ("member-names", container, name),
-            lambda: {m["username"].lower() for m in self.role_members(container, name)},
+            ("member-ids", container, name),
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
         )
 
-    def group_member_names(self, name: str) -> set[str]:
+    def group_member_ids(self, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a group's direct members."""
         return self._once(
-            ("group-member-names", name), lambda: {m["username"].lower() for m in self.group_members(name)}
+            ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
         )
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
@@ -234,12 +323,13 @@ class RealmState:
             lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
         )
 
-    def map_role(self, owner: str, container: str, role: str, add: bool) -> None:
+    def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
         """Adds or removes one role on a role-mapping or scope-mapping endpoint.
 
         `owner` is the endpoint without its `/realm` or `/clients/{uuid}` tail, e.g.
         `users/{id}/role-mappings` or `client-scopes/{id}/scope-mappings`. Keycloak needs both the
         role's id and name; adding a role that is already mapped is harmless, so it may be retried.
+        Returns the role's id (the link's identity is recorded with it).
         """
         found = self.role(container, role)
         if found is None:
@@ -251,6 +341,7 @@ class RealmState:
             self.api.post(path, body, idempotent=True)
         else:
             self.api.delete(path, body)
+        return str(found["id"])
 
     def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
         if self.idp(alias) is None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 
 from realmctl.spec.model import Position
+from realmctl.spec.secrets import Secret
 
 Action = Literal["create", "update", "delete"]
 Key = tuple[str, ...]
@@ -130,7 +131,8 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
     old = project(live, desired)
     if old == desired:  # the common case, and much cheaper than a DeepDiff
         return []
-    diff = DeepDiff(old, desired, ignore_order=True, view="tree")
+    # A `Secret` is a str that masking recognises; its mark is not a change of type.
+    diff = DeepDiff(old, desired, ignore_order=True, view="tree", ignore_type_in_groups=[(str, Secret)])
     seen: dict[str, FieldChange] = {}
     for level in (lv for group in diff.values() for lv in group):
         parts = level.path(output_format="list")
@@ -177,6 +179,7 @@ class Plan:
     spec_digest: str = ""
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # allowed, but worth a second look (built-ins)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -208,5 +211,6 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "errors": self.errors,
             "notes": self.notes,
+            "warnings": self.warnings,
             "digests": {"plan": self.digest(), "live": self.live_digest, "spec": self.spec_digest},
         }

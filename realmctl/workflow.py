@@ -6,6 +6,7 @@ Kept out of cli.py so that tests and other programs can drive a whole run from P
 import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from typing import Any, TextIO
 from realmctl.engine import ApplyResult, Run, Safety, apply_plan, make_plan
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, Settings
+from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Clock
 from realmctl.plan import Change
 from realmctl.render import as_json, describe, markdown, text
+from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
 from realmctl.spec.model import Spec
 
 PLAN_FORMAT = "realmctl.plan"
@@ -30,13 +33,24 @@ class Target:
     sandbox_imports: tuple[str, ...] = ()
     sandbox_profile: str = "keycloak-26"
     parallelism: int = 8
+    timeout: float = DEFAULT_TIMEOUT  # seconds for each whole answer
+    deadline: float = DEFAULT_DEADLINE  # seconds for the run's server work
 
 
 @contextlib.contextmanager
-def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
-    """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile."""
+def connect(target: Target, err: TextIO | None = None) -> Iterator[Api]:
+    """Logs in and yields an Api; for a sandbox target, runs one in memory meanwhile.
+
+    The run's deadline starts here; realmctl's own warnings about the connection (TLS off, plain
+    http off this machine) go to `err` before anything is sent.
+    """
+    err = err or sys.stderr  # looked up now: the CLI's stderr may have been replaced (tests)
+    clock = Clock(target.timeout, target.deadline)
     if not target.sandbox:
-        api = Api(Settings.from_env(), parallelism=target.parallelism)
+        settings = Settings.from_env()
+        for warning in settings.warnings():
+            print(f"realmctl: warning: {warning}", file=err)
+        api = Api(settings, parallelism=target.parallelism, clock=clock)
         api.login()
         yield api
         return
@@ -56,15 +70,16 @@ def connect(target: Target, err: TextIO = sys.stderr) -> Iterator[Api]:
             "nothing is sent to a real server.",
             file=err,
         )
-        api = Api(Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password), parallelism=target.parallelism)
+        settings = Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password)
+        api = Api(settings, parallelism=target.parallelism, clock=clock)
         api.login()
         yield api
 
 
-def load(paths: Sequence[str]) -> Spec:
+def load(paths: Sequence[str], options: LoadOptions | None = None) -> Spec:
     from realmctl.spec.loader import load_spec
 
-    return load_spec(list(paths))
+    return load_spec(list(paths), options=options)
 
 
 def render(run: Run, fmt: str, colour: bool) -> str:
@@ -90,17 +105,21 @@ def write_plan_file(run: Run, path: str, spec: Spec) -> None:
 def read_plan_file(path: str) -> dict[str, Any] | None:
     """The plan file's content, or None when `path` is not a plan file (then it is a spec)."""
     try:
+        info = os.stat(path)
+        # A FIFO or a huge file is no plan file; the spec loader refuses it with a sentence.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SPEC_BYTES:
+            return None
         body = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, IsADirectoryError):
+    except (ValueError, UnicodeDecodeError, OSError):
         return None
     return body if isinstance(body, dict) and body.get("format") == PLAN_FORMAT else None
 
 
-def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety) -> Run:
+def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety, options: LoadOptions | None = None) -> Run:
     """Recomputes the saved plan and refuses it, before any write, when anything moved."""
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
-    spec = load(saved.get("specFiles") or [])
+    spec = load(saved.get("specFiles") or [], options)
     run = make_plan(spec, api, safety)
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):

@@ -17,3 +17,11 @@ def test_quickstart_has_two_command_lines_and_ci_runs_the_test_one() -> None:
     assert "realmctl" in setup and "pytest" in tests
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert tests in ci_lines, "CI must run the README's test command verbatim"
+
+
+def test_quickstart_third_command_runs_the_real_keycloak_tier_and_ci_runs_it() -> None:
+    real = _sh_blocks()[2].strip()
+    assert "\n" not in real and "--backend keycloak" in real, real
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert real in ci_lines, "CI must run the README's real-Keycloak command verbatim"
+    assert ci_lines.index(real) > ci_lines.index(_sh_blocks()[1].strip()), "the sandbox tier runs first"

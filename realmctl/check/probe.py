@@ -18,8 +18,9 @@ import requests
 from realmctl.check.broker import token_idps
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
-from realmctl.errors import RealmctlError
-from realmctl.keycloak.session import Api, seg
+from realmctl.errors import ConnectionFailed, RealmctlError
+from realmctl.keycloak.session import Api, MalformedAnswer, parse_json, seg
+from realmctl.keycloak.transport import origin
 from realmctl.spec.model import Spec
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -73,20 +74,50 @@ class Prober:
             raise RealmctlError("--probe needs REALMCTL_PROBE_USER and REALMCTL_PROBE_PASSWORD (a test user)")
         self.spec, self.api, self.facts = spec, api, facts
         self.url = api.settings.url
-        self.http = requests.Session()
-        self.http.verify = api.settings.verify
+        # The admin connection's transport rules: no redirect to another origin (the form holds the
+        # test user's password and a client secret), the per-request timeout and the run's deadline.
+        self.http = api.session()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One probe request; a broken connection is one sentence naming it."""
+        try:
+            return self.http.request(method, self.url + path, **kwargs)
+        except RealmctlError:
+            raise
+        except requests.RequestException as exc:
+            raise ConnectionFailed(
+                f"{method} {path}: no answer from {origin(self.url)} ({type(exc).__name__})."
+            ) from None
+
+    @staticmethod
+    def field(method: str, path: str, response: requests.Response, name: str) -> str:
+        """`name` from a success answer's JSON object, or one sentence saying the answer is not one."""
+        body = parse_json(method, path, response)
+        value = body.get(name) if isinstance(body, dict) else None
+        if not isinstance(value, str):
+            raise MalformedAnswer(f"{method} {path} was answered with HTTP 200 but without a {name}.")
+        return value
 
     def secret(self, realm: str, client_id: str) -> str | None:
         declared = ((self.spec.realms.get(realm) or {}).get("clients") or {}).get(client_id) or {}
         return declared.get("secret") or self.facts[realm].client_secret(client_id)
 
     def token(self, probe: Probe, realm: str, client_id: str) -> str | None:
-        form = {"grant_type": "password", "client_id": client_id, "username": self.user, "password": self.password}
+        # scope=openid: a realm that accepts this token from another realm validates it at this
+        # realm's userinfo endpoint, which refuses tokens without `openid` (Keycloak then answers
+        # the exchange with 500 unknown_error).
+        form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "username": self.user,
+            "password": self.password,
+            "scope": "openid",
+        }
         secret = self.secret(realm, client_id)
         if secret:
             form["client_secret"] = secret
         path = f"/realms/{seg(realm)}/protocol/openid-connect/token"
-        response = self.http.post(self.url + path, data=form, timeout=30)
+        response = self.call("POST", path, data=form)
         ok = response.status_code == 200
         probe.steps.append(
             Step(
@@ -96,7 +127,7 @@ class Prober:
                 f"{response.status_code} {'' if ok else _error_text(response)}".rstrip(),
             )
         )
-        return str(response.json()["access_token"]) if ok else None
+        return self.field("POST", path, response, "access_token") if ok else None
 
     def broker(self, realm: str, client_id: str, alias: str) -> Probe:
         probe = Probe(f"stored token of {self.user} via client {client_id}, realm {realm}, identity provider {alias}")
@@ -113,9 +144,9 @@ class Prober:
             )
         )
         path = f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
-        response = self.http.get(self.url + path, headers={"Authorization": f"Bearer {access}"}, timeout=30)
+        response = self.call("GET", path, headers={"Authorization": f"Bearer {access}"})
         ok = response.status_code == 200
-        detail = f"stored token with {sorted(response.json())}" if ok else _error_text(response)
+        detail = f"stored token with {sorted(parse_json('GET', path, response) or [])}" if ok else _error_text(response)
         probe.steps.append(Step("broker", ok, f"GET {path} -> {response.status_code} {detail}"))
         return probe
 
@@ -140,11 +171,11 @@ class Prober:
             if audience:
                 form["audience"] = audience
             path = f"/realms/{seg(target)}/protocol/openid-connect/token"
-            response = self.http.post(self.url + path, data=form, timeout=30)
+            response = self.call("POST", path, data=form)
             ok = response.status_code == 200
             detail = _error_text(response)
             if ok:
-                c = claims_of(response.json().get("access_token", ""))
+                c = claims_of(self.field("POST", path, response, "access_token"))
                 detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
             what = f" audience={audience}" if audience else ""
             probe.steps.append(

@@ -5,10 +5,9 @@ read its live objects (through the shared `RealmState`, never on its own), and t
 create, update and delete one object. Nothing else in realmctl needs to learn about a new kind.
 """
 
-import json
 from typing import Any, ClassVar
 
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER, Ids, RealmState
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, field_changes
 from realmctl.spec.model import Spec
 
@@ -33,8 +32,9 @@ class Context:
 class Kind:
     """Base of every kind. `order` places creates and updates (deletes run in reverse).
 
-    `recorded` kinds also note the keys of what realmctl creates in the realm's record, so that
-    finding them again later costs no read per possible container (see RoleKind, IdpMapperKind).
+    `recorded` kinds also note the keys of what realmctl creates in the realm's record, with the
+    server ids of the object (or of a link's two ends) that `create` puts in `state.new_ids`:
+    ownership follows identity, never a name alone (see `RealmState.owns`).
     """
 
     name: ClassVar[str]
@@ -43,8 +43,14 @@ class Kind:
     link: ClassVar[bool] = False
     recorded: ClassVar[bool] = False
 
-    def record_key(self, key: Key) -> str:
-        return json.dumps([self.name, *key], separators=(",", ":"))
+    def record_key(self, key: Key) -> tuple[str, ...]:
+        return (self.name, *key)
+
+    def created(self, state: RealmState, key: Key, ids: Ids) -> None:
+        """Notes the ids of what `create` just made, for the record. Without all of them (an id the
+        server did not reveal) the entry is written with names only, as earlier versions did."""
+        if ids and all(ids):
+            state.note_ids(self.record_key(key), ids)
 
     def desired(self, ctx: Context) -> list[Resource]:
         raise NotImplementedError
@@ -90,26 +96,31 @@ def is_owned(attributes: dict[str, Any] | None) -> bool:
 class LinkKind(Kind):
     """A link between two objects (a scope attachment, a scope mapping, a role grant).
 
-    Links carry no marker of their own; realmctl records the ones it added in a realm attribute
-    and removes a link only when it is recorded there and has left the spec.
+    Links carry no marker of their own; realmctl records the ones it added in a realm attribute,
+    with the ids of both ends, and removes a link only when it is recorded there for the same ends
+    (not for namesakes made by hand after a deletion) and has left the spec.
     """
 
     link = True
     recorded = True
 
-    def owned_links(self, ctx: Context) -> list[Key]:
-        return ctx.state.recorded(self.name)
-
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         """The live link's fields, or None when the link does not exist."""
         raise NotImplementedError
 
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        """The ids of a present link's two ends, from the reads `present` made (no new request)."""
+        raise NotImplementedError
+
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
-        owned = set(self.owned_links(ctx))
-        keys = {r.key for r in wanted} | owned
+        recorded = set(ctx.state.recorded(self.name))
+        keys = {r.key for r in wanted} | recorded
         out = []
         for key in sorted(keys):
             fields = self.present(ctx, key)
+            owned = False
+            if key in recorded:
+                owned = ctx.state.owns(self.name, key, None if fields is None else self.live_ids(ctx, key))
             if fields is not None:
-                out.append(Live(key, fields, owned=key in owned))
+                out.append(Live(key, fields, owned=owned))
         return out

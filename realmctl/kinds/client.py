@@ -38,8 +38,11 @@ ATTRIBUTES = {
 
 def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
     """Keycloak ClientRepresentation fields for a client's spec (secret excluded)."""
-    fields = pick(spec, FIELDS) | dict(spec.get("extra") or {})
-    attributes = {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec} | kc_map(spec.get("attributes"))
+    extra = dict(spec.get("extra") or {})
+    raw = extra.pop("attributes", None)  # adds to `attributes`, which wins on a key in both
+    fields = pick(spec, FIELDS) | extra
+    attributes = kc_map(raw if isinstance(raw, dict) else None)
+    attributes |= {kc: kc_str(spec[f]) for f, kc in ATTRIBUTES.items() if f in spec} | kc_map(spec.get("attributes"))
     if attributes:
         fields["attributes"] = attributes
     return fields

@@ -3,7 +3,7 @@
 from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import RealmState
+from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Resource
 
 PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes"}
@@ -37,6 +37,10 @@ class ClientScopeLinkKind(LinkKind):
             return {"type": "optional"}
         return None
 
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        client, scope = ctx.state.client(key[0]), ctx.state.scope(key[1])
+        return (client["id"], scope["id"]) if client and scope else None
+
     def _path(self, state: RealmState, change: Change, kind: str) -> str:
         client, scope = change.key
         return f"{state.base}/clients/{state.client_uuid(client)}/{PATHS[kind]}/{state.scope_id(scope)}"
@@ -50,6 +54,9 @@ class ClientScopeLinkKind(LinkKind):
             # Attached in the other list by Keycloak when the client was created: move it.
             state.api.delete(self._path(state, change, other))
         state.api.put(self._path(state, change, kind), None)
+        cuuid, sid = state.client_uuid(change.key[0]), state.scope_id(change.key[1])
+        if cuuid and sid:
+            self.created(state, change.key, (cuuid, sid))
 
     def update(self, state: RealmState, change: Change) -> None:
         # Keycloak ignores a PUT for a scope already attached in the other list: detach first.

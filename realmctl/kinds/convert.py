@@ -7,7 +7,7 @@ def kc_str(value: Any) -> str:
     """Keycloak stores attribute and config values as strings: true -> "true", 5 -> "5"."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return value if isinstance(value, str) else str(value)  # as is: a `Secret` keeps its mark
 
 
 def kc_map(values: dict[str, Any] | None) -> dict[str, str]:

@@ -7,8 +7,9 @@ to the target's permission. Attaching is read-modify-write: policies someone els
 
 from typing import Any
 
+from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, Kind, LinkKind
-from realmctl.live import RealmState
+from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Live, Resource
 
 OWNED_DESCRIPTION = "Managed by realmctl: "
@@ -53,7 +54,16 @@ class FgapKind(Kind):
         return out
 
     def create(self, state: RealmState, change: Change) -> None:
-        ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
+        # Enabling permissions creates objects on the realm's one resource server (realm-management):
+        # two enables at once race, and real Keycloak answers the loser 409 "Duplicate resource error".
+        # One at a time per realm; and since enabling is idempotent, a 409 from another run is retried once.
+        with state.lock("fgap-enable"):
+            try:
+                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
         state.forget(("fgap", *change.key))
         if isinstance(ref, dict):
             state.remember(("fgap", *change.key), ref)
@@ -163,7 +173,15 @@ class ExchangeAttachKind(LinkKind):
             return None
         return {} if any(p.get("name") == policy for p in ctx.state.associated(permission)) else None
 
-    def _rewrite(self, state: RealmState, change: Change, attach: bool) -> None:
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        target, name, scope, policy = key
+        permission = (ctx.state.fgap_ref(target, name).get("scopePermissions") or {}).get(scope)
+        if permission is None:
+            return None
+        pid = next((p.get("id") for p in ctx.state.associated(permission) if p.get("name") == policy), None)
+        return (permission, pid) if pid else None
+
+    def _rewrite(self, state: RealmState, change: Change, attach: bool) -> Ids | None:
         target, name, scope, policy = change.key
         ref = state.fgap_ref(target, name)
         permission = (ref.get("scopePermissions") or {}).get(scope)
@@ -196,9 +214,12 @@ class ExchangeAttachKind(LinkKind):
                 body["description"] = current["description"]
             state.api.put(f"{authz}/permission/scope/{permission}", body)
             state.forget(("associated", permission))
+        return (permission, ours) if ours else None
 
     def create(self, state: RealmState, change: Change) -> None:
-        self._rewrite(state, change, attach=True)
+        ids = self._rewrite(state, change, attach=True)
+        if ids:
+            self.created(state, change.key, ids)
 
     def delete(self, state: RealmState, change: Change) -> None:
         self._rewrite(state, change, attach=False)

@@ -42,9 +42,13 @@ class IdpKind(Kind):
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
         for alias, spec in (ctx.realm_spec.get("identityProviders") or {}).items():
-            config = kc_map(spec.get("config"))
+            extra = dict(spec.get("extra") or {})
+            # `extra.config` adds to `config` (which wins on a key written in both); it used to be
+            # overwritten by it, silently.
+            raw = extra.pop("config", None)
+            config = kc_map(raw if isinstance(raw, dict) else None) | kc_map(spec.get("config"))
             secrets = {k: v for k, v in config.items() if is_secret_key(k)}
-            fields = pick(spec, FIELDS) | dict(spec.get("extra") or {})
+            fields = pick(spec, FIELDS) | extra
             fields["config"] = {k: v for k, v in config.items() if k not in secrets}
             if "_intent" in spec:  # compiled from a tokenExchange entry
                 resource = ctx.resource(self.name, (alias,), fields, "tokenExchange")

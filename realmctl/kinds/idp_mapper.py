@@ -14,7 +14,9 @@ class IdpMapperKind(Kind):
     name = "idp-mapper"
     title = "identity provider mapper"
     order = 55
-    recorded = True  # mappers of IdPs that no longer declare any are found without a read per IdP
+    # Recorded (with the mapper's id) so that mappers of IdPs that no longer declare any are found
+    # without a read per IdP; ownership itself is the marker in the mapper's config.
+    recorded = True
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"mapper {key[1]!r} of identity provider {key[0]}"
@@ -32,7 +34,8 @@ class IdpMapperKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         keys = {r.key for r in wanted}
-        aliases = {k[0] for k in keys} | {k[0] for k in ctx.state.recorded(self.name)}
+        recorded = ctx.state.recorded(self.name)
+        aliases = {k[0] for k in keys} | {k[0] for k in recorded}
         out = []
         for alias in sorted(aliases):
             for mapper in ctx.state.idp_mappers(alias):
@@ -44,6 +47,9 @@ class IdpMapperKind(Kind):
                         "config": config,
                     }
                     out.append(Live(key, fields, id=mapper.get("id"), owned=is_owned(config), raw=mapper))
+        mine = {live.key: live.id for live in out if live.owned and live.id}
+        for entry in recorded:  # entries of mappers that are gone, or re-made by hand, are dropped
+            ctx.state.locate(self.name, entry, (mine[entry],) if entry in mine else None)
         return out
 
     def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
@@ -68,7 +74,7 @@ class IdpMapperKind(Kind):
         def find() -> str | None:
             return next((m["id"] for m in state.api.get(path) or [] if m.get("name") == name), None)
 
-        state.api.create(path, body, find)
+        self.created(state, change.key, (state.api.create(path, body, find),))
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

@@ -3,7 +3,7 @@
 from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import RealmState
+from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Resource
 
 
@@ -23,13 +23,21 @@ class MembershipKind(LinkKind):
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
-        return {} if key[0] in ctx.state.group_member_names(key[1]) else None
+        return {} if key[0] in ctx.state.group_member_ids(key[1]) else None
+
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        user = ctx.state.group_member_ids(key[1]).get(key[0])
+        group = ctx.state.group_id(key[1])
+        return (user, group) if user and group else None
 
     def _path(self, state: RealmState, change: Change) -> str:
         return f"{state.base}/users/{state.user_id(change.key[0])}/groups/{state.group_id(change.key[1])}"
 
     def create(self, state: RealmState, change: Change) -> None:
         state.api.put(self._path(state, change), None)
+        user, group = state.user_id(change.key[0]), state.group_id(change.key[1])
+        if user and group:
+            self.created(state, change.key, (user, group))
 
     def delete(self, state: RealmState, change: Change) -> None:
         state.api.delete(self._path(state, change))

@@ -4,7 +4,7 @@ from typing import Any
 
 from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import RealmState
+from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Resource
 
 PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
@@ -32,14 +32,22 @@ class RealmDefaultScopeKind(LinkKind):
             return {"type": "optional"}
         return None
 
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        listed = [*ctx.state.realm_default_scopes(), *ctx.state.realm_optional_scopes()]
+        found = next((s.get("id") for s in listed if s.get("name") == key[0]), None)
+        return (found,) if found else None
+
     def create(self, state: RealmState, change: Change) -> None:
         assert change.resource
         kind = change.resource.fields["type"]
+        scope = state.scope_id(change.key[0])
         try:
-            state.api.put(f"{state.base}/{PATHS[kind]}/{state.scope_id(change.key[0])}", None)
+            state.api.put(f"{state.base}/{PATHS[kind]}/{scope}", None)
         except ApiError as exc:
             if exc.status != 409:  # 409: already in that list (a retried PUT, or a concurrent run)
                 raise
+        if scope:
+            self.created(state, change.key, (scope,))
 
     def update(self, state: RealmState, change: Change) -> None:
         # Keycloak answers 409 when a scope already in one list is PUT into the other: move it.

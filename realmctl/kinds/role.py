@@ -19,7 +19,9 @@ class RoleKind(Kind):
     name = "role"
     title = "role"
     order = 35
-    recorded = True  # so the roles of clients that no longer declare any need no read to find
+    # Recorded (with the role's id) so that the roles of clients that no longer declare any need no
+    # read to find; ownership itself is the marker attribute on the role, which Keycloak keeps.
+    recorded = True
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"realm role {key[1]}" if key[0] == "realm" else f"client role {key[0]}/{key[1]}"
@@ -35,7 +37,8 @@ class RoleKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         keys = {r.key for r in wanted}
-        containers = {"realm"} | {k[0] for k in keys} | {k[0] for k in ctx.state.recorded(self.name)}
+        recorded = ctx.state.recorded(self.name)
+        containers = {"realm"} | {k[0] for k in keys} | {k[0] for k in recorded}
         out = []
         for container in sorted(containers):
             if container != "realm" and ctx.state.client_uuid(container) is None:
@@ -46,6 +49,9 @@ class RoleKind(Kind):
                 if key in keys or is_owned(role.get("attributes")):
                     fields = {"description": role.get("description")}
                     out.append(Live(key, fields, id=role.get("id"), owned=is_owned(role.get("attributes")), raw=role))
+        mine = {live.key: live.id for live in out if live.owned and live.id}
+        for entry in recorded:  # entries of roles that are gone, or re-made by hand, are dropped
+            ctx.state.locate(self.name, entry, (mine[entry],) if entry in mine else None)
         return out
 
     def _base(self, state: RealmState, container: str) -> str:
@@ -61,6 +67,7 @@ class RoleKind(Kind):
         state.api.create(base, body, lambda: (state.api.get_or_none(f"{base}/{seg(name)}") or {}).get("id"))
         created = state.api.get(f"{base}/{seg(name)}")  # the Location names the role, not its id
         state.created_ids[("role", container, name)] = created["id"]
+        self.created(state, change.key, (created["id"],))
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

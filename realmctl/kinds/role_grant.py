@@ -12,7 +12,7 @@ from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import RealmState, mapped_names
+from realmctl.live import Ids, RealmState, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
@@ -71,24 +71,39 @@ class RoleGrantKind(LinkKind):
         if subject == "group":
             return {} if role in mapped_names(ctx.state.group_role_mappings(who), container) else None
         username = who if subject == "user" else service_account_username(who)
-        return {} if username in ctx.state.role_member_names(container, role) else None
+        return {} if username in ctx.state.role_member_ids(container, role) else None
 
-    def _call(self, state: RealmState, change: Change, method: str) -> None:
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        subject, who, container, role = key
+        if subject == "group":
+            gid = ctx.state.group_id(who)
+            rid = mapped_id(ctx.state.group_role_mappings(who), container, role)
+            return (gid, rid) if gid and rid else None
+        username = who if subject == "user" else service_account_username(who)
+        uid = ctx.state.role_member_ids(container, role).get(username)
+        rid = (ctx.state.role(container, role) or {}).get("id")
+        return (uid, rid) if uid and rid else None
+
+    def _call(self, state: RealmState, change: Change, method: str) -> Ids | None:
         subject, who, container, role = change.key
         if subject == "group":
-            owner = f"groups/{state.group_id(who)}"
+            sid = state.group_id(who)
         elif subject == "user":
-            owner = f"users/{state.user_id(who)}"
+            sid = state.user_id(who)
         else:
             account = state.service_account_user(who)
             if account is None:
                 uuid = state.client_uuid(who)
                 account = state.api.get(f"{state.base}/clients/{uuid}/service-account-user")
-            owner = f"users/{account['id']}"
-        state.map_role(f"{owner}/role-mappings", container, role, add=method == "POST")
+            sid = account["id"]
+        owner = f"{'groups' if subject == 'group' else 'users'}/{sid}"
+        rid = state.map_role(f"{owner}/role-mappings", container, role, add=method == "POST")
+        return (sid, rid) if sid and rid else None
 
     def create(self, state: RealmState, change: Change) -> None:
-        self._call(state, change, "POST")
+        ids = self._call(state, change, "POST")
+        if ids:
+            self.created(state, change.key, ids)
 
     def delete(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "DELETE")

@@ -7,7 +7,7 @@ without one for broker/read-token the broker token endpoint answers 403 (SEMANTI
 from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import RealmState, mapped_names
+from realmctl.live import Ids, RealmState, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
@@ -44,13 +44,22 @@ class ScopeMappingKind(LinkKind):
         owner, name, container, role = key
         return {} if role in mapped_names(ctx.state.scope_mappings(owner, name), container) else None
 
-    def _call(self, state: RealmState, change: Change, method: str) -> None:
+    def live_ids(self, ctx: Context, key: Key) -> Ids | None:
+        owner, name, container, role = key
+        oid = ctx.state.scope_id(name) if owner == "scope" else ctx.state.client_uuid(name)
+        rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
+        return (oid, rid) if oid and rid else None
+
+    def _call(self, state: RealmState, change: Change, method: str) -> Ids | None:
         owner, name, container, role = change.key
         oid = state.scope_id(name) if owner == "scope" else state.client_uuid(name)
-        state.map_role(f"{OWNERS[owner][1]}/{oid}/scope-mappings", container, role, add=method == "POST")
+        rid = state.map_role(f"{OWNERS[owner][1]}/{oid}/scope-mappings", container, role, add=method == "POST")
+        return (oid, rid) if oid and rid else None
 
     def create(self, state: RealmState, change: Change) -> None:
-        self._call(state, change, "POST")
+        ids = self._call(state, change, "POST")
+        if ids:
+            self.created(state, change.key, ids)
 
     def delete(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "DELETE")

@@ -20,7 +20,8 @@ class UserKind(Kind):
     order = 60
     # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
     # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
-    # record says which users realmctl created.
+    # record says which users realmctl created, by username and id (a namesake made by hand after
+    # a deletion has another id, and is not realmctl's).
     recorded = True
 
     def desired(self, ctx: Context) -> list[Resource]:
@@ -50,10 +51,14 @@ class UserKind(Kind):
         found = ctx.state.users([r.key[0] for r in wanted] + sorted(recorded))
         for user in ctx.state.owned_users():
             found.setdefault(user["username"].lower(), user)
-        return [
-            Live((name,), user, id=user["id"], owned=name in recorded or is_owned(user.get("attributes")), raw=user)
-            for name, user in found.items()
-        ]
+        for name in recorded - found.keys():
+            ctx.state.owns(self.name, (name,), None)  # gone: the record's entry is dropped
+        out = []
+        for name, user in found.items():
+            owned = name in recorded and ctx.state.owns(self.name, (name,), (user["id"],))
+            owned = owned or is_owned(user.get("attributes"))
+            out.append(Live((name,), user, id=user["id"], owned=owned, raw=user))
+        return out
 
     def compare(self, resource: Resource, live: Live) -> list[FieldChange]:
         # The initial password is set once, at creation; later changes belong to the user.
@@ -72,7 +77,8 @@ class UserKind(Kind):
         def find() -> str | None:
             return next((u["id"] for u in state.api.get(path, username=change.key[0], exact="true") or []), None)
 
-        state.created_ids[("user", change.key[0])] = state.api.create(path, body, find)
+        state.created_ids[("user", change.key[0])] = uid = state.api.create(path, body, find)
+        self.created(state, change.key, (uid,))
 
     def update(self, state: RealmState, change: Change) -> None:
         assert change.resource and change.live

@@ -1,6 +1,7 @@
 """Plan output for people (text), for pipelines (json) and for pull-request comments (markdown)."""
 
 import json
+import re
 from typing import Any
 
 from realmctl.kinds import BY_NAME
@@ -68,26 +69,45 @@ def text(plan: Plan, colour: bool = False) -> str:
         lines.append("")
     if plan.empty:
         lines.append("No changes: the live realms match the spec.")
+    for warning in plan.warnings:
+        lines.append(f"Warning: {warning}")
     for note in plan.notes:
         lines.append(f"Note: {note}")
     lines.append(summary(plan))
     return "\n".join(lines) + "\n"
 
 
+def md_code(text: str) -> str:
+    """`text` as a Markdown code span inside a table cell, whatever it holds: the fence is one
+    backtick longer than the longest run inside (CommonMark), and `|` cannot end the cell."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+
+
+def md_text(text: str) -> str:
+    """Plain text in Markdown with every character that could start markup or HTML escaped."""
+    return re.sub(r"([\\`*_\[\]<>|~&])", r"\\\1", text)
+
+
 def markdown(plan: Plan) -> str:
-    """A pull-request comment: a summary line, then a table per realm, fields in a details block."""
-    lines = [f"### realmctl plan for {plan.server}", "", f"**{summary(plan)}**", ""]
+    """A pull-request comment: a summary line, then a table per realm, fields in a details block.
+    Names come from the spec and the server: they are escaped, so that none can close a code span,
+    end a table cell or inject HTML into the comment."""
+    lines = [f"### realmctl plan for {md_text(plan.server)}", "", f"**{summary(plan)}**", ""]
     for realm in plan.realms:
         mine = [c for c in plan.changes if c.realm == realm]
         if not mine:
             continue
-        lines += [f"#### realm `{realm}`", "", "| | object | fields |", "|---|---|---|"]
+        lines += [f"#### realm {md_code(realm)}", "", "| | object | fields |", "|---|---|---|"]
         for change in mine:
-            fields = "<br>".join(f"`{field_line(change, f)}`".replace("|", "\\|") for f in change.fields)
-            lines.append(f"| {SYMBOL[change.action]} | {describe(change)} | {fields} |")
+            fields = "<br>".join(md_code(field_line(change, f)) for f in change.fields)
+            lines.append(f"| {SYMBOL[change.action]} | {md_text(describe(change))} | {fields} |")
         lines.append("")
     if plan.empty:
         lines.append("No changes: the live realms match the spec.")
+    lines.extend(f"> **Warning:** {md_text(w)}" for w in plan.warnings)
     return "\n".join(lines) + "\n"
 
 

@@ -51,7 +51,7 @@ def retrieve_token(req: Request) -> Response:
     token = tokens.bearer_token(req)
     if token is None:
         raise error(401, "HTTP 401 Unauthorized")
-    bearer = tokens.validate_access_token(req.app, token, realm)
+    bearer = tokens.validate_access_token(req.app, token, realm, base_url=req.base_url)
     if bearer is None or bearer.client is None or not bearer.client.rep.get("enabled", True):
         raise error_message(400, "Invalid token.")
     if realm.client_by_client_id(BROKER_CLIENT) is None:
@@ -144,6 +144,12 @@ def broker_login(req: Request) -> Response:
         for key in ("email", "firstName", "lastName"):
             if body.get(key):
                 rep[key] = body[key]
+        # A real first broker login cannot finish without the attributes the realm's user profile
+        # requires: its review-profile page asks the user for them. The simulation stands for the
+        # whole login, so it fills what the body leaves out, as that user would have.
+        rep.setdefault("email", f"{username}@users.sandbox.invalid")
+        rep.setdefault("firstName", username)
+        rep.setdefault("lastName", "(from " + alias + ")")
         if body.get("email") and idp.rep.get("trustEmail"):
             rep["emailVerified"] = True
         user = ops.create_user(realm, rep)

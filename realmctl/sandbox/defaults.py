@@ -23,6 +23,7 @@ from realmctl.sandbox.store import (
     Realm,
     ResourceServer,
     Store,
+    as_text,
     new_id,
 )
 
@@ -363,7 +364,7 @@ def create_scope(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) -
         name=rep["name"],
         protocol=rep.get("protocol"),
         description=rep.get("description"),
-        attributes={k: str(v) for k, v in (rep.get("attributes") or {}).items()},
+        attributes={k: as_text(v) for k, v in (rep.get("attributes") or {}).items()},
     )
     scope.mappers = [ops.clean_mapper(m, keep_id=keep_ids) for m in rep.get("protocolMappers") or []]
     realm.client_scopes[scope.id] = scope

@@ -14,7 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from realmctl.sandbox.errors import HttpError, error
-from realmctl.sandbox.store import Client, ClientScope, FederatedIdentity, Group, Realm, Role, User, new_id
+from realmctl.sandbox.store import (
+    Client,
+    ClientScope,
+    FederatedIdentity,
+    Group,
+    Realm,
+    Role,
+    User,
+    as_text,
+    new_id,
+)
 
 #: Field defaults of a stored client (RepresentationToModel.createClient and the model's defaults).
 CLIENT_DEFAULTS: dict[str, Any] = {
@@ -54,14 +64,15 @@ CLIENT_COMPUTED = {
 
 
 def generate_secret() -> str:
-    """A 32-character client secret, like Keycloak's `SecretGenerator`."""
+    """An 86-character alphanumeric client secret: 512 bits, as 26.7.3's `SecretGenerator` makes
+    (measured; Keycloak before 24 made 32 characters)."""
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(32))
+    return "".join(secrets.choice(alphabet) for _ in range(86))
 
 
 def clean_mapper(rep: dict[str, Any], *, keep_id: bool = False) -> dict[str, Any]:
     """A protocol mapper as stored: empty config strings dropped (`removeEmptyString`)."""
-    config = {k: str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    config = {k: as_text(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
     mapper = {
         "id": rep.get("id") if keep_id and rep.get("id") else new_id(),
         "name": rep.get("name"),
@@ -115,8 +126,10 @@ def link_scope(realm: Realm, client: Client, scope: ClientScope, default: bool) 
 def oidc_client_defaults(rep: dict[str, Any], stored: dict[str, Any]) -> None:
     """`OIDCLoginProtocolFactory.setupClientDefaults`: what a sparse `POST /clients` body becomes.
 
-    Neither `publicClient` nor `bearerOnly` given ⇒ a **public** client; direct access grants and
-    the standard flow default to on; a root URL seeds redirect URIs, web origins and admin URL;
+    Keycloak 26.7.3 applies these only when the body names its `protocol` (measured: `{"clientId":
+    "x"}` alone stays confidential with a generated secret and direct grants off). With it:
+    `publicClient` not given ⇒ a **public** client (even with `bearerOnly`); direct access grants
+    and the standard flow default to on; a root URL seeds redirect URIs, web origins and admin URL;
     without a backchannel logout URL the two backchannel attributes are set.
     """
     root = rep.get("rootUrl")
@@ -125,7 +138,7 @@ def oidc_client_defaults(rep: dict[str, Any], stored: dict[str, Any]) -> None:
         parts = urlsplit(pattern)
         stored["redirectUris"] = [pattern]
         stored["webOrigins"] = [f"{parts.scheme}://{parts.netloc}"] if parts.scheme else []
-    if rep.get("bearerOnly") is None and rep.get("publicClient") is None:
+    if rep.get("publicClient") is None:
         stored["publicClient"] = True
     if rep.get("adminUrl") is None and root is not None:
         stored["adminUrl"] = root
@@ -158,11 +171,15 @@ def create_client(
         raise HttpError(409, {"errorMessage": f"Client {client_id} already exists"})
     stored = copy.deepcopy(CLIENT_DEFAULTS)
     stored.update({k: copy.deepcopy(v) for k, v in rep.items() if k not in CLIENT_COMPUTED and v is not None})
-    stored["attributes"] = {k: str(v) for k, v in (stored.get("attributes") or {}).items()}
+    stored["attributes"] = {k: as_text(v) for k, v in (stored.get("attributes") or {}).items()}
     stored["attributes"].pop("realm_client", None)
     if "fullScopeAllowed" not in stored:
         stored["fullScopeAllowed"] = not stored.get("consentRequired", False)
-    if protocol_defaults and stored.get("protocol", "openid-connect") == "openid-connect":
+    if protocol_defaults and not stored.get("publicClient") and not stored.get("secret"):
+        # generated before the protocol defaults make the client public: Keycloak keeps the creation time
+        stored["secret"] = generate_secret()
+        stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
+    if protocol_defaults and rep.get("protocol") == "openid-connect":
         oidc_client_defaults(rep, stored)
     if stored.get("publicClient") or stored.get("bearerOnly"):
         stored.pop("secret", None)

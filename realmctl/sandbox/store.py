@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def as_text(value: Any) -> str:
+    """A JSON scalar as Jackson coerces it into a `Map<String, String>` value: booleans become
+    `"true"`/`"false"` (Python's `str()` would store `"True"`, which a re-applying tool sees as a change)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def new_id() -> str:
     """A random UUID string, the shape Keycloak uses for every internal id."""
     return str(uuid.uuid4())

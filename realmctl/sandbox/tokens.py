@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote_plus
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
@@ -56,6 +56,13 @@ def sign(realm: Realm, claims: dict[str, Any]) -> str:
 
 def issuer(base_url: str, realm: Realm) -> str:
     return f"{base_url}/realms/{realm.name}"
+
+
+def issued_here(claims: dict[str, Any], base_url: str, realm: Realm) -> bool:
+    """Whether the token's `iss` is this realm's URL as the request reached it: Keycloak 26.7.3
+    refuses a token minted through another host name (admin API 401, broker endpoint 400
+    "Invalid token.", userinfo 401), measured with `127.0.0.1` against `localhost`."""
+    return claims.get("iss") == issuer(base_url, realm)
 
 
 def decode_unverified(token: str) -> dict[str, Any] | None:
@@ -112,14 +119,18 @@ class Bearer:
     client: Client | None
 
 
-def validate_access_token(app: App, token: str, realm: Realm | None = None) -> Bearer | None:
+def validate_access_token(
+    app: App, token: str, realm: Realm | None = None, *, base_url: str | None = None
+) -> Bearer | None:
     """An access token that Keycloak would still accept: signed, unexpired, of `realm` (when
-    given), and its user still existing and enabled. None otherwise."""
+    given), issued through `base_url` (when given), and its user still existing and enabled."""
     checked = verify(app, token)
     if checked is None:
         return None
     token_realm, claims = checked
     if realm is not None and token_realm is not realm:
+        return None
+    if base_url is not None and not issued_here(claims, base_url, token_realm):
         return None
     user = token_realm.users.get(str(claims.get("sub")))
     if user is None or not user.rep.get("enabled"):
@@ -311,6 +322,11 @@ def token_endpoint(req: Request) -> Response:
     raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
 
 
+#: Attributes the default user profile of a new realm (Keycloak 24+) requires before a user may
+#: log in; checked on 26.7.3: lacking any, 400 "Account is not fully set up"; master requires none.
+PROFILE_REQUIRED = ("email", "firstName", "lastName")
+
+
 def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """Direct access grant, with the direct-grant flow's answers in its order (the user is found
     by username, or by e-mail when the realm allows e-mail login)."""
@@ -318,12 +334,14 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
     user = find_login_user(realm, form.get("username", ""))
     if user is None:
-        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
+        raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
         raise oauth_error(400, "invalid_grant", "Account disabled")
     if user.password is None or user.password != form.get("password"):
-        raise oauth_error(401, "invalid_grant", "Invalid user credentials")
-    if user.rep.get("requiredActions"):
+        raise oauth_error(400, "invalid_grant", "Invalid user credentials")
+    incomplete = realm.name != "master" and not all(user.rep.get(k) for k in PROFILE_REQUIRED)
+    if user.rep.get("requiredActions") or incomplete:
+        # Keycloak 24+'s default user profile (not master's) requires these of users who log in.
         raise oauth_error(400, "invalid_grant", "Account is not fully set up")
     ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))
     return token_response(req.base_url, ctx, refresh=True)
@@ -394,6 +412,49 @@ def certs(req: Request) -> Response:
     return Response(200, jwks(find_realm(req)))
 
 
+def realm_description(req: Request) -> Response:
+    """`GET /realms/{realm}`: the public description readiness probes poll (26.7.3's fields)."""
+    from realmctl.sandbox.http import Response
+
+    realm = find_realm(req)
+    der = (
+        realm_key(realm)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    iss = issuer(req.base_url, realm)
+    body = {
+        "realm": realm.name,
+        "public_key": base64.b64encode(der).decode(),
+        "token-service": f"{iss}/protocol/openid-connect",
+        "account-service": f"{iss}/account",
+        "tokens-not-before": int(realm.settings.get("notBefore") or 0),
+    }
+    return Response(200, body)
+
+
+def admin_console_redirect(req: Request) -> Response:
+    """`GET /admin` (and `/admin/`): 302 to master's console, which tools poll as a liveness check."""
+    from realmctl.sandbox.http import Response
+
+    return Response(302, None, {"Location": f"{req.base_url}/admin/master/console/"})
+
+
+CONSOLE_PAGE = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    b"<title>Keycloak Administration Console</title></head>"
+    b"<body>realmctl sandbox: no administration console is served.</body></html>\n"
+)
+
+
+def admin_console(req: Request) -> Response:
+    """The console's page: 200 HTML as Keycloak answers (the sandbox has no console to offer)."""
+    from realmctl.sandbox.http import Response
+
+    find_realm(req)
+    return Response(200, CONSOLE_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+
+
 def discovery(req: Request) -> Response:
     """`/.well-known/openid-configuration`: the endpoints of this realm."""
     from realmctl.sandbox.http import Response
@@ -445,7 +506,7 @@ def discovery(req: Request) -> Response:
     return Response(200, body)
 
 
-def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[str, Any]]:
+def userinfo_for(app: App, realm: Realm, token: str | None, base_url: str | None = None) -> tuple[int, dict[str, Any]]:
     """Userinfo for a bearer token of `realm`: (200, claims) or Keycloak's error (UserInfoEndpoint).
 
     Shared by the HTTP endpoint and the in-process validation of token exchange, which must see
@@ -455,7 +516,7 @@ def userinfo_for(app: App, realm: Realm, token: str | None) -> tuple[int, dict[s
     if token is None:
         return 400, {"error": "invalid_request", "error_description": "Token not provided"}
     checked = verify(app, token)
-    if checked is None or checked[0] is not realm:
+    if checked is None or checked[0] is not realm or (base_url and not issued_here(checked[1], base_url, realm)):
         return 401, {"error": "invalid_token", "error_description": "Token verification failed"}
     claims = checked[1]
     client = realm.client_by_client_id(str(claims.get("azp")))
@@ -478,7 +539,7 @@ def userinfo(req: Request) -> Response:
     from realmctl.sandbox.http import Response
 
     realm = find_realm(req)
-    status, body = userinfo_for(req.app, realm, bearer_token(req))
+    status, body = userinfo_for(req.app, realm, bearer_token(req), req.base_url)
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = (
@@ -491,5 +552,8 @@ def register(router: Router) -> None:
     router.add("POST", "/realms/{realm}/protocol/openid-connect/token", token_endpoint, auth="none")
     router.add("GET", "/realms/{realm}/protocol/openid-connect/certs", certs, auth="none")
     router.add("GET", "/realms/{realm}/.well-known/openid-configuration", discovery, auth="none")
+    router.add("GET", "/realms/{realm}", realm_description, auth="none")
+    router.add("GET", "/admin", admin_console_redirect, auth="none")
+    router.add("GET", "/admin/{realm}/console", admin_console, auth="none")
     router.add("GET", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")
     router.add("POST", "/realms/{realm}/protocol/openid-connect/userinfo", userinfo, auth="none")

@@ -1,11 +1,12 @@
 """What every new Keycloak realm already has (SEMANTICS §1), so references to it are not dangling."""
 
-#: Client scopes Keycloak creates in a new realm (OIDC and SAML), §1.5.
+#: Client scopes Keycloak creates in a new realm (OIDC and SAML), §1.5; `AuthnContextClassRef`
+#: (SAML, a realm default scope) is new in 26.7 (seen on 26.7.3; not in SEMANTICS §1.5).
 BUILTIN_SCOPES = frozenset(
     {
         "profile", "email", "roles", "web-origins", "acr", "basic", "address", "phone",
         "offline_access", "microprofile-jwt", "organization", "service_account", "role_list",
-        "saml_organization",
+        "saml_organization", "AuthnContextClassRef",
     }
 )  # fmt: skip
 

@@ -5,16 +5,18 @@ Then the files are merged (each object may be declared once), config values are 
 strings Keycloak stores, secret paths are marked, and cross-references are checked on the whole.
 """
 
-import difflib
 import os
+import stat
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from realmctl.spec.interpolate import interpolate
+from realmctl.spec.interpolate import MAX_FILE_BYTES, FileAccess, interpolate
 from realmctl.spec.model import Finding, Path, Position, Spec, SpecInvalid
-from realmctl.spec.paths import SECTIONS
+from realmctl.spec.paths import SECTIONS, subject
 from realmctl.spec.references import check_references
+from realmctl.spec.secrets import Secret, known_public, public_sources, secret_by_name, shown_as_name, spec_leaves
 from realmctl.spec.validate import config_key_warnings, validate_document
 from realmctl.spec.yamlpos import Document, parse
 
@@ -23,7 +25,18 @@ from realmctl.spec.yamlpos import Document, parse
 NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "roles")
 #: Realm sections that are lists whose entries two files may both add to.
 LIST_SECTIONS = ("groups", "roleGrants", "roles")
-_SENSITIVE_WORDS = ("secret", "password")
+#: The largest spec file read by default: a realm of thousands of users fits; a 50 MB file is a
+#: mistake (or an attack) that would take minutes and gigabytes to parse.
+MAX_SPEC_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Limits of a load: where `${file:}` may read, and how large a spec file may be."""
+
+    allow_file_outside_spec: bool = False
+    max_spec_bytes: int = MAX_SPEC_BYTES
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 def expand_paths(paths: Sequence[str | FsPath]) -> tuple[list[str], list[Finding]]:
@@ -46,21 +59,35 @@ def expand_paths(paths: Sequence[str | FsPath]) -> tuple[list[str], list[Finding
     return files, findings
 
 
-def read_document(file: str, env: Mapping[str, str]) -> Document:
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".") + " MiB"
+
+
+def read_document(file: str, env: Mapping[str, str], options: LoadOptions | None = None) -> Document:
     """One file, parsed, interpolated and schema-checked; problems are in `findings`."""
+    options = options or LoadOptions()
+    at = Position(file, 1, 1)
     try:
+        info = os.stat(file)
+        if not stat.S_ISREG(info.st_mode):
+            return Document(file, findings=[Finding("error", "unreadable-file", "the file is not a regular file", at)])
+        if info.st_size > options.max_spec_bytes:
+            message = (
+                f"the file is {_mib(info.st_size)}, more than the {_mib(options.max_spec_bytes)} a spec file may have"
+            )
+            hint = "split it, or raise the limit with --max-spec-size MIB (REALMCTL_MAX_SPEC_SIZE)"
+            return Document(file, findings=[Finding("error", "file-too-large", message, at, hint)])
         text = FsPath(file).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
-        return Document(
-            file, findings=[Finding("error", "unreadable-file", f"the file {reason}", Position(file, 1, 1))]
-        )
+        return Document(file, findings=[Finding("error", "unreadable-file", f"the file {reason}", at)])
     doc = parse(file, text)
     if doc.data is None:
         return doc
-    doc.data, found, expanded = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions)
+    access = FileAccess(options.allow_file_outside_spec, options.max_file_bytes)
+    doc.data, found, doc.sources = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions, access)
     doc.findings.extend(found)
-    doc.findings.extend(validate_document(doc.data, file, doc.positions, expanded))
+    doc.findings.extend(validate_document(doc.data, file, doc.positions, set(doc.sources)))
     return doc
 
 
@@ -70,6 +97,8 @@ class _Merger:
     def __init__(self) -> None:
         self.realms: dict[str, dict[str, Any]] = {}
         self.positions: dict[Path, Position] = {}
+        self.sources: dict[Path, list[str]] = {}
+        self.public: set[str] = set()
         self.findings: list[Finding] = []
 
     def _twice(self, what: str, first: Path, second: Path, doc: Document) -> None:
@@ -110,13 +139,23 @@ class _Merger:
                 else:
                     self._twice(f"`{key}` of realm `{r}`", at, at, doc)
                     skipped.add(at)
-        for path, pos in doc.positions.items():
+        self.public |= public_sources(doc.data)
+
+        def merged(path: Path) -> Path | None:
+            """Where `path` of this file lands in the merged realms (None: not merged)."""
             if any(path[: len(s)] == s for s in skipped):
-                continue
+                return None
             key3 = path[:3]
             if key3 in offsets and len(path) > 3 and isinstance(path[3], int):
-                path = (*key3, path[3] + offsets[key3], *path[4:])
-            self.positions.setdefault(path, pos)
+                return (*key3, path[3] + offsets[key3], *path[4:])
+            return path
+
+        for path, pos in doc.positions.items():
+            if (target := merged(path)) is not None:
+                self.positions.setdefault(target, pos)
+        for path, names in doc.sources.items():
+            if (target := merged(path)) is not None:
+                self.sources[target] = names
 
 
 def _stringify(value: Any) -> Any:
@@ -157,33 +196,71 @@ def _config_maps(realms: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
-def _looks_secret(key: str) -> bool:
-    """A key named like a secret, or a near miss of one (`clientSecrte`): a typo must not make a
-    secret printable."""
-    lowered = key.lower()
-    if any(w in lowered for w in _SENSITIVE_WORDS):
-        return True
-    return bool(difflib.get_close_matches(lowered, ["clientsecret", "secret", "password"], n=1, cutoff=0.8))
-
-
-def _sensitive(realms: dict[str, Any]) -> set[Path]:
-    """Paths of secret values: client secrets, initial passwords, and config keys named like secrets."""
-    paths: set[Path] = set()
+def _username_clashes(realms: dict[str, Any], positions: dict[Path, Position]) -> list[Finding]:
+    """Users whose names differ only in case: Keycloak keeps one user for both, so the plan
+    would refuse them; saying so here lets `validate` catch it offline."""
+    findings: list[Finding] = []
     for r, realm in realms.items():
-        if not isinstance(realm, dict):
+        users = realm.get("users") if isinstance(realm, dict) else None
+        seen: dict[str, str] = {}
+        for name in users if isinstance(users, dict) else ():
+            first = seen.setdefault(name.lower(), name)
+            if first != name:
+                findings.append(
+                    Finding(
+                        "error",
+                        "duplicate-user",
+                        f"users `{first}` and `{name}` of realm `{r}` are the same user",
+                        positions.get(("realms", r, "users", name)),
+                        "Keycloak usernames are case-insensitive; declare the user once",
+                    )
+                )
+    return findings
+
+
+def _secrets(merger: _Merger) -> tuple[set[Path], list[Finding]]:
+    """Paths of secret values, and errors for interpolated names that the spec does not declare
+    public. Secret strings are wrapped in `Secret` in place, so that masking knows them by origin."""
+    paths: set[Path] = set()
+    findings: list[Finding] = []
+    for path, _ in spec_leaves(merger.realms, ("realms",)):
+        sources = merger.sources.get(path)
+        private = sorted(set(sources) - merger.public) if sources is not None else []
+        if secret_by_name(path):
+            paths.add(path)
+        elif sources and (private or not known_public(path)):
+            if shown_as_name(path):
+                names = ", ".join(f"`{s}`" for s in private) or "its source"
+                findings.append(
+                    Finding(
+                        "error",
+                        "secret-name",
+                        f"{subject(path)} comes from {names}, which the spec does not declare public, and it "
+                        "names an object, which every plan prints",
+                        merger.positions.get(path),
+                        "list the variable under `public: {env: [...]}` (files under `public: {files: [...]}`) "
+                        "at the top of the spec, or write the name out",
+                    )
+                )
+                continue
+            paths.add(path)
+        else:
             continue
-        for c, client in (realm.get("clients") or {}).items() if isinstance(realm.get("clients"), dict) else ():
-            if isinstance(client, dict) and "secret" in client:
-                paths.add(("realms", r, "clients", c, "secret"))
-        for u, user in (realm.get("users") or {}).items() if isinstance(realm.get("users"), dict) else ():
-            if isinstance(user, dict) and "initialPassword" in user:
-                paths.add(("realms", r, "users", u, "initialPassword"))
-    for path, config in _config_maps(realms):
-        paths.update((*path, k) for k in config if _looks_secret(k))
-    return paths
+        _wrap(merger.realms, path[1:])
+    return paths, findings
 
 
-def load_spec(paths: Sequence[str | FsPath], env: Mapping[str, str] | None = None) -> Spec:
+def _wrap(node: Any, path: Path) -> None:
+    """Replaces the string at `path` below `node` with a `Secret` of it."""
+    for part in path[:-1]:
+        node = node[part]
+    if isinstance(node[path[-1]], str):
+        node[path[-1]] = Secret(node[path[-1]])
+
+
+def load_spec(
+    paths: Sequence[str | FsPath], env: Mapping[str, str] | None = None, options: LoadOptions | None = None
+) -> Spec:
     """Load, interpolate, validate and merge spec files (or directories of them).
 
     `env` defaults to the process environment. Raises `SpecInvalid` carrying every finding (errors
@@ -193,7 +270,7 @@ def load_spec(paths: Sequence[str | FsPath], env: Mapping[str, str] | None = Non
     files, findings = expand_paths(paths)
     merger = _Merger()
     for file in files:
-        doc = read_document(file, environment)
+        doc = read_document(file, environment, options)
         findings.extend(doc.findings)
         if isinstance(doc.data, dict):
             merger.add(doc)
@@ -201,6 +278,9 @@ def load_spec(paths: Sequence[str | FsPath], env: Mapping[str, str] | None = Non
     for _, config in _config_maps(merger.realms):
         for key, value in config.items():
             config[key] = _stringify(value)
+    sensitive, name_errors = _secrets(merger)
+    findings.extend(name_errors)
+    findings.extend(_username_clashes(merger.realms, merger.positions))
     findings.extend(check_references(merger.realms, merger.positions))
     findings.extend(config_key_warnings(merger.realms, merger.positions))
     order = {f: i for i, f in enumerate(files)}
@@ -215,7 +295,7 @@ def load_spec(paths: Sequence[str | FsPath], env: Mapping[str, str] | None = Non
     return Spec(
         realms=merger.realms,
         positions=merger.positions,
-        sensitive=_sensitive(merger.realms),
+        sensitive=sensitive,
         files=files,
         warnings=findings,
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from realmctl.errors import RealmctlError
-from realmctl.spec.loader import load_spec
+from realmctl.spec.loader import LoadOptions, load_spec
 from realmctl.spec.model import Finding, SpecInvalid
 
 
@@ -58,12 +58,14 @@ class LenientEnv(Mapping[str, str]):
         return len(self.env)
 
 
-def validate_report(paths: Sequence[str], fmt: str = "text", allow_missing_env: bool = False) -> tuple[str, bool]:
+def validate_report(
+    paths: Sequence[str], fmt: str = "text", allow_missing_env: bool = False, options: LoadOptions | None = None
+) -> tuple[str, bool]:
     """Validate `paths` and render the result; returns (output, valid)."""
     realms = objects = 0
     lenient = LenientEnv(os.environ) if allow_missing_env else None
     try:
-        spec = load_spec(paths, env=lenient)
+        spec = load_spec(paths, env=lenient, options=options)
     except SpecInvalid as exc:
         findings, files, valid = exc.findings, exc.files, False
     except Exception as exc:

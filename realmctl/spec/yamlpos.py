@@ -25,8 +25,32 @@ _TYPED_TAGS = {
 }
 
 
-#: Aliases are expanded into copies; this bounds the expansion of aliases of aliases.
-MAX_VALUES = 200_000
+#: Aliases are expanded into copies; this bounds the values those copies add (aliases of aliases,
+#: "billion laughs"). Values written out in the file do not count: a large spec is not an attack.
+MAX_ALIAS_VALUES = 100_000
+#: Nesting deeper than this is refused with its position: no spec needs it, and PyYAML's composer
+#: and every walk over the data recurse once per level.
+MAX_DEPTH = 64
+
+
+#: libyaml when PyYAML has it (about ten times faster); the pure-Python loader otherwise.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _too_deep(text: str) -> Any:
+    """The mark where the document first nests deeper than `MAX_DEPTH`, or None. Reads the event
+    stream, which PyYAML produces without recursion, before composing, which recurses per level."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark
+        elif isinstance(event, _CLOSING):
+            depth -= 1
+    return None
 
 
 @dataclass
@@ -37,6 +61,8 @@ class Document:
     data: Any = None
     positions: dict[Path, Position] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    #: Paths whose value was interpolated, with the sources each named (`env:NAME`, `file:path`).
+    sources: dict[Path, list[str]] = field(default_factory=dict)
 
 
 def _pos(file: str, node: Node) -> Position:
@@ -52,21 +78,29 @@ class _Builder:
         self.findings: list[Finding] = []
         self._constructor = yaml.SafeLoader("")
         self._active: set[int] = set()
-        self._built = 0
+        self._seen: set[int] = set()
+        self._copies = 0  # values created by expanding aliases
+        self.refused = False
 
     def _error(self, code: str, message: str, node: Node, hint: str | None = None) -> None:
         self.findings.append(Finding("error", code, message, _pos(self.file, node), hint))
 
     def build(self, node: Node, path: Path) -> Any:
-        self._built += 1
-        if self._built > MAX_VALUES:
-            if self._built == MAX_VALUES + 1:
-                self._error(
-                    "too-large",
-                    f"the file expands to more than {MAX_VALUES} values",
-                    node,
-                    'YAML aliases are expanded; do not nest them ("billion laughs")',
-                )
+        if id(node) in self._seen:  # a node built before: this is a copy made by an alias
+            self._copies += 1
+        self._seen.add(id(node))
+        if self._copies > MAX_ALIAS_VALUES or len(path) > MAX_DEPTH:
+            if not self.refused:
+                self.refused = True
+                if len(path) > MAX_DEPTH:
+                    self._error("too-deep", f"aliases nest the data more than {MAX_DEPTH} levels deep", node)
+                else:
+                    self._error(
+                        "too-large",
+                        f"YAML aliases here expand to more than {MAX_ALIAS_VALUES} copied values",
+                        node,
+                        'aliases are expanded into copies; do not nest them ("billion laughs")',
+                    )
             return None
         if id(node) in self._active:
             self._error("recursive-alias", f"{subject(path)} refers to itself through a YAML alias", node)
@@ -151,6 +185,9 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     position = Position(file, mark.line + 1, mark.column + 1) if mark is not None else Position(file, 1, 1)
     problem = str(getattr(exc, "problem", None) or "the file is not valid YAML")
+    if "nesting depth" in problem:  # libyaml's own limit (1000 levels)
+        message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
+        return Finding("error", "too-deep", message, position, "flatten the structure")
     if "'\\t'" in problem:
         return Finding(
             "error",
@@ -172,13 +209,30 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Finding:
     return Finding("error", "yaml-syntax", message, position, "check the indentation and the `:` after each key")
 
 
+def _pure_error(text: str) -> yaml.YAMLError | None:
+    """The pure-Python parser's error for `text`, whose wording is more precise than libyaml's
+    (it names the character, e.g. a tab); read from the event stream, which does not recurse."""
+    try:
+        for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+            pass
+    except yaml.YAMLError as exc:
+        return exc
+    return None
+
+
 def parse(file: str, text: str) -> Document:
     """Parse one YAML document; syntax errors, duplicate keys and the like become findings."""
     doc = Document(file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        deep = _too_deep(text)
+        node = None if deep else yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        doc.findings.append(_yaml_error(file, exc))
+        doc.findings.append(_yaml_error(file, _pure_error(text) or exc))
+        return doc
+    if deep is not None:
+        where = Position(file, deep.line + 1, deep.column + 1)
+        message = f"the YAML is nested more than {MAX_DEPTH} levels deep"
+        doc.findings.append(Finding("error", "too-deep", message, where, "flatten the structure"))
         return doc
     if node is None:
         doc.findings.append(
@@ -194,6 +248,10 @@ def parse(file: str, text: str) -> Document:
     builder = _Builder(file)
     doc.positions[()] = _pos(file, node)
     doc.data = builder.build(node, ())
+    if builder.refused:  # the rest is partial data; its findings would only confuse
+        doc.data = None
+        doc.findings.extend(f for f in builder.findings if f.code in ("too-large", "too-deep"))
+        return doc
     doc.positions.update(builder.positions)
     doc.findings.extend(builder.findings)
     return doc

@@ -59,7 +59,14 @@ def stored_tokens(realm: str) -> Spec:
                         "defaultClientScopes": ["broker_read_token"],
                     }
                 },
-                "users": {"alice": {"email": "alice@example.com", "initialPassword": "alice-pw"}},
+                "users": {
+                    "alice": {
+                        "email": "alice@example.com",
+                        "firstName": "Alice",
+                        "lastName": "A",
+                        "initialPassword": "alice-pw",
+                    }
+                },
                 "roleGrants": [{"users": ["alice"], "clientRoles": {"broker": ["read-token"]}}],
             }
         },
@@ -75,7 +82,14 @@ def exchange(a: str, b: str) -> Spec:
                 "clients": {
                     "realm-b-client": {"publicClient": False, "secret": "b-secret", "directAccessGrants": True}
                 },
-                "users": {"carol": {"email": "carol@example.com", "initialPassword": "carol-pw"}},
+                "users": {
+                    "carol": {
+                        "email": "carol@example.com",
+                        "firstName": "Carol",
+                        "lastName": "C",
+                        "initialPassword": "carol-pw",
+                    }
+                },
             },
             a: {
                 "clients": {"realm-a-client": {"publicClient": False, "secret": "a-secret"}},

@@ -40,6 +40,8 @@ def b_token(url: str, b: str) -> str:
             "client_secret": "realm-b-secret",
             "username": "carol",
             "password": "carol",
+            # A real Keycloak checks the token at realm B's userinfo endpoint, which wants `openid`.
+            "scope": "openid",
         },
         timeout=30,
     )

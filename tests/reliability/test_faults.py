@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from realmctl.live import parse_record
 from realmctl.sandbox import Sandbox
 from tests.helpers import ROOT, Admin
 from tests.reliability.common import (
@@ -89,7 +90,10 @@ def test_two_concurrent_applies_converge(sandbox: Any) -> None:
     assert duplicates(admin, "apps") == {}
     # Both runs recorded the links they added: a grant leaving the spec is still found and removed.
     record = json.loads(admin.get("admin/realms/apps")["attributes"]["realmctl.links"])
-    assert '["role-grant","user","bob","broker","read-token"]' in record
+    entries = [parse_record(e) for e in record]
+    bob = admin.get("admin/realms/apps/users", username="bob", exact="true")[0]
+    grant = next(e for e in entries if e and e[0] == ("role-grant", "user", "bob", "broker", "read-token"))
+    assert grant[1] is not None and grant[1][0] == bob["id"], "recorded with the ids of its ends"
 
 
 def test_unreachable_server_is_one_sentence_and_exit_4() -> None:

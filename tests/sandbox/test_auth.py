@@ -41,7 +41,8 @@ def test_password_grant_on_admin_cli_returns_keycloak_token_response(keycloak: K
     assert "resource_access" not in claims  # admin-cli tokens are lightweight
 
 
-def test_wrong_password_is_401_invalid_grant(keycloak: KeycloakTarget) -> None:
+def test_wrong_password_is_400_invalid_grant(keycloak: KeycloakTarget) -> None:
+    """Keycloak 26.7.3 answers 400 (SEMANTICS §9 said 401): realmctl reads both as refused credentials."""
     response = requests.post(
         token_url(keycloak, "master"),
         data={
@@ -52,7 +53,7 @@ def test_wrong_password_is_401_invalid_grant(keycloak: KeycloakTarget) -> None:
         },
         timeout=10,
     )
-    assert response.status_code == 401
+    assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": "Invalid user credentials"}
 
 
@@ -164,7 +165,7 @@ def test_client_credentials_on_a_public_client_is_refused(
     keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str
 ) -> None:
     client_id = unique_name("spa")
-    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True})  # sparse body ⇒ public
+    kc.create_client({"clientId": client_id, "serviceAccountsEnabled": True, "publicClient": True})
     response = requests.post(
         token_url(keycloak, realm),
         data={"grant_type": "client_credentials", "client_id": client_id},

@@ -18,9 +18,22 @@ def test_create_client_answers_201_with_location(keycloak: KeycloakTarget, api: 
     assert api.get(f"/clients/{client_uuid}").json()["clientId"] == "my-app"
 
 
-def test_sparse_client_body_becomes_a_public_client(api: Api) -> None:
-    """OIDCLoginProtocolFactory.setupClientDefaults: no publicClient/bearerOnly given ⇒ public."""
-    client_uuid = api.create("/clients", {"clientId": "defaults-app"})
+def test_sparse_client_body_without_protocol_is_confidential_with_a_secret(api: Api) -> None:
+    """Keycloak 26.7.3 applies the OIDC protocol defaults only when the body names the protocol:
+    `{"clientId": …}` alone is a confidential client with a generated secret and no direct grants."""
+    client_uuid = api.create("/clients", {"clientId": "bare-app"})
+    body = api.get(f"/clients/{client_uuid}").json()
+    assert body["publicClient"] is False
+    assert len(body["secret"]) == 86
+    assert body["directAccessGrantsEnabled"] is False
+    assert body["standardFlowEnabled"] is True
+    assert body["protocol"] == "openid-connect"
+    assert set(body["attributes"]) == {"realm_client", "client.secret.creation.time"}
+
+
+def test_sparse_client_body_with_protocol_becomes_a_public_client(api: Api) -> None:
+    """OIDCLoginProtocolFactory.setupClientDefaults: `protocol` given, no publicClient ⇒ public."""
+    client_uuid = api.create("/clients", {"clientId": "defaults-app", "protocol": "openid-connect"})
     body = api.get(f"/clients/{client_uuid}").json()
     assert body["enabled"] is True
     assert body["publicClient"] is True
@@ -34,6 +47,7 @@ def test_sparse_client_body_becomes_a_public_client(api: Api) -> None:
     assert body["nodeReRegistrationTimeout"] == -1
     assert body["protocol"] == "openid-connect"
     assert body["access"] == {"view": True, "configure": True, "manage": True}
+    assert body["attributes"].pop("client.secret.creation.time").isdigit()  # generated, then made public
     assert body["attributes"] == {
         "realm_client": "false",
         "backchannel.logout.session.required": "true",
@@ -54,16 +68,19 @@ def test_confidential_client_gets_a_generated_secret_in_clear(api: Api) -> None:
     client_uuid = api.create("/clients", {"clientId": "confidential", "publicClient": False})
     body = api.get(f"/clients/{client_uuid}").json()
     assert body["publicClient"] is False
-    assert len(body["secret"]) == 32
+    assert len(body["secret"]) == 86  # 512 bits of alphanumerics (26.7.3)
     assert body["attributes"]["client.secret.creation.time"].isdigit()
 
 
 def test_root_url_seeds_redirects_origins_and_admin_url(api: Api) -> None:
-    client_uuid = api.create("/clients", {"clientId": "web", "rootUrl": "https://app.example.com"})
-    body = api.get(f"/clients/{client_uuid}").json()
+    rep = {"clientId": "web", "rootUrl": "https://app.example.com", "protocol": "openid-connect"}
+    body = api.get(f"/clients/{api.create('/clients', rep)}").json()
     assert body["redirectUris"] == ["https://app.example.com/*"]
     assert body["webOrigins"] == ["https://app.example.com"]
     assert body["adminUrl"] == "https://app.example.com"
+    del rep["protocol"]  # without it, no protocol defaults at all
+    body = api.get(f"/clients/{api.create('/clients', {**rep, 'clientId': 'web2'})}").json()
+    assert (body["redirectUris"], body["webOrigins"], body.get("adminUrl")) == ([], [], None)
 
 
 def test_explicit_scope_lists_replace_the_realm_defaults(api: Api) -> None:
@@ -118,7 +135,8 @@ def test_rename_to_existing_client_id_is_409(api: Api) -> None:
     other = api.create("/clients", {"clientId": "other"})
     response = api.put(f"/clients/{other}", {"clientId": "taken"})
     assert response.status_code == 409
-    assert response.json() == {"errorMessage": "Client taken already exists"}
+    # unlike a duplicate create ("Client taken already exists"): the database constraint answers
+    assert response.json() == {"error": "conflict", "error_description": "Duplicate resource error"}
 
 
 def test_delete_client_is_204_then_404(api: Api) -> None:

@@ -67,7 +67,10 @@ def test_update_and_delete_user(api: Api) -> None:
 def test_reset_password_lets_the_user_log_in(keycloak: KeycloakTarget, kc: KeycloakAdmin, realm: str) -> None:
     import requests
 
-    user_id = kc.create_user({"username": "dave", "enabled": True})
+    # e-mail and names: a new realm's user profile requires them before a user may log in.
+    user_id = kc.create_user(
+        {"username": "dave", "enabled": True, "email": "dave@example.com", "firstName": "Dave", "lastName": "D"}
+    )
     kc.set_user_password(user_id, "pw-1", temporary=False)
     response = requests.post(
         f"{keycloak.url}/realms/{realm}/protocol/openid-connect/token",

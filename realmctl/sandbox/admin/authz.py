@@ -12,7 +12,7 @@ from typing import Any
 
 from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router
-from realmctl.sandbox.store import Client, Policy, Realm, ResourceServer, new_id
+from realmctl.sandbox.store import Client, Policy, Realm, ResourceServer, as_text, new_id
 
 DEFAULT_MAX = 100
 SERVER_ERROR = {
@@ -183,7 +183,7 @@ def _apply(realm: Realm, server: ResourceServer, policy: Policy, body: dict[str,
             raise HttpError(500, SERVER_ERROR)  # "No client provided." is a RuntimeException: UNCONFIRMED
         config["clients"] = json.dumps(_resolve_clients(realm, clients))
     elif ptype not in PERMISSION_TYPES and isinstance(body.get("config"), dict):
-        config.update({k: str(v) for k, v in body["config"].items()})
+        config.update({k: as_text(v) for k, v in body["config"].items()})
     rep["config"] = config
     if body.get("policies") is not None:
         policy.policy_ids = _resolve_policies(server, list(body["policies"]))
@@ -271,8 +271,7 @@ def _listing(req: Request, permissions_only: bool) -> Response:
     permission = True if permissions_only else req.bool_arg("permission")
     if permission is not None:
         policies = [p for p in policies if (p.rep["type"] in PERMISSION_TYPES) == permission]
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
-    return Response(200, [generic_rep(p) for p in policies[first : first + maximum]])
+    return Response(200, [generic_rep(p) for p in req.page(policies, DEFAULT_MAX)])
 
 
 def list_policies(req: Request) -> Response:

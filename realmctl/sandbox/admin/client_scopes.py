@@ -10,7 +10,7 @@ from realmctl.sandbox import ops, reps
 from realmctl.sandbox.defaults import create_scope
 from realmctl.sandbox.errors import HttpError, error, error_message, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
-from realmctl.sandbox.store import Client, ClientScope, Realm
+from realmctl.sandbox.store import Client, ClientScope, Realm, as_text
 
 NAME_PATTERN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 PROTOCOLS = {"openid-connect", "saml"}
@@ -131,7 +131,7 @@ def put_scope(req: Request) -> Response:
         scope.protocol = body["protocol"]
     for key, value in (body.get("attributes") or {}).items():
         if value is not None:
-            scope.attributes[key] = str(value)
+            scope.attributes[key] = as_text(value)
     return NO_CONTENT
 
 

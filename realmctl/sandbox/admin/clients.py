@@ -8,9 +8,9 @@ from typing import Any
 
 from realmctl.sandbox import ops, reps
 from realmctl.sandbox.admin.roles import remove_role
-from realmctl.sandbox.errors import HttpError, error, exists
+from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
-from realmctl.sandbox.store import Client, Realm
+from realmctl.sandbox.store import Client, Realm, as_text
 
 
 def find_client(req: Request, *roles: str) -> tuple[Realm, Client]:
@@ -37,8 +37,7 @@ def list_clients(req: Request) -> Response:
         else:
             clients = [c for c in clients if c.client_id == wanted]
     clients.sort(key=lambda c: c.client_id)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", -1)
-    clients = clients[first:] if maximum < 0 else clients[first : first + maximum]
+    clients = req.page(clients)
     names = realm_names(req)
     return Response(200, [reps.client_rep(realm, c, names) for c in clients])
 
@@ -68,7 +67,8 @@ def update_client(req: Request) -> Response:
     new_client_id = body.get("clientId")
     taken = new_client_id and new_client_id != client.client_id and realm.client_by_client_id(new_client_id)
     if taken:
-        raise exists(f"Client {new_client_id} already exists")
+        # a rename onto a taken clientId hits the database constraint, not the create-time check
+        raise HttpError(409, {"error": "conflict", "error_description": "Duplicate resource error"})
     stored = client.rep
     for key, value in body.items():
         if key in ops.CLIENT_COMPUTED or value is None:
@@ -80,7 +80,7 @@ def update_client(req: Request) -> Response:
                 if attr_value in (None, ""):
                     stored["attributes"].pop(attr, None)
                 else:
-                    stored["attributes"][attr] = str(attr_value)
+                    stored["attributes"][attr] = as_text(attr_value)
         else:
             stored[key] = copy.deepcopy(value)
     if stored.get("publicClient") or stored.get("bearerOnly"):

@@ -8,6 +8,8 @@ from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import Group, Realm
 
 DEFAULT_MAX = 100
+#: `GET /groups/{id}/children` answers 10 subgroups unless `max` says otherwise (26.7.3).
+CHILDREN_DEFAULT_MAX = 10
 
 
 def find_group(req: Request, *roles: str) -> tuple[Realm, Group]:
@@ -34,9 +36,21 @@ def list_groups(req: Request) -> Response:
         exact = bool(req.bool_arg("exact", False))
         groups = [g for g in groups if (g.name == search if exact else search.lower() in g.name.lower())]
     groups.sort(key=lambda g: g.name)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", True))
-    return Response(200, [_rep(realm, g, brief) for g in groups[first : first + maximum]])
+    return Response(200, [_rep(realm, g, brief) for g in req.page(groups, DEFAULT_MAX)])
+
+
+def count_groups(req: Request) -> Response:
+    """`{"count": n}` over every group, subgroups included, unless `top=true`; `search` matches
+    names case-insensitively at any depth (26.7.3). Keycloak routes it before `/groups/{id}`."""
+    realm = req.realm("query-groups", "view-users")
+    groups = list(realm.groups.values())
+    if req.bool_arg("top", False):
+        groups = [g for g in groups if g.parent_id is None]
+    search = req.arg("search")
+    if search:
+        groups = [g for g in groups if search.lower() in g.name.lower()]
+    return Response(200, {"count": len(groups)})
 
 
 def create_group(req: Request) -> Response:
@@ -78,7 +92,7 @@ def children(req: Request) -> Response:
     realm, group = find_group(req, "query-groups", "view-users")
     subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
     brief = bool(req.bool_arg("briefRepresentation", True))
-    return Response(200, [_rep(realm, g, brief) for g in subs])
+    return Response(200, [_rep(realm, g, brief) for g in req.page(subs, CHILDREN_DEFAULT_MAX)])
 
 
 def add_child(req: Request) -> Response:
@@ -92,9 +106,8 @@ def add_child(req: Request) -> Response:
 def members(req: Request) -> Response:
     realm, group = find_group(req, "view-users")
     found = sorted((u for u in realm.users.values() if group.id in u.group_ids), key=lambda u: u.username)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", False))
-    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in found[first : first + maximum]])
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in req.page(found, DEFAULT_MAX)])
 
 
 def by_path(req: Request) -> Response:
@@ -110,6 +123,7 @@ def register(router: Router) -> None:
     base = "/admin/realms/{realm}/groups"
     router.add("GET", base, list_groups)
     router.add("POST", base, create_group)
+    router.add("GET", base + "/count", count_groups)
     router.add("GET", base + "/{id}", get_group)
     router.add("PUT", base + "/{id}", update_group)
     router.add("DELETE", base + "/{id}", delete_group)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from realmctl.sandbox import defaults, ops, reps
 from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
-from realmctl.sandbox.store import IdentityProvider, Realm, new_id
+from realmctl.sandbox.store import IdentityProvider, Realm, as_text, new_id
 
 DEFAULT_MAX = 100
 PROVIDERS = {
@@ -53,7 +53,7 @@ def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
     for key, default in BOOLEAN_DEFAULTS.items():
         value = rep.get(key)
         stored[key] = default if value is None else bool(value)
-    config = {str(k): str(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    config = {str(k): as_text(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
     if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
         stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
     # 26.x: blank ⇒ none (the realm's `firstBrokerLoginFlow` applies); older servers defaulted it
@@ -139,8 +139,7 @@ def list_idps(req: Request) -> Response:
     if search:
         needle = search.strip("*").lower()
         idps = [i for i in idps if needle in i.alias.lower()]
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
-    idps = idps[first : first + maximum]
+    idps = req.page(idps, DEFAULT_MAX)
     if req.bool_arg("briefRepresentation", False):
         keys = ("internalId", "providerId", "alias", "displayName", "enabled")
         return Response(200, [{k: i.rep[k] for k in keys if k in i.rep} for i in idps])
@@ -171,9 +170,8 @@ def update_idp(req: Request) -> Response:
     body = req.json_object()
     if body.get("alias") and body["alias"] != idp.alias:
         raise error_message(400, "Identity Provider alias cannot be changed")
-    body = {**body, "alias": idp.alias}
-    if not body.get("providerId"):
-        body["providerId"] = idp.rep["providerId"]
+    # the provider type cannot change: 26.7.3 answers 204 and keeps the stored providerId
+    body = {**body, "alias": idp.alias, "providerId": idp.rep["providerId"]}
     _validate(body)
     if body["providerId"] in ("oidc", "keycloak-oidc"):
         check_urls(realm, body.get("config") or {})
@@ -206,7 +204,7 @@ def _mapper_from(body: dict[str, Any], alias: str, mapper_id: str) -> dict[str, 
         "name": body.get("name"),
         "identityProviderAlias": alias,
         "identityProviderMapper": body.get("identityProviderMapper"),
-        "config": {str(k): str(v) for k, v in (body.get("config") or {}).items() if v is not None},
+        "config": {str(k): as_text(v) for k, v in (body.get("config") or {}).items() if v is not None},
     }
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import quote
 
-from realmctl.sandbox import defaults, reps
+from realmctl.sandbox import defaults, fields, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
-from realmctl.sandbox.http import NO_CONTENT, SERVER_ERROR, Request, Response, Router, created
+from realmctl.sandbox.http import NO_CONTENT, SERVER_ERROR, Request, Response, Router, created, seg
 from realmctl.sandbox.profiles import VERSION
-from realmctl.sandbox.store import Realm
+from realmctl.sandbox.store import Realm, as_text
 
 
 def realm_rep(realm: Realm) -> dict[str, Any]:
@@ -34,12 +33,13 @@ def list_realms(req: Request) -> Response:
 def create_realm(req: Request) -> Response:
     req.require_master_role("create-realm")
     body = req.json_object()
+    fields.refuse_unknown_on_create(req.body, fields.REALM_FIELDS)
     defaults.refuse_reserved_chars(body.get("realm"))
     if isinstance(body.get("realm"), str) and defaults.URI_TEMPLATE.search(body["realm"]):
         raise HttpError(500, SERVER_ERROR)
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
     _grant_creator(req, realm)
-    return created(f"{req.base_url}/admin/realms/{quote(realm.name, safe='')}")
+    return created(f"{req.base_url}/admin/realms/{seg(realm.name)}")
 
 
 def _grant_creator(req: Request, realm: Realm) -> None:
@@ -69,6 +69,7 @@ def get_realm(req: Request) -> Response:
 def update_realm(req: Request) -> Response:
     realm = req.realm("manage-realm")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.REALM_FIELDS, "RealmRepresentation")
     new_name = body.get("realm")
     store = req.app.store
     if new_name and new_name != realm.name:
@@ -85,7 +86,7 @@ def update_realm(req: Request) -> Response:
         if key in defaults.STRUCTURAL or value is None:
             continue
         if key == "attributes" and isinstance(value, dict):
-            realm.settings.setdefault("attributes", {}).update({k: str(v) for k, v in value.items()})
+            realm.settings.setdefault("attributes", {}).update({k: as_text(v) for k, v in value.items()})
         else:
             realm.settings[key] = copy.deepcopy(value)
     return NO_CONTENT

@@ -7,11 +7,10 @@ Both containers share Keycloak's `RoleContainerResource`, so one set of handlers
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from realmctl.sandbox import ops, reps
 from realmctl.sandbox.errors import error, exists
-from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
+from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created, seg
 from realmctl.sandbox.store import Realm, Role
 
 DEFAULT_MAX = 100
@@ -44,8 +43,8 @@ def list_roles(req: Request) -> Response:
     if search:
         roles = [r for r in roles if search in r.name.lower() or search in (r.description or "").lower()]
     roles.sort(key=lambda r: r.name)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", -1)
-    roles = roles[first:] if maximum < 0 else roles[first : first + maximum]
+    if req.arg("first") is not None and req.arg("max") is not None:  # Keycloak pages only with both
+        roles = req.page(roles)
     brief = req.bool_arg("briefRepresentation", True)
     return Response(200, [reps.role_rep(realm, r, brief=bool(brief)) for r in roles])
 
@@ -67,7 +66,7 @@ def create_role(req: Request) -> Response:
         attributes=body.get("attributes"),
     )
     _apply_composites(realm, role, body.get("composites"))
-    return created(f"{req.base_url}{req.path}/{quote(role.name, safe='')}")
+    return created(f"{req.base_url}{req.path}/{seg(role.name)}")
 
 
 def _apply_composites(realm: Realm, role: Role, composites: Any) -> None:
@@ -83,9 +82,23 @@ def get_role(req: Request) -> Response:
     return Response(200, _role_rep_full(realm, find_role(realm, client_uuid, req.params["role"])))
 
 
+def target_role(req: Request, *, write: bool) -> tuple[Realm, Role]:
+    """The role a path names: `/roles-by-id/{role_id}…` or `…/roles/{role}` in its container."""
+    if "role_id" in req.params:
+        realm, role = by_id(req)
+        if write and not req.may(realm, "manage-realm", "manage-clients"):
+            raise error(403, "HTTP 403 Forbidden")
+        return realm, role
+    if write:
+        realm, client_uuid = container(req, "manage-realm" if "id" not in req.params else "manage-clients")
+    else:
+        realm, client_uuid = container(req, "view-realm", "view-clients", "view-users")
+    return realm, find_role(realm, client_uuid, req.params["role"])
+
+
 def update_role(req: Request) -> Response:
-    realm, client_uuid = container(req, "manage-realm" if "id" not in req.params else "manage-clients")
-    role = find_role(realm, client_uuid, req.params["role"])
+    realm, role = target_role(req, write=True)
+    client_uuid = role.client_id
     body = req.json_object()
     new_name = body.get("name")
     if new_name and new_name != role.name:
@@ -125,15 +138,21 @@ def remove_role(realm: Realm, role: Role) -> None:
 
 
 def get_composites(req: Request) -> Response:
-    realm, client_uuid = container(req, "view-realm", "view-clients", "view-users")
-    role = find_role(realm, client_uuid, req.params["role"])
+    """All composites, or with `/realm` only the realm roles, with `/clients/{client}` only that
+    client's roles (brief representations, as Keycloak lists them)."""
+    realm, role = target_role(req, write=False)
     children = sorted((realm.roles[i] for i in role.composites), key=lambda r: r.name)
-    return Response(200, [reps.role_rep(realm, r) for r in children])
+    if req.path.endswith("/composites/realm"):
+        children = [r for r in children if r.client_id is None]
+    elif "client" in req.params:
+        if req.params["client"] not in realm.clients:
+            raise error(404, "Could not find client")
+        children = [r for r in children if r.client_id == req.params["client"]]
+    return Response(200, [reps.role_rep(realm, r, brief=True) for r in children])
 
 
 def add_composites(req: Request) -> Response:
-    realm, client_uuid = container(req, "manage-realm" if "id" not in req.params else "manage-clients")
-    role = find_role(realm, client_uuid, req.params["role"])
+    realm, role = target_role(req, write=True)
     for entry in req.json() or []:
         child = realm.roles.get(str((entry or {}).get("id")))
         if child is None:
@@ -143,8 +162,7 @@ def add_composites(req: Request) -> Response:
 
 
 def remove_composites(req: Request) -> Response:
-    realm, client_uuid = container(req, "manage-realm" if "id" not in req.params else "manage-clients")
-    role = find_role(realm, client_uuid, req.params["role"])
+    _, role = target_role(req, write=True)
     for entry in req.json() or []:
         role.composites.discard(str((entry or {}).get("id")))
     return NO_CONTENT
@@ -155,9 +173,8 @@ def role_users(req: Request) -> Response:
     realm, client_uuid = container(req, "query-users", "view-users")
     role = find_role(realm, client_uuid, req.params["role"])
     members = sorted((u for u in realm.users.values() if role.id in u.role_ids), key=lambda u: u.username)
-    first, maximum = req.int_arg("first", 0), req.int_arg("max", DEFAULT_MAX)
     brief = bool(req.bool_arg("briefRepresentation", False))
-    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in members[first : first + maximum]])
+    return Response(200, [reps.user_rep(realm, u, brief=brief) for u in req.page(members, DEFAULT_MAX)])
 
 
 def role_groups(req: Request) -> Response:
@@ -200,5 +217,17 @@ def register(router: Router) -> None:
         router.add("DELETE", base + "/{role}/composites", remove_composites)
         router.add("GET", base + "/{role}/users", role_users)
         router.add("GET", base + "/{role}/groups", role_groups)
-    router.add("GET", "/admin/realms/{realm}/roles-by-id/{role_id}", get_role_by_id)
-    router.add("DELETE", "/admin/realms/{realm}/roles-by-id/{role_id}", delete_role_by_id)
+    for base in (
+        "/admin/realms/{realm}/roles/{role}",
+        "/admin/realms/{realm}/clients/{id}/roles/{role}",
+        "/admin/realms/{realm}/roles-by-id/{role_id}",
+    ):
+        router.add("GET", base + "/composites/realm", get_composites)
+        router.add("GET", base + "/composites/clients/{client}", get_composites)
+    by_id_base = "/admin/realms/{realm}/roles-by-id/{role_id}"
+    router.add("GET", by_id_base, get_role_by_id)
+    router.add("PUT", by_id_base, update_role)
+    router.add("DELETE", by_id_base, delete_role_by_id)
+    router.add("GET", by_id_base + "/composites", get_composites)
+    router.add("POST", by_id_base + "/composites", add_composites)
+    router.add("DELETE", by_id_base + "/composites", remove_composites)
