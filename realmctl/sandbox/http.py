@@ -269,12 +269,14 @@ class Stats:
     by_path: dict[str, int] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
-    def record(self, method: str, template: str, status: int, ms: float) -> None:
+    def record(self, method: str, template: str, status: int, ms: float, target: str = "") -> None:
+        """`target` is the request target as sent (still percent-encoded, with its query), so that
+        tests can tell which object a request addressed, not only which route served it."""
         self.total += 1
         self.by_method[method] = self.by_method.get(method, 0) + 1
         key = f"{method} {template}"
         self.by_path[key] = self.by_path.get(key, 0) + 1
-        self.log.append({"method": method, "path": template, "status": status, "ms": round(ms, 3)})
+        self.log.append({"method": method, "path": template, "target": target, "status": status, "ms": round(ms, 3)})
 
 
 class App:
@@ -570,7 +572,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def record(self, app: App, route: Route | None, path: str, status: int, started: float) -> None:
         template = route.template if route else path
         with app.stats_lock:
-            app.stats.record(self.command, template, status, (time.perf_counter() - started) * 1000)
+            app.stats.record(self.command, template, status, (time.perf_counter() - started) * 1000, self.path)
 
     def send(self, response: Response) -> None:
         payload = b""

@@ -45,6 +45,8 @@ def list_clients(req: Request) -> Response:
 def create_client(req: Request) -> Response:
     realm = req.realm("manage-clients", "create-client")
     body = req.json_object()
+    if isinstance(body.get("clientId"), str) and not body["clientId"].strip():  # 26.7.3, `" "` too
+        raise HttpError(400, {"error": "invalid_input", "error_description": "Client ID cannot be blank"})
     client = ops.create_client(realm, body)
     if body.get("authorizationServicesEnabled"):
         from realmctl.sandbox.admin.authz import ensure_resource_server

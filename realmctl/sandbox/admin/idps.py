@@ -7,7 +7,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from realmctl.sandbox import ops, reps
+from realmctl.sandbox import defaults, ops, reps
 from realmctl.sandbox.errors import NOT_FOUND, error, error_message, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import IdentityProvider, Realm, as_text, new_id
@@ -112,8 +112,14 @@ def check_urls(realm: Realm, config: dict[str, str]) -> None:
 
 def _validate(rep: dict[str, Any]) -> None:
     alias = rep.get("alias")
-    if not alias or any(ch.isspace() for ch in str(alias)):
+    if not alias:
         raise error_message(400, "Invalid identity provider alias")  # UNCONFIRMED text
+    if any(ch.isspace() for ch in str(alias)):
+        raise error(400, "Empty Space not allowed.")  # 26.7.3
+    defaults.refuse_reserved_chars(alias)
+    template = defaults.URI_TEMPLATE.search(str(alias))
+    if template:
+        raise error_message(400, f"Path parameter not provided {template.group(1)}")  # 26.7.3, alias `{x}`
     if rep.get("providerId") not in PROVIDERS:
         raise error_message(400, f"Invalid identity provider id [{rep.get('providerId')}]")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from realmctl.sandbox import defaults, fields, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
-from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created, seg
+from realmctl.sandbox.http import NO_CONTENT, SERVER_ERROR, Request, Response, Router, created, seg
 from realmctl.sandbox.profiles import VERSION
 from realmctl.sandbox.store import Realm, as_text
 
@@ -34,6 +34,9 @@ def create_realm(req: Request) -> Response:
     req.require_master_role("create-realm")
     body = req.json_object()
     fields.refuse_unknown_on_create(req.body, fields.REALM_FIELDS)
+    defaults.refuse_reserved_chars(body.get("realm"))
+    if isinstance(body.get("realm"), str) and defaults.URI_TEMPLATE.search(body["realm"]):
+        raise HttpError(500, SERVER_ERROR)
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
     _grant_creator(req, realm)
     return created(f"{req.base_url}/admin/realms/{seg(realm.name)}")
