@@ -180,20 +180,21 @@ class _WatchedHTTPConnection(HTTPConnection):
     """Tells the current request's watch which connection carries it."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        watch = getattr(_local, "watch", None)
-        self._realmctl_watch = watch
-        if watch is not None:
-            watch.conns.append(self)
+        _watch(self)
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
-        watch = getattr(_local, "watch", None)
-        self._realmctl_watch = watch
-        if watch is not None:
-            watch.conns.append(self)
+        _watch(self)
         super().request(*args, **kwargs)
+
+
+def _watch(conn: HTTPConnection) -> None:
+    watch = getattr(_local, "watch", None)
+    conn._realmctl_watch = watch  # type: ignore[attr-defined]
+    if watch is not None:
+        watch.conns.append(conn)
 
 
 class _Pool(HTTPConnectionPool):
