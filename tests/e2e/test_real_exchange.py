@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from tests.conftest import KeycloakTarget
 from tests.e2e.conftest import LongAdmin, admin_events, enable_admin_events
-from tests.e2e.test_seed_exchange import claims, example_for, exchange, impersonate
+from tests.e2e.test_seed_exchange import b_token, claims, example_for, exchange, impersonate
 from tests.helpers import env_for, realmctl, unique
 
 # Keycloak 24+ refuses a password grant to a user missing a required profile attribute (first and
@@ -37,29 +36,6 @@ def spec_for(a: str, b: str, tmp_path: Path, **entry: Any) -> Path:
         user.update(firstName="Dave", lastName="Realm-A")
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
-
-
-def carol_token(url: str, b: str) -> str:
-    """Carol's access token from realm B (the password grant the example enables), for OpenID Connect.
-
-    `scope=openid` matters on a real Keycloak: realm A checks an external access token by calling
-    realm B's userinfo endpoint with it, which refuses a token without the `openid` scope
-    ("Missing openid scope"), and the exchange then fails with HTTP 500 unknown_error.
-    """
-    response = requests.post(
-        f"{url}/realms/{b}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "realm-b-client",
-            "client_secret": "realm-b-secret",
-            "username": "carol",
-            "password": "carol",
-            "scope": "openid",
-        },
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 def apply_realm_b(server: KeycloakTarget, path: Path, a: str, tmp_path: Path) -> None:
@@ -102,7 +78,7 @@ def test_exchange_refused_before_apply_and_works_after(
     admin.post(
         f"admin/realms/{a}/clients", {"clientId": "realm-a-client", "publicClient": False, "secret": "realm-a-secret"}
     )
-    before = exchange(url, a, carol_token(url, b))
+    before = exchange(url, a, b_token(url, b))
     assert before.status_code == 400
     assert before.json() == {"error": "invalid_issuer", "error_description": "Invalid subject_issuer parameter"}
 
@@ -111,7 +87,7 @@ def test_exchange_refused_before_apply_and_works_after(
     applied = realmctl("apply", "--yes", str(path), env=env_for(url, server.admin_user, server.admin_password))
     assert applied.code == 0, applied.all
     assert admin_events(admin, a), "the apply wrote to realm A, so Keycloak recorded admin events"
-    after = exchange(url, a, carol_token(url, b))
+    after = exchange(url, a, b_token(url, b))
     assert after.status_code == 200, after.text
     issued = claims(after.json()["access_token"])
     assert issued["iss"] == f"{url}/realms/{a}"
@@ -139,13 +115,13 @@ def test_extra_audience_needs_its_permission_and_gets_it(
     spec["realms"][a]["clients"]["api-a"] = {"publicClient": False}  # the audience exists, not its permission
     plain.write_text(yaml.safe_dump(spec))
     assert realmctl("apply", "--yes", str(plain), env=env).code == 0
-    refused = exchange(url, a, carol_token(url, b), audience="api-a")
+    refused = exchange(url, a, b_token(url, b), audience="api-a")
     assert refused.status_code == 403
     assert refused.json() == {"error": "access_denied", "error_description": "Client not allowed to exchange"}
 
     result = realmctl("apply", "--yes", str(spec_for(a, b, tmp_path, audiences=["api-a"])), env=env)
     assert result.code == 0, result.all
-    accepted = exchange(url, a, carol_token(url, b), audience="api-a")
+    accepted = exchange(url, a, b_token(url, b), audience="api-a")
     assert accepted.status_code == 200, accepted.text
     assert "api-a" in claims(accepted.json()["access_token"])["aud"]
 
@@ -164,14 +140,14 @@ def test_impersonation_needs_its_permission_and_gets_it(
     spec["realms"][a]["users"] = {"dave": {"email": "dave@example.com", "firstName": "Dave", "lastName": "Realm-A"}}
     without.write_text(yaml.safe_dump(spec))
     assert realmctl("apply", "--yes", str(without), env=env).code == 0
-    carol_in_a = exchange(url, a, carol_token(url, b)).json()["access_token"]
+    carol_in_a = exchange(url, a, b_token(url, b)).json()["access_token"]
     refused = impersonate(url, a, carol_in_a, "dave")
     assert refused.status_code == 403
     assert refused.json() == {"error": "access_denied", "error_description": "Client not allowed to exchange"}
 
     result = realmctl("apply", "--yes", str(spec_for(a, b, tmp_path, impersonation=True)), env=env)
     assert result.code == 0, result.all
-    carol_in_a = exchange(url, a, carol_token(url, b)).json()["access_token"]
+    carol_in_a = exchange(url, a, b_token(url, b)).json()["access_token"]
     accepted = impersonate(url, a, carol_in_a, "dave")
     assert accepted.status_code == 200, accepted.text
     assert claims(accepted.json()["access_token"])["preferred_username"] == "dave"

@@ -40,7 +40,8 @@ def b_token(url: str, b: str) -> str:
             "client_secret": "realm-b-secret",
             "username": "carol",
             "password": "carol",
-            # A real Keycloak checks the token at realm B's userinfo endpoint, which wants `openid`.
+            # Realm A checks this token at realm B's userinfo endpoint, which refuses it without `openid`
+            # ("Missing openid scope"), and the exchange then answers 500 unknown_error.
             "scope": "openid",
         },
         timeout=30,
