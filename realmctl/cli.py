@@ -26,6 +26,7 @@ from realmctl.schema import schema_text
 from realmctl.signals import stop_on_signals
 from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
 from realmctl.spec.secrets import redact
+from realmctl.versions import version_text
 from realmctl.workflow import (
     Target,
     apply_json,
@@ -43,7 +44,9 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(__version__, "--version", "-V", prog_name="realmctl")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="realmctl", message=version_text(__version__).replace("%", "%%")
+)
 def cli() -> None:
     """Plan and apply Keycloak realm configuration from YAML, and prove it works.
 
@@ -350,7 +353,14 @@ def _logging(verbose: int) -> None:
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @spec_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "dot"]),
+    default="text",
+    show_default=True,
+    help="markdown: a pull-request comment with a Mermaid picture of each chain; dot: the pictures for Graphviz.",
+)
 @click.option(
     "--probe",
     is_flag=True,
@@ -381,6 +391,17 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
             for p in probes
         ]
         click.echo(redact(json.dumps(body, indent=2), secrets))
+    elif fmt in ("markdown", "dot"):
+        from realmctl.render import chains
+
+        def clean(text: str) -> str:
+            return redact(text, secrets)
+
+        if fmt == "dot":
+            drawn = chains.dot_report(loaded, report, clean)
+        else:
+            drawn = chains.markdown(loaded, report, probe_text(probes) if probes else "", clean)
+        click.echo(clean(drawn), nl=False)
     else:
         click.echo(redact(check_text(report), secrets), nl=False)
         if probes:

@@ -1,0 +1,178 @@
+"""`check --format markdown` and `--format dot` draw each chain checked, link by link, coloured by
+the findings. Every diagram of the check corpus goes through Mermaid's own parser (the `mermaid`
+package from the npm registry, run headless under jsdom: tools/mermaid/parse.mjs), which must
+accept it, and the broken link must be the one marked."""
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from realmctl.check.findings import Finding, Report
+from realmctl.render.chains import chains_of, dot, markdown
+from realmctl.spec.model import Spec
+from tests.check.test_corpus import CASES, SERVER_BREAKS, World, exchange, stored_tokens
+from tests.helpers import ROOT
+
+MERMAID = ROOT / "tools" / "mermaid"
+BLOCK = re.compile(r"```mermaid\n(.*?)```", re.S)
+NODE = re.compile(r'^\s*n(\d+)\["(.*)"\]:::(\w+)$', re.M)
+
+
+def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
+    """Mermaid's verdict on each diagram: {"ok": true, "type": ...} or {"ok": false, "error": ...}."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed, so Mermaid's parser (an npm package) cannot run")
+    if not (MERMAID / "node_modules" / "mermaid").is_dir():
+        subprocess.run(["bash", str(ROOT / ".ci" / "install-mermaid")], check=True, timeout=600)
+    done = subprocess.run(
+        ["node", str(MERMAID / "parse.mjs")],
+        input=json.dumps(diagrams),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+def nodes(diagram: str) -> list[tuple[str, str]]:
+    """(label with entities decoded, class) of each node, in chain order."""
+    decoded = [
+        (re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), label), cls) for _, label, cls in NODE.findall(diagram)
+    ]
+    return decoded
+
+
+def test_mermaids_parser_rejects_a_broken_diagram() -> None:
+    """The control: the parser used below does reject what Mermaid cannot draw."""
+    good = 'flowchart LR\n  n0["a"]:::ok --> n1["b"]\n  classDef ok fill:#dafbe1\n'
+    results = mermaid_parse([good, 'flowchart LR\n  n0["a"]]:::ok -->\n', 'flowchart LR\n  n0["a]\n  n0 --> n1\n'])
+    assert results[0] == {"ok": True, "type": "flowchart-v2"}
+    assert [r["ok"] for r in results[1:]] == [False, False], results
+
+
+def _hostile_spec_and_report() -> tuple[Spec, Report]:
+    """Names from the spec and the server that could break out of a label, the code fence or the
+    comment: quotes, brackets, backticks, Mermaid's comment and arrow syntax, HTML, newlines."""
+    realm = 'r"]; click n0 call x() %% ```'
+    client = "app`<script>`-->|x|"
+    alias = "idp\n#quot;[]{}"
+    spec = Spec(
+        realms={
+            realm: {
+                "identityProviders": {alias: {"storeToken": True}},
+                "clients": {client: {}},
+                "users": {"eve<b>": {}},
+            }
+        }
+    )
+    fix = f"clients:\n  {client}:\n    defaultClientScopes: [broker_read_token]"
+    report = Report(
+        findings=[
+            Finding("error", "broker.no-mapper", realm, f"client {client}", "no mapper", fix),
+            Finding("warning", "broker.user-not-linked", realm, "user eve<b>", "not linked", "log in ```once```"),
+        ],
+        checked=[f"client {client} reads stored tokens"],
+    )
+    return spec, report
+
+
+def test_hostile_names_give_diagrams_mermaid_accepts_with_the_names_intact() -> None:
+    spec, report = _hostile_spec_and_report()
+    text = markdown(spec, report)
+    diagrams = BLOCK.findall(text)
+    assert len(diagrams) == 1, text
+    assert mermaid_parse(diagrams) == [{"ok": True, "type": "flowchart-v2"}]
+    drawn = nodes(diagrams[0])
+    assert len(drawn) == 7, diagrams[0]
+    by_key = dict(zip(["idp", "stored", "role", "scope", "mapper", "client", "endpoint"], drawn, strict=True))
+    assert by_key["mapper"][1] == "error" and "broker.no-mapper" in by_key["mapper"][0]
+    assert "app`<script>`-->|x|:" in by_key["mapper"][0], "the fix is drawn with the name as written"
+    assert by_key["stored"][1] == "warning" and "log in ```once```" in by_key["stored"][0]
+    assert by_key["endpoint"][1] == "error", "the endpoint fails while a link before it is broken"
+    assert all(cls == "ok" for key, (_, cls) in by_key.items() if key in ("idp", "role", "scope", "client"))
+    assert "identity provider idp\n#quot;[]{}" in by_key["idp"][0]
+    # Nothing but the diagram's own lines inside the fence: no name ended a label or the fence.
+    for line in diagrams[0].splitlines():
+        assert re.match(r"  (n\d+\[\".*\"\]:::\w+|n\d+ --> n\d+|linkStyle \d+ .*|classDef \w+ .*)$|flowchart LR$", line)
+    assert "Checked: client app\\`\\<script\\>" in text, "names outside the diagram are escaped too"
+
+
+def test_dot_output_holds_the_same_chain(tmp_path: Path) -> None:
+    spec, report = _hostile_spec_and_report()
+    text = dot(chains_of(spec, report))
+    assert text.startswith("digraph realmctl_check {") and text.count(" -> ") == 6
+    assert 'fillcolor="#ffebe9"' in text and "broker.no-mapper" in text
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz (dot) is not installed: the dot text was checked, not drawn")
+    svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, timeout=60)
+    assert svg.returncode == 0 and "<svg" in svg.stdout, svg.stderr
+
+
+def _broken_world(case: Any, keycloak: Any, legacy_keycloak: Any, tmp: Path) -> tuple[World, str, str]:
+    """The corpus case's broken server, as tests/check/test_corpus.py makes it."""
+    w = World(legacy_keycloak if case.exchange else keycloak, tmp)
+    w.spec = exchange(w.realm, w.source) if case.exchange else stored_tokens(w.realm)
+    case.breaks(w)
+    broken = copy.deepcopy(w.spec)
+    case.before_apply(w)
+    w.spec = broken
+    w.apply()
+    case.after_apply(w)
+    if case.name in SERVER_BREAKS:
+        SERVER_BREAKS[case.name](w)
+    return w, *(("carol", "carol-pw") if case.exchange else ("alice", "alice-pw"))
+
+
+@pytest.mark.sandbox_only  # the corpus's brokered logins go through the sandbox's /sandbox/ endpoint
+def test_every_corpus_case_draws_its_chain_with_the_broken_link_marked(
+    keycloak: Any, legacy_keycloak: Any, tmp_path: Path
+) -> None:
+    diagrams: list[str] = []
+    for case in CASES:
+        tmp = tmp_path / case.name
+        tmp.mkdir()
+        w, user, password = _broken_world(case, keycloak, legacy_keycloak, tmp)
+        found = json.loads(w.run("check", "--format", "json").out)["findings"]
+        severity = next(f["severity"] for f in found if f["rule"] == case.rule)
+        result = w.run("check", "--format", "markdown", user=user, password=password)
+        assert result.code == (3 if any(f["severity"] == "error" for f in found) else 0), result.all
+        drawn = BLOCK.findall(result.out)
+        assert len(drawn) == 1, f"{case.name}: one chain checked, one diagram\n{result.out}"
+        marked = [(label, cls) for label, cls in nodes(drawn[0]) if case.rule in label]
+        assert marked, f"{case.name}: {case.rule} is on no link\n{drawn[0]}"
+        expected = {"error": "error", "warning": "warning", "info": "ok"}[severity]
+        assert marked[0][1] == expected, f"{case.name}: {marked[0]}"
+        fix = next(f["fix"] for f in found if f["rule"] == case.rule).splitlines()[0]
+        assert f"fix: {fix}" in marked[0][0], marked[0][0]
+        assert f"`{case.rule}`" in result.out, "the findings table is there too"
+        as_dot = w.run("check", "--format", "dot")
+        assert as_dot.out.startswith("digraph") and case.rule in as_dot.out, as_dot.all
+        diagrams += drawn
+    verdicts = mermaid_parse(diagrams)
+    rejected = [(d, v) for d, v in zip(diagrams, verdicts, strict=True) if not v["ok"]]
+    assert rejected == [], rejected
+    assert len(verdicts) == len(CASES)
+
+
+def test_an_exchange_without_the_features_marks_the_permission_and_greys_what_was_not_checked(
+    keycloak: Any, tmp_path: Path
+) -> None:
+    """On a server without legacy token exchange, check stops at the features: the links it never
+    looked at are drawn as not checked, not as holding."""
+    w = World(keycloak, tmp_path)
+    w.spec = exchange(w.realm, w.source)
+    result = w.run("check", "--format", "markdown")
+    if "exchange.features-missing" not in result.out:
+        pytest.skip("this server has the legacy exchange features")
+    (diagram,) = BLOCK.findall(result.out)
+    classes = [cls for _, cls in nodes(diagram)]
+    assert classes == ["skip", "skip", "error", "skip", "skip", "skip"], diagram
+    assert mermaid_parse([diagram])[0]["ok"]
