@@ -69,6 +69,7 @@ EXCHANGE_STOPS = {
     "exchange.permission-off": {"policy", "audience"},
 }
 SUBJECT_LINKS = {"identity provider": "idp", "client": "client", "user": "role"}
+EXCHANGE_SUBJECTS = {"identity provider": "trust", "client": "client", "token exchange": "permission"}
 
 
 @dataclass
@@ -94,13 +95,13 @@ class Chain:
     title: str
     links: list[Link]
 
-    def link(self, key: str) -> Link | None:
-        return next((link for link in self.links if link.key == key), None)
+    def link(self, key: str) -> Link:
+        return next(link for link in self.links if link.key == key)
 
 
-def _subject_link(f: Finding) -> str | None:
-    kind = f.subject.rsplit(" ", 1)[0] if " " in f.subject else ""
-    return SUBJECT_LINKS.get(kind)
+def _by_subject(subject: str, table: dict[str, str]) -> str | None:
+    """The link a finding of an unlisted rule falls on, by the kind its subject names."""
+    return next((key for kind, key in table.items() if subject.startswith(kind + " ")), None)
 
 
 def _broker_chain(realm: str, alias: str, client: str, users: list[str], findings: list[Finding]) -> Chain:
@@ -119,7 +120,7 @@ def _broker_chain(realm: str, alias: str, client: str, users: list[str], finding
     )
     mine = {f"identity provider {alias}", f"client {client}"} | {f"user {u}" for u in users}
     for f in findings:
-        if f.realm != realm or f.rule in EXCHANGE_LINKS:
+        if f.realm != realm or f.rule.startswith("exchange."):
             continue
         if f.rule == "broker.several-readable-idps":
             if alias in f.subject.split(", "):
@@ -127,10 +128,9 @@ def _broker_chain(realm: str, alias: str, client: str, users: list[str], finding
             continue
         if f.subject not in mine:
             continue
-        key = BROKER_LINKS.get(f.rule) or _subject_link(f)
-        link = chain.link(key) if key else None
-        if link is not None:
-            link.findings.append(f)
+        key = BROKER_LINKS.get(f.rule) or _by_subject(f.subject, SUBJECT_LINKS)
+        if key is not None:
+            chain.link(key).findings.append(f)
     chain.links[-1].blocked = any(link.state == ERROR for link in chain.links[:-1])
     return chain
 
@@ -157,16 +157,17 @@ def _exchange_chain(realm: str, name: str, entry: dict[str, Any], findings: list
         (realm, f"identity provider {alias}"),
         (source["realm"], f"client {source['client']}"),
     } | {(realm, f"client {c}") for c in clients}
+    mine |= {(realm, f"audience client {a}") for a in audiences}
+    if entry.get("impersonation"):
+        mine.add((realm, "impersonation (requested_subject)"))
     for f in findings:
-        key = EXCHANGE_LINKS.get(f.rule)
-        if key is None:
+        if not f.rule.startswith("exchange.") or (f.realm, f.subject) not in mine:
             continue
-        if (f.realm, f.subject) in mine or (f.realm == realm and key == "audience"):
-            link = chain.link(key)
-            assert link is not None
-            link.findings.append(f)
+        key = EXCHANGE_LINKS.get(f.rule) or _by_subject(f.subject, EXCHANGE_SUBJECTS)
+        if key is not None and f.severity != "info":
+            chain.link(key).findings.append(f)
             for skipped in EXCHANGE_STOPS.get(f.rule, ()):
-                chain.links[[k.key for k in chain.links].index(skipped)].skipped = True
+                chain.link(skipped).skipped = True
     return chain
 
 

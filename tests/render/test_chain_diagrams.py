@@ -176,3 +176,31 @@ def test_an_exchange_without_the_features_marks_the_permission_and_greys_what_wa
     classes = [cls for _, cls in nodes(diagram)]
     assert classes == ["skip", "skip", "error", "skip", "skip", "skip"], diagram
     assert mermaid_parse([diagram])[0]["ok"]
+
+
+def test_two_exchanges_into_one_realm_each_get_only_their_own_findings() -> None:
+    entry = {"source": {"realm": "b", "client": "b-app"}, "identityProvider": "b", "clients": ["a-app"]}
+    spec = Spec(
+        realms={
+            "b": {"clients": {"b-app": {}}},
+            "a": {
+                "tokenExchange": {
+                    "to-svc": {**entry, "audiences": ["svc"]},
+                    "plain": {**entry, "identityProvider": "b2"},
+                }
+            },
+        }
+    )
+    report = Report(
+        findings=[
+            Finding("error", "exchange.audience-no-permission", "a", "audience client svc", "no permission", "apply"),
+            Finding("error", "exchange.permission-off", "a", "identity provider b2", "off", "run `realmctl apply`"),
+        ],
+        checked=["token exchange to-svc into a", "token exchange plain into a"],
+    )
+    text = markdown(spec, report)
+    first, second = BLOCK.findall(text)
+    assert [cls for _, cls in nodes(first)] == ["ok", "ok", "ok", "ok", "ok", "error"], first
+    assert [cls for _, cls in nodes(second)] == ["ok", "ok", "error", "skip", "ok", "skip"], second
+    assert "fix: run `realmctl apply`" in nodes(second)[2][0]
+    assert [r["ok"] for r in mermaid_parse([first, second])] == [True, True]
