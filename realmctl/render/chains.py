@@ -62,7 +62,9 @@ EXCHANGE_LINKS = {
     "exchange.audience-no-permission": "audience",
     "exchange.impersonation-no-permission": "audience",
 }
-# Rules after which exchange's check stops, and the links it therefore never looked at.
+# Rules after which exchange's check stops, and the links it therefore never looked at (mirrors the
+# `continue`s of realmctl/check/exchange.py: change both together). A link with a finding of its
+# own is drawn by that finding, not as unchecked.
 EXCHANGE_STOPS = {
     "exchange.features-missing": {"source", "trust", "policy", "client", "audience"},
     "exchange.idp-missing": {"permission", "policy", "client", "audience"},
