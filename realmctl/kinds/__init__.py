@@ -2,8 +2,8 @@
 
 from realmctl.kinds.base import Kind
 from realmctl.kinds.client import ClientKind
-from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_access import ClientAccessKind
+from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
