@@ -43,7 +43,7 @@ class Capabilities:
 
     @property
     def broker_api(self) -> str:
-        """"v2" when the Identity Brokering API v2 is on (it turns v1 off), else "v1" (also on
+        """ "v2" when the Identity Brokering API v2 is on (it turns v1 off), else "v1" (also on
         servers that predate the feature names), or "none" when a server reports v1 off and v2 off."""
         if self.on(BROKER_V2):
             return "v2"

@@ -55,7 +55,7 @@ class Chains:
 
     # -- stored tokens -------------------------------------------------------------------------
     def broker_api(self, where: str, pinned: str | None) -> str | None:
-        """"v1" or "v2" for a stored-token entry, or None (an error was added)."""
+        """ "v1" or "v2" for a stored-token entry, or None (an error was added)."""
         caps, has = self.caps, self.caps.broker_api
         if pinned == "v2" and has != "v2":
             self.errors.append(
@@ -114,7 +114,7 @@ class Chains:
                 if api == "v2" and spec.get("publicClient"):
                     self.errors.append(
                         f"{where}: client {client!r} is public; the Identity Brokering API v2 serves "
-                        "confidential clients only (Keycloak answers 403 \"public clients not allowed\")"
+                        'confidential clients only (Keycloak answers 403 "public clients not allowed")'
                     )
             if api == "v2":
                 links = declared.setdefault("_clientAccess", [])
@@ -184,17 +184,25 @@ class Chains:
         if method == LEGACY and jwt:
             self.warnings.append(
                 f"{where} is wired through the deprecated legacy token exchange; the supported JWT Authorization "
-                "Grant is on in this server: pin `method: jwt-authorization-grant` (and declare `users`) to use it"
+                "Grant is on in this server: pin `method: jwt-authorization-grant`"
+                + ("" if users else " (and declare `users` to link: the grant never creates users)")
+                + " to use it"
             )
         if method == JWT and not users:
             self.warnings.append(
                 f"{where}: the JWT Authorization Grant never creates users, and the entry declares no `users` to "
-                "link; every grant answers 400 \"User not found\" until a realm user is linked"
+                'link; every grant answers 400 "User not found" until a realm user is linked'
             )
         return method
 
     def jwt_grant(
-        self, realms: dict[str, Any], target: str, name: str, entry: dict[str, Any], idp: dict[str, Any], issuer: str
+        self,
+        realms: dict[str, Any],
+        target: str,
+        name: str,
+        entry: dict[str, Any],
+        idp: dict[str, Any],
+        issuer: str,
     ) -> None:
         """Declares both sides of a JWT Authorization Grant entry. `idp` is the IdP `compile`
         built for the entry (it trusts the source realm); `issuer` is the target realm's issuer."""
@@ -211,11 +219,15 @@ class Chains:
         for client in entry["clients"]:
             if specs.get(client, {}).get("publicClient"):
                 self.errors.append(
-                    f"{where}: client {client!r} is public; Keycloak answers \"Public client not allowed to use "
-                    "authorization grant\""
+                    f'{where}: client {client!r} is public; Keycloak answers "Public client not allowed to use '
+                    'authorization grant"'
                 )
         access = declared.setdefault("_clientAccess", [])
-        access += [{"client": c, "chain": "jwt-grant", "alias": alias, "_entry": name} for c in entry["clients"]]
+        headline = idp.get("_intent")
+        access += [
+            {"client": c, "chain": "jwt-grant", "alias": alias, "_entry": name, "_intent": headline}
+            for c in entry["clients"]
+        ]
         links = declared.setdefault("_federatedLinks", [])
         for user, source_user in _users(entry.get("users")).items():
             links.append(
@@ -225,6 +237,7 @@ class Chains:
                     "sourceRealm": entry["source"]["realm"],
                     "sourceUser": source_user,
                     "_entry": name,
+                    "_intent": headline,
                 }
             )
         # Realm B: an optional scope giving the assertion aud = A's issuer, and the standard token

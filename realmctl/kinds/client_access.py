@@ -46,7 +46,9 @@ class ClientAccessKind(LinkKind):
         for entry in ctx.realm_spec.get("_clientAccess") or []:
             key = (entry["client"], entry["chain"], entry["alias"])
             section = "storedTokens" if entry["chain"] == "stored-tokens" else "tokenExchange"
-            out.setdefault(key, ctx.resource(self.name, key, {}, section, entry["_entry"]))
+            resource = out.setdefault(key, ctx.resource(self.name, key, {}, section, entry["_entry"]))
+            if entry.get("_intent"):
+                resource.data["intent"] = entry["_intent"]
         return list(out.values())
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -17,7 +17,8 @@ from realmctl.plan import Change, Key, Resource
 def source_user(state: RealmState, realm: str, name: str) -> dict[str, Any] | None:
     """Realm `realm`'s user named `name` (an e-mail when it holds `@`), exact match."""
     field = "email" if "@" in name else "username"
-    found = state.api.get(f"admin/realms/{seg(realm)}/users", **{field: name, "exact": "true"}) or []
+    # None (404) while the source realm is still to be created in this run.
+    found = state.api.get_or_none(f"admin/realms/{seg(realm)}/users", **{field: name, "exact": "true"}) or []
     return found[0] if len(found) == 1 else None
 
 
@@ -37,6 +38,8 @@ class FederatedLinkKind(LinkKind):
             fields = {"userId": found["id"], "userName": found["username"]} if found else {}
             resource = ctx.resource(self.name, key, fields, "tokenExchange", entry["_entry"], "users")
             resource.data["source"] = (entry["sourceRealm"], entry["sourceUser"])
+            if entry.get("_intent"):
+                resource.data["intent"] = entry["_intent"]
             out.append(resource)
         return out
 
