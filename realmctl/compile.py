@@ -79,8 +79,8 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     if not users and not has_stored:
         return Expanded(realms, errors)
     chains = Chains(capabilities.read(api))
-    for realm, declared in realms.items():
-        chains.stored_tokens(realm, declared)
+    for realm_name, realm_spec in realms.items():
+        chains.stored_tokens(realm_name, realm_spec)
     methods = {
         (t, n): chains.exchange_method(f"realm {t}: token exchange {n!r}", e.get("method"), bool(e.get("users")))
         for t, n, e in users
@@ -89,8 +89,8 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     if legacy and missing_features(api):
         errors.append(feature_error(api, sorted({t for t, _, _ in legacy})))
         users = [(t, n, e) for t, n, e in users if methods[t, n] == JWT]
-    for realm in realms.values():
-        realm.pop("tokenExchange", None)
+    for realm_spec in realms.values():
+        realm_spec.pop("tokenExchange", None)
     for target, name, entry in users:
         source_realm, source_client = entry["source"]["realm"], entry["source"]["client"]
         if source_realm not in realms:
