@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from realmctl.sandbox import tokens
 from realmctl.sandbox.errors import HttpError
@@ -54,9 +55,12 @@ def _idp_for(realm: Realm, iss: Any) -> IdentityProvider | None:
 
 
 def grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
-    assertion = form.get("assertion")
-    if not assertion:
+    # An empty `assertion=` is "not a valid JWT", only a missing one is "Missing parameter" (26.7.3);
+    # the token endpoint's form drops blank values, so the body is read again here.
+    sent = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).get("assertion")
+    if sent is None:
         raise _fail("Missing parameter:assertion")
+    assertion = sent[0]
     claims = tokens.decode_unverified(assertion)
     header = decode_header(assertion)
     if claims is None or header is None:
