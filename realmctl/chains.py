@@ -96,6 +96,15 @@ class Chains:
 
     def stored_tokens(self, realm: str, declared: dict[str, Any]) -> None:
         """Writes each `storedTokens` entry of a realm as the objects its chosen variant needs."""
+        if self.caps.broker_api != "v1" and v1_references(declared):
+            self.errors.append(
+                f"realm {realm} wires stored-token reading for the Identity Brokering API v1 "
+                f"({', '.join(v1_references(declared))}), and this server has v1 off "
+                f'({self.caps.state(BROKER_V1, BROKER_V2)}): GET /broker/{{alias}}/token answers 400 "Identity '
+                'Brokering API feature not enabled" and new realms have no `broker` client, so broker/read-token '
+                "does not exist. Declare a `storedTokens` entry instead (wired through v2 here, through v1 on "
+                "a v1 server), or start Keycloak without identity-brokering-api:v2"
+            )
         for name, entry in (declared.pop("storedTokens", None) or {}).items():
             where = f"realm {realm}: stored tokens {name!r}"
             api = self.broker_api(where, entry.get("api"))
@@ -266,6 +275,20 @@ class Chains:
         optional = client.setdefault("optionalClientScopes", [])
         if scope not in optional and scope not in client.get("defaultClientScopes", []):
             optional.append(scope)
+
+
+def v1_references(declared: dict[str, Any]) -> list[str]:
+    """Where a realm's spec (before compilation) names the v1 chain's `broker/read-token` by hand."""
+    found = []
+    for alias, idp in (declared.get("identityProviders") or {}).items():
+        if idp.get("storedTokensReadable") or idp.get("grantReadTokenToLinkedUsers"):
+            found.append(f"identity provider {alias} grants broker/read-token")
+    if any("broker" in (g.get("clientRoles") or {}) for g in declared.get("roleGrants") or []):
+        found.append("roleGrants name broker roles")
+    owners = [*(declared.get("clients") or {}).items(), *(declared.get("clientScopes") or {}).items()]
+    if any("broker" in ((spec or {}).get("roleScope") or {}).get("clients", {}) for _, spec in owners):
+        found.append("a roleScope names broker roles")
+    return found
 
 
 def _users(value: Any) -> dict[str, str]:

@@ -108,3 +108,13 @@ def test_what_the_variants_made_leaves_with_the_entry(sandboxes: dict[str, Sandb
     assert not attributes.get("oauth2.jwt.authorization.grant.enabled")
     assert admin.get(f"admin/realms/{a}/users/{uid}/federated-identity") == []
     assert admin.call("GET", f"admin/realms/{a}/identity-provider/instances/realm-b").status_code == 404
+
+
+def test_a_v1_chain_by_hand_on_a_v2_server_is_named(sandboxes: dict[str, Sandbox]) -> None:
+    """examples/stored-tokens.yaml grants broker/read-token by hand: on a v2 server that cannot work."""
+    from tests.helpers import ROOT
+
+    found = run(sandboxes["modern"], "check", str(ROOT / "examples" / "stored-tokens.yaml"))
+    assert found.code == 3 and "v2.v1-chain" in found.out, found.all
+    assert "Identity Brokering API feature not enabled" in found.out
+    assert "broker.role-not-in-scope" not in found.out  # the v1 rules are not applied on a v2 server
