@@ -15,7 +15,7 @@ import yaml
 
 from realmctl.sandbox import Sandbox
 from tests.e2e.test_modern_chains import jwt_spec
-from tests.helpers import Admin, env_for, realmctl, unique
+from tests.helpers import ROOT, Admin, env_for, realmctl, unique
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +112,6 @@ def test_what_the_variants_made_leaves_with_the_entry(sandboxes: dict[str, Sandb
 
 def test_a_v1_chain_by_hand_on_a_v2_server_is_named(sandboxes: dict[str, Sandbox]) -> None:
     """examples/stored-tokens.yaml grants broker/read-token by hand: on a v2 server that cannot work."""
-    from tests.helpers import ROOT
-
     found = run(sandboxes["modern"], "check", str(ROOT / "examples" / "stored-tokens.yaml"))
     assert found.code == 3 and "v2.v1-chain" in found.out, found.all
     assert "Identity Brokering API feature not enabled" in found.out
