@@ -148,10 +148,13 @@ def target_options(func: Any) -> Any:
     )(func)
     func = click.option(
         "--sandbox-profile",
-        type=click.Choice(["keycloak-26", "legacy-exchange"]),
+        type=click.Choice(["keycloak-26", "legacy-exchange", "modern"]),
         default="keycloak-26",
         show_default=True,
-        help="Features of the sandbox: Keycloak 26.2+ defaults, or legacy token exchange + FGAP v1.",
+        help=(
+            "Features of the sandbox: Keycloak 26.2+ defaults, legacy token exchange + FGAP v1, "
+            "or 26.7 modern (identity-brokering-api v2, JWT grant)."
+        ),
     )(func)
     func = click.option(
         "--sandbox-import",
@@ -413,7 +416,7 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
 @cli.command(context_settings=CONTEXT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
-@click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26 or legacy-exchange.")
+@click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26, legacy-exchange or modern.")
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
 @click.option(
     "--context-path",

@@ -192,7 +192,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         (ctx.realm, kind.name, live) for (kind, ctx), (_, lives) in zip(units, results, strict=True) for live in lives
     ]
     errors = list(expanded.errors) + [e for ctx in contexts.values() for e in ctx.errors]
-    notes: list[str] = []
+    notes: list[str] = list(expanded.notes)
     kept = []
     for change in changes:
         if change.action == "delete" and protected(change):
@@ -200,7 +200,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         else:
             kept.append(change)
     plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
-    plan.warnings = builtin_client_warnings(kept)
+    plan.warnings = expanded.warnings + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec)

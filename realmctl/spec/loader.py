@@ -22,7 +22,7 @@ from realmctl.spec.yamlpos import Document, parse
 
 #: Realm sections that map names to objects; two files may add different names to one realm.
 #: (`roles` is a list of names or a mapping by name: two files may extend either form.)
-NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "roles")
+NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "storedTokens", "roles")
 #: Realm sections that are lists whose entries two files may both add to.
 LIST_SECTIONS = ("groups", "roleGrants", "roles")
 #: The largest spec file read by default: a realm of thousands of users fits; a 50 MB file is a
