@@ -70,6 +70,29 @@ EXCHANGE_STOPS = {
     "exchange.idp-missing": {"permission", "policy", "client", "audience"},
     "exchange.permission-off": {"policy", "audience"},
 }
+# The Keycloak 26.6+ variants (realmctl/check/modern.py): Identity Brokering API v2 and the JWT
+# Authorization Grant. Their findings carry the entry's position, which tells two entries apart.
+V2_LINKS = {
+    "v2.idp-missing": "idp",
+    "v2.no-stored-token": "stored",
+    "v2.client-missing": "client",
+    "v2.public-client": "client",
+    "v2.client-not-enabled": "enabled",
+    "v2.idp-not-allowed": "allowed",
+}
+JWT_LINKS = {
+    "jwt.feature-off": "endpoint",
+    "jwt.idp-missing": "trust",
+    "jwt.idp-grant-off": "trust",
+    "jwt.issuer-mismatch": "trust",
+    "jwt.public-client": "client",
+    "jwt.client-not-enabled": "client",
+    "jwt.idp-not-allowed": "client",
+    "jwt.user-not-linked": "link",
+    "jwt.audience-missing": "audience",
+    "jwt.multiple-audiences": "audience",
+}
+JWT_STOPS = {"jwt.feature-off": {"source", "trust", "client", "link", "audience"}}
 SUBJECT_LINKS = {"identity provider": "idp", "client": "client", "user": "role"}
 EXCHANGE_SUBJECTS = {"identity provider": "trust", "client": "client", "token exchange": "permission"}
 
@@ -173,6 +196,51 @@ def _exchange_chain(realm: str, name: str, entry: dict[str, Any], findings: list
     return chain
 
 
+def _by_position(chain: Chain, table: dict[str, str], stops: dict[str, set[str]], found: list[Finding]) -> Chain:
+    """Findings of the entry (same rule family and position) on their links; the end blocked when broken."""
+    for f in found:
+        key = table.get(f.rule)
+        if key is not None:
+            chain.link(key).findings.append(f)
+            for skipped in stops.get(f.rule, ()):
+                chain.link(skipped).skipped = True
+    end = chain.links[-1]
+    end.blocked = not end.findings and any(link.state == ERROR for link in chain.links[:-1])
+    return chain
+
+
+def _stored_v2_chain(realm: str, name: str, entry: dict[str, Any], found: list[Finding]) -> Chain:
+    alias, clients = entry["identityProvider"], ", ".join(entry.get("clients") or [])
+    chain = Chain(
+        f"realm {realm}: stored tokens {name} of {alias} (Identity Brokering API v2)",
+        [
+            Link("idp", f"identity provider {alias}"),
+            Link("stored", "stored token (storeToken or storeTokenInSession)"),
+            Link("client", f"confidential client {clients}"),
+            Link("enabled", "client attribute external.token.enabled"),
+            Link("allowed", f"{alias} in external.token.idp"),
+            Link("endpoint", f"POST /realms/{realm}/broker/{alias}/token"),
+        ],
+    )
+    return _by_position(chain, V2_LINKS, {}, found)
+
+
+def _jwt_chain(realm: str, name: str, entry: dict[str, Any], found: list[Finding]) -> Chain:
+    source, alias, clients = entry["source"], entry["identityProvider"], ", ".join(entry.get("clients") or [])
+    chain = Chain(
+        f"realm {realm}: JWT Authorization Grant {name}, from realm {source['realm']}",
+        [
+            Link("source", f"source realm {source['realm']} (client {source['client']})"),
+            Link("trust", f"identity provider {alias} trusts {source['realm']}, grant on"),
+            Link("client", f"client {clients} allowed the grant from {alias}"),
+            Link("link", "user linked to the source user"),
+            Link("audience", f"assertion audience: realm {realm}'s issuer only"),
+            Link("endpoint", f"jwt-bearer grant at realm {realm}'s token endpoint"),
+        ],
+    )
+    return _by_position(chain, JWT_LINKS, JWT_STOPS, found)
+
+
 def chains_of(spec: Spec, report: Report) -> list[Chain]:
     """Every chain the report says check looked at, with the findings on each of its links."""
     missing = {f.realm for f in report.findings if f.rule == "realm-missing"}
@@ -182,15 +250,30 @@ def chains_of(spec: Spec, report: Report) -> list[Chain]:
         if realm in missing:
             continue
         users = chain_users(rs)
-        for alias in token_idps(rs):
-            for client in rs.get("clients") or {}:
-                if f"client {client} reads stored tokens" in checked:
-                    out.append(_broker_chain(realm, alias, client, users, report.findings))
+        v1 = {(alias, client) for alias in token_idps(rs) for client in rs.get("clients") or {}}
+        for name, entry in (rs.get("storedTokens") or {}).items():
+            if f"stored tokens {name} (identity-brokering-api v2) in realm {realm}" in checked:
+                found = _of_entry(spec, report, realm, "storedTokens", name)
+                out.append(_stored_v2_chain(realm, name, entry, found))
+            else:  # the v1 variant: the v1 rules checked the objects the entry stands for
+                v1 |= {(entry["identityProvider"], client) for client in entry.get("clients") or []}
+                users = sorted(set(users) | {str(u).lower() for u in entry.get("users") or []})
+        for alias, client in sorted(v1):
+            if f"client {client} reads stored tokens" in checked:
+                out.append(_broker_chain(realm, alias, client, users, report.findings))
     for realm, rs in spec.realms.items():
         for name, entry in (rs.get("tokenExchange") or {}).items():
             if f"token exchange {name} into {realm}" in checked:
                 out.append(_exchange_chain(realm, name, entry, report.findings))
+            elif f"JWT Authorization Grant {name} into realm {realm}" in checked:
+                out.append(_jwt_chain(realm, name, entry, _of_entry(spec, report, realm, "tokenExchange", name)))
     return out
+
+
+def _of_entry(spec: Spec, report: Report, realm: str, section: str, name: str) -> list[Finding]:
+    """The findings written against one entry of the spec (the 26.6+ rules give the entry's position)."""
+    where = spec.where("realms", realm, section, name)
+    return [f for f in report.findings if f.realm == realm and f.position == where]
 
 
 def _lines(link: Link) -> list[str]:

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import tests.check.test_corpus as corpus
 from realmctl.check.findings import Finding, Report
 from realmctl.render.chains import BROKER_LINKS, EXCHANGE_LINKS, chains_of, dot, markdown
 from realmctl.spec.model import Spec
 from tests.check.test_corpus import CASES, SERVER_BREAKS, World, exchange
-from tests.helpers import ROOT
+from tests.helpers import ROOT, Admin, env_for, realmctl, unique
 
 MERMAID = ROOT / "tools" / "mermaid"
 BLOCK = re.compile(r"```mermaid\n(.*?)```", re.S)
@@ -218,3 +219,45 @@ def test_two_exchanges_into_one_realm_each_get_only_their_own_findings() -> None
     assert [cls for _, cls in nodes(second)] == ["ok", "ok", "error", "skip", "ok", "skip"], second
     assert "fix: run `realmctl apply`" in nodes(second)[2][0]
     assert [r["ok"] for r in mermaid_parse([first, second])] == [True, True]
+
+
+def test_the_26_6_variants_are_drawn_with_the_broken_link_marked(tmp_path: Path) -> None:
+    """Stored tokens through the Identity Brokering API v2 and the JWT Authorization Grant, applied to
+    the sandbox's `modern` profile, one client attribute removed by hand in each: the diagram marks
+    the link the rule names, and Mermaid's parser accepts both."""
+    from realmctl.sandbox import Sandbox
+    from tests.e2e.test_modern_chains import jwt_spec, set_client_attribute
+
+    realm, a, b = unique("st2"), unique("jwa"), unique("jwb")
+    JWT_ENABLED = "oauth2.jwt.authorization.grant.enabled"
+    stored = {
+        "version": 1,
+        "realms": {
+            realm: {
+                "identityProviders": {"azure": {"providerId": "oidc", "config": {"clientId": "x"}}},
+                "clients": {"my-app": {"publicClient": False, "secret": "my-app-secret"}},
+                "storedTokens": {"my-app-reads-azure": {"identityProvider": "azure", "clients": ["my-app"]}},
+            }
+        },
+    }
+    with Sandbox(profile="modern") as sb:
+        env = env_for(sb.url, sb.admin_user, sb.admin_password)
+        admin = Admin(sb.url, sb.admin_user, sb.admin_password)
+        diagrams = []
+        for name, spec, break_it, rule, link in (
+            ("stored", stored, (realm, "my-app", "external.token.enabled"), "v2.client-not-enabled", 3),
+            ("jwt", jwt_spec(a, b), (a, "a-app", JWT_ENABLED), "jwt.client-not-enabled", 2),
+        ):
+            path = tmp_path / f"{name}.yaml"
+            path.write_text(yaml.safe_dump(spec))
+            assert realmctl("apply", "--yes", "-q", str(path), env=env).code == 0
+            set_client_attribute(admin, *break_it, "false")
+            result = realmctl("check", "--format", "markdown", str(path), env=env)
+            assert result.code == 3, result.all
+            (diagram,) = BLOCK.findall(result.out)
+            drawn = nodes(diagram)
+            assert drawn[link][1] == "error" and f"error {rule}" in drawn[link][0], diagram
+            assert drawn[-1][1] == "error", "the endpoint is refused while a link before it is broken"
+            assert [cls for i, (_, cls) in enumerate(drawn[:-1]) if i != link] == ["ok"] * (len(drawn) - 2), diagram
+            diagrams.append(diagram)
+    assert [v["ok"] for v in mermaid_parse(diagrams)] == [True, True]
