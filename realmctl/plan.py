@@ -193,8 +193,14 @@ class Plan:
         return not self.changes
 
     def digest(self) -> str:
-        """A fingerprint of the changes themselves (secrets only as 'sensitive' markers)."""
-        body = json.dumps([c.to_json() for c in self.changes], sort_keys=True, default=str)
+        """A fingerprint of the changes themselves (secrets only as 'sensitive' markers).
+
+        Without `source`: where a change was declared is not what it does, and the file names
+        depend on how the spec was named (`apply PLANFILE` loads it by absolute path, `plan` by the
+        path as typed); a moved line in an unchanged spec changes nothing on the server either.
+        """
+        changes = [{k: v for k, v in c.to_json().items() if k != "source"} for c in self.changes]
+        body = json.dumps(changes, sort_keys=True, default=str)
         return hashlib.sha256(body.encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""Defects of issue #16 item 6, each found by trying as a user would: a plan file made from a
+relative spec path, secret fingerprints and re-sending secrets, and where `source` points.
+
+Runs against the sandbox by default and against a real Keycloak when REALMCTL_TEST_URL is set.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Admin, env_for, realmctl, unique
+
+CANARY = "canary-7d1e44-secret"
+
+
+class Realm:
+    """A unique realm on the test server, and the environment realmctl runs with."""
+
+    def __init__(self, keycloak: Any) -> None:
+        self.name = unique("defects")
+        self.admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+        self.env = env_for(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+
+
+@pytest.fixture
+def realm(keycloak: Any) -> Iterator[Realm]:
+    made = Realm(keycloak)
+    yield made
+    made.admin.call("DELETE", f"admin/realms/{made.name}")  # the servers are shared
+
+
+def test_a_plan_file_made_from_a_relative_spec_path_applies(
+    realm: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`realmctl plan examples/x.yaml --out p.json` then `realmctl apply p.json`, as the README
+    writes it: nothing changed in between, so the plan is applied (it was refused as stale)."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "apps.yaml").write_text(
+        f"version: 1\nrealms:\n  {realm.name}:\n    clients:\n      web:\n        publicClient: true\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    planned = realmctl("plan", "specs/apps.yaml", "--out", "p.json", env=realm.env)
+    assert planned.code == 0, planned.all
+    assert json.loads(Path("p.json").read_text())["changes"][0]["source"]["file"] == "specs/apps.yaml"
+    applied = realmctl("apply", "p.json", env=realm.env)
+    assert applied.code == 0, applied.all
+    assert "Apply complete: 2 change(s) applied" in applied.out
+    assert realm.admin.client(realm.name, "web") is not None
