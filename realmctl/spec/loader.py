@@ -85,7 +85,10 @@ def read_document(file: str, env: Mapping[str, str], options: LoadOptions | None
     if doc.data is None:
         return doc
     access = FileAccess(options.allow_file_outside_spec, options.max_file_bytes)
-    doc.data, found, doc.sources = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions, access)
+    # An expression's error points at its key, or at the expression where it stands on a line below.
+    at_expression = {p: v for p, v in doc.values.items() if p in doc.positions and doc.positions[p].line != v.line}
+    positions = {**doc.positions, **at_expression}
+    doc.data, found, doc.sources = interpolate(doc.data, env, FsPath(file).parent, file, positions, access)
     doc.findings.extend(found)
     doc.findings.extend(validate_document(doc.data, file, doc.positions, set(doc.sources)))
     return doc
@@ -97,6 +100,7 @@ class _Merger:
     def __init__(self) -> None:
         self.realms: dict[str, dict[str, Any]] = {}
         self.positions: dict[Path, Position] = {}
+        self.values: dict[Path, Position] = {}
         self.sources: dict[Path, list[str]] = {}
         self.public: set[str] = set()
         self.findings: list[Finding] = []
@@ -153,6 +157,9 @@ class _Merger:
         for path, pos in doc.positions.items():
             if (target := merged(path)) is not None:
                 self.positions.setdefault(target, pos)
+        for path, pos in doc.values.items():
+            if (target := merged(path)) is not None:
+                self.values.setdefault(target, pos)
         for path, names in doc.sources.items():
             if (target := merged(path)) is not None:
                 self.sources[target] = names
@@ -295,6 +302,7 @@ def load_spec(
     return Spec(
         realms=merger.realms,
         positions=merger.positions,
+        values=merger.values,
         sensitive=sensitive,
         files=files,
         warnings=findings,

@@ -56,6 +56,8 @@ class Spec:
 
     realms: dict[str, dict[str, Any]]
     positions: dict[Path, Position] = field(default_factory=dict)
+    #: Where the value of a mapping entry starts, when that is not where its key stands.
+    values: dict[Path, Position] = field(default_factory=dict)
     sensitive: set[Path] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
@@ -83,6 +85,10 @@ class Spec:
                 return self.positions[p]
             p = p[:-1]
         return None
+
+    def value_at(self, *path: str | int) -> Position | None:
+        """Where the value at exactly `path` starts (None: not a mapping entry of the files)."""
+        return self.values.get(tuple(path))
 
 
 class SpecInvalid(RealmctlError):

@@ -49,3 +49,40 @@ def test_a_plan_file_made_from_a_relative_spec_path_applies(
     assert applied.code == 0, applied.all
     assert "Apply complete: 2 change(s) applied" in applied.out
     assert realm.admin.client(realm.name, "web") is not None
+
+
+MULTILINE = """\
+version: 1
+realms:
+  {realm}:
+    clients:
+      web:
+        publicClient: false
+        secret:
+          ${{env:WEB_SECRET}}
+        description: |
+          A long
+          description
+"""
+
+
+def test_plan_sources_point_at_the_value_where_it_stands_below_its_key(realm: Realm, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(MULTILINE.format(realm=realm.name))
+    result = realmctl("plan", "--format", "json", str(spec), env={**realm.env, "WEB_SECRET": CANARY})
+    assert result.code == 0, result.all
+    assert CANARY not in result.all
+    client = next(c for c in json.loads(result.out)["changes"] if c["kind"] == "client")
+    assert client["source"] == {"file": str(spec), "line": 5, "column": 7, "value": {"line": 6, "column": 9}}
+    fields = {f["field"]: f for f in client["fields"]}
+    assert fields["secret"] == {
+        "field": "secret",
+        "sensitive": True,
+        "source": {"file": str(spec), "line": 8, "column": 11},
+    }
+    assert fields["description"]["source"] == {"file": str(spec), "line": 10, "column": 11}  # the block's text
+    assert fields["publicClient"]["source"] == {"file": str(spec), "line": 6, "column": 23}
+    # The same positions for an error in the expression: the line of `${env:...}`, not of `secret:`.
+    unset = {k: v for k, v in realm.env.items() if k != "WEB_SECRET"}
+    invalid = realmctl("validate", str(spec), env=unset)
+    assert invalid.code == 1 and f"{spec}:8:11: error: environment variable `WEB_SECRET`" in invalid.all
