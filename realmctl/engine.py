@@ -119,6 +119,7 @@ class Safety:
     min_owned: int = 10
     allow_mass_delete: bool = False
     allow_mass_update: bool = False
+    resend_secrets: bool = False  # send masked secrets again whatever their fingerprints say
 
 
 PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
@@ -183,7 +184,10 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
     safety = safety or Safety()
     states = {realm: RealmState(api, realm) for realm in spec.realms}
     expanded = expand(spec, states, api)
-    contexts = {realm: Context(spec, realm, state, expanded.realms[realm]) for realm, state in states.items()}
+    contexts = {
+        realm: Context(spec, realm, state, expanded.realms[realm], resend_secrets=safety.resend_secrets)
+        for realm, state in states.items()
+    }
     units = [(kind, contexts[realm]) for realm in states for kind in KINDS]
     with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
         results = list(pool.map(lambda unit: _plan_unit(*unit), units))

@@ -15,8 +15,17 @@ from realmctl.spec.model import Position, Spec
 class Context:
     """What compiling one realm needs: the spec (for positions) and the realm's live state."""
 
-    def __init__(self, spec: Spec, realm: str, state: RealmState, realm_spec: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        realm: str,
+        state: RealmState,
+        realm_spec: dict[str, Any] | None = None,
+        resend_secrets: bool = False,
+    ) -> None:
         self.spec = spec
+        #: Send masked secrets (IdP client secrets) again even where their fingerprint matches.
+        self.resend_secrets = resend_secrets
         self.realm = realm
         self.state = state
         self.realm_spec: dict[str, Any] = spec.realms.get(realm, {}) if realm_spec is None else realm_spec
