@@ -66,10 +66,11 @@ class FieldChange:
     old: Any
     new: Any
     sensitive: bool = False
+    resent: bool = False  # a secret sent again on request (--resend-secrets), not found changed
 
     def to_json(self) -> dict[str, Any]:
         if self.sensitive:
-            return {"field": self.path, "sensitive": True}
+            return {"field": self.path, "sensitive": True, **({"resent": True} if self.resent else {})}
         return {"field": self.path, "old": self.old, "new": self.new}
 
 
