@@ -12,6 +12,7 @@ re-sent on upgrade; they are replaced whenever the secret is sent again, which
 `apply --resend-secrets` forces once.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -44,8 +45,12 @@ def is_legacy(stored: str | None) -> bool:
     return bool(stored) and str(stored).startswith(LEGACY_PREFIX + "$")
 
 
+@functools.lru_cache(maxsize=1024)
 def matches(value: str, stored: str | None) -> bool:
-    """Whether `value` is the secret that produced the stored fingerprint (either format)."""
+    """Whether `value` is the secret that produced the stored fingerprint (either format).
+
+    Remembered for the process: apply plans twice (before, and to verify convergence), and each
+    comparison costs ~0.1 s by design."""
     parts = (stored or "").split("$")
     if parts[0] == PREFIX and len(parts) == 6 and all(p.isdigit() for p in parts[1:4]):
         log2_n, r, p = (int(x) for x in parts[1:4])
