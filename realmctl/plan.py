@@ -54,6 +54,7 @@ class Live:
     fields: dict[str, Any]
     id: str | None = None
     owned: bool = False
+    owner: str | None = None  # which spec owner holds it, when realmctl made it (realmctl.ownership)
     secrets: dict[str, str | None] = field(default_factory=dict)  # stored fingerprints or clear values
     raw: dict[str, Any] = field(default_factory=dict)
 

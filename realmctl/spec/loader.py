@@ -13,7 +13,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from realmctl.spec.interpolate import MAX_FILE_BYTES, FileAccess, interpolate
-from realmctl.spec.model import Finding, Path, Position, Spec, SpecInvalid
+from realmctl.spec.model import DEFAULT_OWNER, Finding, Path, Position, Spec, SpecInvalid
 from realmctl.spec.paths import SECTIONS, subject
 from realmctl.spec.references import check_references
 from realmctl.spec.secrets import Secret, known_public, public_sources, secret_by_name, shown_as_name, spec_leaves
@@ -104,6 +104,8 @@ class _Merger:
         self.sources: dict[Path, list[str]] = {}
         self.public: set[str] = set()
         self.findings: list[Finding] = []
+        self.owners: dict[str, Position | None] = {}  # top-level `owner:` of each file that names one
+        self.adopt: dict[str, set[tuple[str, ...]]] = {}
 
     def _twice(self, what: str, first: Path, second: Path, doc: Document) -> None:
         a, b = self.positions.get(first), doc.positions.get(second)
@@ -111,6 +113,30 @@ class _Merger:
             Finding("error", "duplicate-object", f"{what} is declared twice: at {a} and at {b}", b,
                     "declare each object once")
         )  # fmt: skip
+
+    def _ownership(self, doc: Document) -> None:
+        """`owner:` must be the same in every file that names it; `adopt:` lists are joined."""
+        data = doc.data if isinstance(doc.data, dict) else {}
+        owner = data.get("owner")
+        if isinstance(owner, str):
+            if self.owners and owner not in self.owners:
+                first = next(iter(self.owners))
+                self.findings.append(
+                    Finding(
+                        "error",
+                        "owner-conflict",
+                        f"this file names owner `{owner}`, and {self.owners[first]} names `{first}`",
+                        doc.positions.get(("owner",)),
+                        "one spec has one owner: split the files into two specs, one per owner",
+                    )
+                )
+            self.owners.setdefault(owner, doc.positions.get(("owner",)))
+        adopt = data.get("adopt")
+        for realm, entries in adopt.items() if isinstance(adopt, dict) else ():
+            for entry in entries if isinstance(entries, list) else ():
+                if isinstance(entry, list) and all(isinstance(part, str) for part in entry):
+                    key = (entry[0], *(e.lower() if entry[0] == "user" else e for e in entry[1:]))
+                    self.adopt.setdefault(str(realm), set()).add(key)
 
     def add(self, doc: Document) -> None:
         realms = doc.data.get("realms") if isinstance(doc.data, dict) else None
@@ -144,6 +170,7 @@ class _Merger:
                     self._twice(f"`{key}` of realm `{r}`", at, at, doc)
                     skipped.add(at)
         self.public |= public_sources(doc.data)
+        self._ownership(doc)
 
         def merged(path: Path) -> Path | None:
             """Where `path` of this file lands in the merged realms (None: not merged)."""
@@ -303,6 +330,8 @@ def load_spec(
         realms=merger.realms,
         positions=merger.positions,
         values=merger.values,
+        owner=next(iter(merger.owners), DEFAULT_OWNER),
+        adopt=merger.adopt,
         sensitive=sensitive,
         files=files,
         warnings=findings,

@@ -15,6 +15,9 @@ Path = tuple[str | int, ...]
 
 Severity = Literal["error", "warning"]
 
+#: The owner of a spec that names none, and of everything earlier versions made (docs/spec.md).
+DEFAULT_OWNER = "default"
+
 
 @dataclass(frozen=True)
 class Position:
@@ -61,6 +64,13 @@ class Spec:
     sensitive: set[Path] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    #: Who holds what this spec makes (top-level `owner:`), and the objects it takes over from
+    #: another owner: realm -> {(kind, *key)} (top-level `adopt:`); see realmctl/ownership.py.
+    owner: str = DEFAULT_OWNER
+    adopt: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+
+    def adopt_position(self, realm: str) -> Position | None:
+        return self.where("adopt", realm)
 
     def objects(self) -> list[tuple[str, str, str]]:
         """Every declared object as (realm, kind, name); kinds are the spec's section names, with
