@@ -71,15 +71,26 @@ def adopts(ctx: "Context", kind: str, key: tuple[str, ...], holder: str | None) 
 
 
 def _holder(state: "RealmState", kind: "Kind", live: Live) -> str:
-    """Which owner holds an owned live object or link."""
+    """Which owner holds an owned live object or link.
+
+    For objects owned by their marker, a named owner's entry written by name only (the create did
+    not answer an id) is upgraded to the live id, and an entry with another id (the object was
+    re-made since) is dropped, at the next apply that changes the realm (as `RealmState.owns`)."""
+    from realmctl.live import record_entry
+
     full = kind.record_key(live.key)
     found = state.entry_owners.get(full)  # set when the record matched a link's or user's ids
     if found is not None:
         return found
+    holder = DEFAULT_OWNER
     for raw, ids in state.record_entries(full):
         if ids is None or (live.id is not None and ids == (live.id,)):
-            return owner_of_entry(raw)
-    return DEFAULT_OWNER
+            holder = owner_of_entry(raw)
+            if ids is None and live.id is not None and not kind.recorded:
+                state._fix(raw, wrap(record_entry(full[0], full[1:], (live.id,)), holder))
+        elif live.id is not None and not kind.recorded and not kind.link:
+            state._fix(raw, None)
+    return holder
 
 
 def settle(kind: "Kind", ctx: "Context", wanted: list[Resource], lives: dict[tuple[str, ...], Live]) -> None:
