@@ -246,7 +246,8 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     """Show what `apply` would change on the live server. Never writes.
 
     Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
-    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created).
+    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created for
+    this spec's `owner`).
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """
