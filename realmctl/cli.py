@@ -199,6 +199,12 @@ def safety_options(func: Any) -> Any:
         metavar="PCT",
         help="Refuse to delete more than PCT % of the objects realmctl owns in a realm.",
     )(func)
+    func = click.option(
+        "--resend-secrets",
+        is_flag=True,
+        help="Send identity-provider secrets again even where their fingerprint matches: Keycloak masks "
+        "them, so a secret changed by hand in the console is otherwise invisible (shown as `sent again`).",
+    )(func)
     func = click.option("--allow-mass-update", is_flag=True, help="Allow updates beyond --update-threshold.")(func)
     func = click.option("--allow-mass-delete", is_flag=True, help="Allow deletions beyond --delete-threshold.")(func)
     return func
@@ -210,6 +216,7 @@ def _safety(kw: dict[str, Any]) -> Safety:
         update_pct=kw.pop("update_threshold"),
         allow_mass_delete=kw.pop("allow_mass_delete"),
         allow_mass_update=kw.pop("allow_mass_update"),
+        resend_secrets=kw.pop("resend_secrets"),
     )
 
 
@@ -245,7 +252,8 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     """Show what `apply` would change on the live server. Never writes.
 
     Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
-    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created).
+    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created for
+    this spec's `owner`).
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """

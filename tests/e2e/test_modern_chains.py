@@ -12,7 +12,6 @@ expects `check` to name it and the server to refuse with the text the rule quote
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import pytest
 import requests
 import yaml
 
-from realmctl.sandbox import Sandbox
 from tests.brokered_login import brokered_login
 from tests.conftest import KeycloakTarget
 from tests.e2e.conftest import LongAdmin, make_upstream
@@ -34,19 +32,11 @@ APP_SECRET = "my-app-secret-e2e"  # test-only values on throwaway realms
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
-@pytest.fixture(scope="module")
-def modern() -> Iterator[KeycloakTarget]:
-    """A real modern server when REALMCTL_TEST_URL names one (REALMCTL_TEST_PROFILE=modern), else the sandbox."""
-    url = os.environ.get("REALMCTL_TEST_URL")
-    if url:
-        if os.environ.get("REALMCTL_TEST_PROFILE") != "modern":
-            pytest.skip("the real server is not declared to run the modern profile (REALMCTL_TEST_PROFILE=modern)")
-        user = os.environ.get("REALMCTL_TEST_USER", "admin")
-        password = os.environ.get("REALMCTL_TEST_PASSWORD", "admin")
-        yield KeycloakTarget(url.rstrip("/"), user, password, False, "modern")
-        return
-    with Sandbox(profile="modern") as sb:
-        yield KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "modern")
+@pytest.fixture
+def modern(modern_keycloak: KeycloakTarget) -> KeycloakTarget:
+    """The `modern` server of tests/conftest.py (a real one with --backend keycloak or
+    REALMCTL_TEST_URL + REALMCTL_TEST_PROFILE=modern, else the sandbox's `modern` profile)."""
+    return modern_keycloak
 
 
 @pytest.fixture
