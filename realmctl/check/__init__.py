@@ -4,24 +4,28 @@ from realmctl.check import broker, exchange, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
 from realmctl.check.probe import Probe, run_probes
-from realmctl.engine import Safety, make_plan
+from realmctl.engine import Run, Safety, make_plan
 from realmctl.keycloak.session import Api
-from realmctl.live import RealmState
 from realmctl.spec.model import Spec
 
 __all__ = ["Finding", "Report", "run_check"]
 
 
-def run_check(spec: Spec, api: Api, probe: bool = False) -> tuple[Report, list[Probe]]:
-    """Every rule over every realm of the spec, then the probes if asked. Sends no admin write."""
+def run_check(spec: Spec, api: Api, probe: bool = False, run: Run | None = None) -> tuple[Report, list[Probe]]:
+    """Every rule over every realm of the spec, then the probes if asked. Sends no admin write.
+
+    The rules read the snapshot the plan was made from (`run`, or a plan made here): whatever the
+    plan read is answered from it, and only the facts the plan did not need are asked for.
+    """
     report = Report()
-    pending = make_plan(spec, api, Safety(allow_mass_delete=True, allow_mass_update=True)).plan
+    run = run or make_plan(spec, api, Safety(allow_mass_delete=True, allow_mass_update=True))
+    pending = run.plan
     if pending.changes:
         report.notes.append(
             f"{len(pending.changes)} change(s) of the spec are not applied yet (see `realmctl plan`); "
             "the findings describe the server as it is now"
         )
-    facts = {realm: Facts(RealmState(api, realm)) for realm in spec.realms}
+    facts = {realm: Facts(run.states[realm]) for realm in spec.realms}
     for realm, f in facts.items():
         if f.state.realm_rep() is None:
             report.findings.append(
