@@ -1,8 +1,11 @@
 """`realmctl check`: reason over the spec and the live realm, name the missing link of each chain."""
 
+from dataclasses import replace
+
 from realmctl.check import broker, exchange, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
+from realmctl.check.planned_state import plan_effects
 from realmctl.check.probe import Probe, run_probes
 from realmctl.engine import Run, Safety, make_plan
 from realmctl.keycloak.session import Api
@@ -23,7 +26,8 @@ def run_check(spec: Spec, api: Api, probe: bool = False, run: Run | None = None)
     if pending.changes:
         report.notes.append(
             f"{len(pending.changes)} change(s) of the spec are not applied yet (see `realmctl plan`); "
-            "the findings describe the server as it is now"
+            "the findings describe the server as it is now, and those marked [after the plan] what applying "
+            "it would break"
         )
     facts = {realm: Facts(run.states[realm]) for realm in spec.realms}
     for realm, f in facts.items():
@@ -47,7 +51,13 @@ def run_check(spec: Spec, api: Api, probe: bool = False, run: Run | None = None)
     found, checked = exchange.check_entries(spec, api, facts)
     report.findings += found
     report.checked += checked
+    created, fixed = plan_effects(spec, run)
+    fixes = {(f.rule, f.realm, f.subject) for f in fixed}
+    report.findings = [
+        replace(f, plan="fixes") if (f.rule, f.realm, f.subject) in fixes else f for f in report.findings
+    ] + created
     order = {"error": 0, "warning": 1, "info": 2}
-    report.findings.sort(key=lambda x: (order[x.severity], x.realm, x.rule, x.subject))
-    probes = run_probes(spec, api, facts, report.findings) if probe else []
+    report.findings.sort(key=lambda x: (order[x.severity], x.plan != "creates", x.realm, x.rule, x.subject))
+    now = [f for f in report.findings if f.plan != "creates"]  # the probes try the server as it is
+    probes = run_probes(spec, api, facts, now) if probe else []
     return report, probes

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from realmctl.live import OWNED_MARKER, Ids, RealmState
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, field_changes
+from realmctl.planned import PlannedView
 from realmctl.spec.model import Spec
 
 
@@ -79,6 +80,10 @@ class Kind:
 
     def delete(self, state: RealmState, change: Change) -> None:
         raise NotImplementedError
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        """Applies `change` to the in-memory planned view `check` reasons over (no server). Kinds
+        whose objects no chain rule reads keep this default and leave the view as it is."""
 
     def describe(self, key: Key) -> str:
         """How the object is named in plan output."""

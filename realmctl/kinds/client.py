@@ -11,6 +11,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str, pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
+from realmctl.planned import PlannedView, merge
 
 FIELDS = {
     "name": "name",
@@ -112,3 +113,19 @@ class ClientKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{state.base}/clients/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        """A new client starts, as in Keycloak, with the realm's default scopes and full scope."""
+        client_id = change.key[0]
+        if change.action == "delete":
+            view.clients.pop(client_id, None)
+        elif change.resource is not None:
+            new = {
+                "clientId": client_id,
+                "fullScopeAllowed": True,
+                "defaultClientScopes": list(view.realm_default_scopes),
+                "optionalClientScopes": [],
+                "protocolMappers": [],
+            }
+            view.clients[client_id] = merge(view.clients.get(client_id) or new, change.resource.fields)
+        view.touched = True

@@ -14,6 +14,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, FieldChange, Live, Resource
+from realmctl.planned import PlannedView, merge
 
 FIELDS = {
     "providerId": "providerId",
@@ -113,3 +114,12 @@ class IdpKind(Kind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         state.api.delete(f"{state.base}/identity-provider/instances/{seg(change.key[0])}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        table = view.idps
+        name = change.key[0]
+        if change.action == "delete":
+            table.pop(name, None)
+        elif change.resource is not None:
+            table[name] = merge(table.get(name) or {"alias": name, "config": {}}, change.resource.fields)
+        view.touched = True

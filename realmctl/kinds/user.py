@@ -6,6 +6,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, FieldChange, Live, Resource
+from realmctl.planned import PlannedView
 
 FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
 
@@ -90,3 +91,8 @@ class UserKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{state.base}/users/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        if change.action == "create":
+            view.new_users.add(change.key[0].lower())
+            view.touched = True
