@@ -17,11 +17,10 @@ from typing import Any
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.gather import Snapshot, gather
 from realmctl.keycloak.session import Api, Transient
-from realmctl.kinds import BY_NAME, KINDS
+from realmctl.kinds import BY_NAME, RANK
 from realmctl.kinds.base import Kind
 from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_record, record_entry
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, Resource, created_fields
-from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec
 from realmctl.spec.secrets import Secret, looks_secret
 
@@ -123,21 +122,10 @@ class Safety:
     allow_mass_update: bool = False
 
 
-PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
-
-
 def protected(change: Change) -> bool:
-    """Objects Keycloak itself needs: never deleted, whatever the spec or a marker says."""
-    key = change.key
-    if change.kind == "client":
-        return key[0] in PROTECTED_CLIENTS or (change.realm == "master" and key[0].endswith("-realm"))
-    if change.kind == "client-scope":
-        return key[0] in BUILTIN_SCOPES
-    if change.kind == "role":
-        if key[0] == "realm":
-            return key[1] in builtin_realm_roles(change.realm)
-        return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())
-    return change.kind == "realm"
+    """Objects Keycloak itself needs (each kind knows its built-ins): never deleted, whatever the
+    spec or a marker says."""
+    return BY_NAME[change.kind].builtin(change.realm, change.key)
 
 
 def builtin_client_warnings(changes: list[Change]) -> list[str]:
@@ -235,7 +223,7 @@ def _safety_errors(plan: Plan, seen: list[tuple[str, str, Live]], safety: Safety
 def order(changes: list[Change]) -> list[Change]:
     """Deletes first, dependents before what they depend on; then creates and updates by dependency,
     across realms (a source realm's client exists before the target realm's IdP reads its secret)."""
-    rank = {k.name: k.order for k in KINDS}
+    rank = RANK
     deletes = sorted((c for c in changes if c.action == "delete"), key=lambda c: (-rank[c.kind], c.realm, c.key))
     others = sorted((c for c in changes if c.action != "delete"), key=lambda c: (rank[c.kind], c.realm, c.key))
     return deletes + others

@@ -12,6 +12,10 @@ from realmctl.kinds.convert import kc_map, kc_str, pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
+from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
+
+#: Clients Keycloak creates and needs (`admin-permissions`: FGAP v2's resource server).
+PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
 
 FIELDS = {
     "name": "name",
@@ -52,7 +56,7 @@ def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
 class ClientKind(Kind):
     name = "client"
     title = "client"
-    order = 30
+    depends_on = ("realm-default-scope",)  # a new client takes the realm's default scopes as they are
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -129,3 +133,6 @@ class ClientKind(Kind):
             }
             view.clients[client_id] = merge(view.clients.get(client_id) or new, change.resource.fields)
         view.touched = True
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        return key[0] in PROTECTED_CLIENTS or (realm == "master" and key[0].endswith("-realm"))

@@ -7,6 +7,7 @@ from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
+from realmctl.spec.builtins import BUILTIN_SCOPES
 
 ATTRIBUTES = {
     "includeInTokenScope": "include.in.token.scope",
@@ -18,7 +19,7 @@ ATTRIBUTES = {
 class ClientScopeKind(Kind):
     name = "client-scope"
     title = "client scope"
-    order = 20
+    depends_on = ("realm",)
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -81,3 +82,6 @@ class ClientScopeKind(Kind):
         elif change.resource is not None:
             table[name] = merge(table.get(name) or {"name": name, "protocolMappers": []}, change.resource.fields)
         view.touched = True
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        return key[0] in BUILTIN_SCOPES

@@ -13,7 +13,7 @@ PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes
 class ClientScopeLinkKind(LinkKind):
     name = "client-scope-link"
     title = "client scope attachment"
-    order = 40
+    depends_on = ("client", "client-scope")
 
     def describe(self, key: Key) -> str:
         return f"client scope {key[1]} on client {key[0]}"

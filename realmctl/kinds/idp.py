@@ -38,7 +38,7 @@ def is_secret_key(key: str) -> bool:
 class IdpKind(Kind):
     name = "identity-provider"
     title = "identity provider"
-    order = 50
+    depends_on = ("client",)  # an exchange IdP reads the secret of a source client made in this run
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

@@ -84,7 +84,7 @@ def mapper_config(spec: dict[str, Any]) -> dict[str, str]:
 class MapperKind(Kind):
     name = "protocol-mapper"
     title = "protocol mapper"
-    order = 25
+    depends_on = ("client-scope",)
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"protocol mapper {key[1]!r} of client scope {key[0]}"

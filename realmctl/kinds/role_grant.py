@@ -26,7 +26,7 @@ def service_account_username(client_id: str) -> str:
 class RoleGrantKind(LinkKind):
     name = "role-grant"
     title = "role grant"
-    order = 70
+    depends_on = ("user", "group", "role", "client")
 
     def describe(self, key: Key) -> str:
         subject, who, container, role = key

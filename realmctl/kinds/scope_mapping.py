@@ -26,7 +26,7 @@ def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
 class ScopeMappingKind(LinkKind):
     name = "scope-mapping"
     title = "role scope mapping"
-    order = 45
+    depends_on = ("client", "client-scope", "role")
 
     def describe(self, key: Key) -> str:
         owner = "client scope" if key[0] == "scope" else "client"

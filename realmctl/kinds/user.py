@@ -18,7 +18,7 @@ def _attributes(spec: dict[str, Any]) -> dict[str, list[str]]:
 class UserKind(Kind):
     name = "user"
     title = "user"
-    order = 60
+    depends_on = ("realm",)
     # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
     # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
     # record says which users realmctl created, by username and id (a namesake made by hand after
