@@ -21,11 +21,12 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
 3. Add its spec section to `schemas/realmctl.schema.json`, and a fixture case to tests/core.
 """
 
+import copy
 from typing import Any, ClassVar
 
 from realmctl.live import OWNED_MARKER, Ids, RealmState
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, field_changes
-from realmctl.planned import PlannedView
+from realmctl.planned import PlannedView, merge
 from realmctl.spec.model import Spec
 
 
@@ -97,6 +98,22 @@ class Kind:
 
     def delete(self, state: RealmState, change: Change) -> None:
         raise NotImplementedError
+
+    def assume(self, change: Change) -> Live | None:
+        """The live object as it is once `change` is applied (None: gone), computed in memory.
+
+        The core tests apply a plan to its own snapshot with it and expect an empty plan, so it
+        must agree with `compare`: a kind whose update replaces a map whole, or whose secrets are
+        kept as fingerprints, overrides it.
+        """
+        if change.action == "delete" or change.resource is None:
+            return None
+        resource = change.resource
+        if change.live is None:
+            return Live(change.key, copy.deepcopy(resource.fields), owned=True, secrets=dict(resource.secrets))
+        live = change.live
+        secrets = {**live.secrets, **resource.secrets}
+        return Live(change.key, merge(live.fields, resource.fields), live.id, live.owned, secrets, live.raw)
 
     def builtin(self, realm: str, key: Key) -> bool:
         """Whether the object is one Keycloak itself needs (never deleted, whatever a marker says)."""

@@ -123,3 +123,14 @@ class IdpKind(Kind):
         elif change.resource is not None:
             table[name] = merge(table.get(name) or {"alias": name, "config": {}}, change.resource.fields)
         view.touched = True
+
+    def assume(self, change: Change) -> Live | None:
+        """As the base, with sent secrets kept as the fingerprints `_body` stores beside them."""
+        after = super().assume(change)
+        if after is not None and change.resource is not None:
+            sent = {f.path.removeprefix("config.") for f in change.fields if f.sensitive}
+            kept = change.live.secrets if change.live else {}
+            after.secrets = {
+                k: fingerprint(v) if k in sent or k not in kept else kept[k] for k, v in change.resource.secrets.items()
+            }
+        return after
