@@ -9,10 +9,10 @@ into the declarations, so each is planned, applied and shown like any other obje
 """
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from realmctl.keycloak.session import Api
 from realmctl.live import RealmState
 from realmctl.spec.model import Spec
 
@@ -42,15 +42,18 @@ def intent(realm: str, entry: dict[str, Any]) -> str:
     return text
 
 
-def missing_features(api: Api) -> list[str]:
+ServerInfo = Callable[[], dict[str, Any]]  # GET /admin/serverinfo, read once and only when needed
+
+
+def missing_features(serverinfo: ServerInfo) -> list[str]:
     """Which legacy-exchange features the server lacks (by serverinfo's enum names)."""
-    info = api.serverinfo()
+    info = serverinfo()
     enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
     return [name for name in LEGACY_FEATURES if not enabled.get(name)]
 
 
-def feature_error(api: Api, realms: list[str]) -> str:
-    info = api.serverinfo()
+def feature_error(serverinfo: ServerInfo, realms: list[str]) -> str:
+    info = serverinfo()
     enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
     missing = [n for n in LEGACY_FEATURES if not enabled.get(n)]
     state = ", ".join(
@@ -67,14 +70,16 @@ def feature_error(api: Api, realms: list[str]) -> str:
     )
 
 
-def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
+def expand(spec: Spec, states: dict[str, RealmState], serverinfo: ServerInfo, url: str) -> Expanded:
+    """The declarations with token-exchange entries expanded. No Api here: the server's features
+    come from `serverinfo` (gather's read), the source client's secret from the realm's reads."""
     realms = copy.deepcopy(spec.realms)
     errors: list[str] = []
     users = [(r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()]
     if not users:
         return Expanded(realms, errors)
-    if missing_features(api):
-        errors.append(feature_error(api, sorted({r for r, _, _ in users})))
+    if missing_features(serverinfo):
+        errors.append(feature_error(serverinfo, sorted({r for r, _, _ in users})))
         for realm in realms.values():
             realm.pop("tokenExchange", None)
         return Expanded(realms, errors)
@@ -86,7 +91,7 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
         source_spec = realms[source_realm].setdefault("clients", {}).setdefault(source_client, {})
         source_spec.setdefault("publicClient", False)
         alias = entry["identityProvider"]
-        base = (entry.get("publicUrl") or api.settings.url).rstrip("/")
+        base = (entry.get("publicUrl") or url).rstrip("/")
         issuer = f"{base}/realms/{source_realm}"
         oidc = f"{issuer}/protocol/openid-connect"
         secret = source_spec.get("secret")

@@ -53,7 +53,7 @@ def _read_unit(kind: Kind, ctx: Context) -> tuple[list[Resource], list[Live]]:
 def gather(spec: Spec, api: Api) -> Snapshot:
     """Reads, once each and concurrently, what every kind of every realm of the spec declares."""
     states = {realm: RealmState(api, realm) for realm in spec.realms}
-    expanded = expand(spec, states, api)
+    expanded = expand(spec, states, api.serverinfo, api.settings.url)
     contexts = {realm: Context(spec, realm, state, expanded.realms[realm]) for realm, state in states.items()}
     units = [(kind, contexts[realm]) for realm in states for kind in KINDS]
     with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
