@@ -249,7 +249,7 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     loaded = load(spec, _load_options(kw))
     with connect(_target(**kw)) as api:
         run = make_plan(loaded, api, safety)
-        breaks = plan_warnings(plan_effects(loaded, run)[0])  # what applying it would break
+        breaks = plan_warnings(plan_effects(loaded, run, focus=True)[0])  # what applying it would break
         run.plan.warnings += [redact(w, spec_values(loaded)) for w in breaks]
     plan_errors(run)
     click.echo(render(run, fmt, _colour(sys.stdout)), nl=False)

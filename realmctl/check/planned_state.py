@@ -114,8 +114,34 @@ def _key(f: Finding) -> tuple[str, str, str]:
     return (f.rule, f.realm, f.subject)
 
 
-def plan_effects(spec: Spec, run: Run) -> tuple[list[Finding], list[Finding]]:
-    """(findings the plan would create, live findings it would fix), each marked with `plan`."""
+#: Kinds whose changes alter what the per-user rules read (a user's roles, links, the readable IdPs).
+USER_FACTS = ("identity-provider", "user", "role-grant", "membership")
+
+
+def focused(spec: Spec, realm: str, run: Run) -> Spec:
+    """`spec` with the realm's users (and users of its grants) narrowed to those the plan changes.
+
+    The per-user rules cost two reads per user; a plan that changes no user, grant or IdP cannot
+    change their findings, so `plan` does not pay for them. Entries keep their places (positions).
+    """
+    changes = [c for c in run.plan.changes if c.realm == realm]
+    if any(c.kind == "identity-provider" for c in changes):
+        return spec
+    users = {c.key[0].lower() for c in changes if c.kind == "user"}
+    users |= {c.key[1] for c in changes if c.kind in USER_FACTS[2:] and c.key[0] == "user"}
+    rs = dict(spec.realms[realm])
+    rs["users"] = {u: v for u, v in (rs.get("users") or {}).items() if u.lower() in users}
+    rs["roleGrants"] = [
+        {**g, "users": [u for u in g.get("users") or [] if u.lower() in users]} for g in rs.get("roleGrants") or []
+    ]
+    return replace(spec, realms={**spec.realms, realm: rs})
+
+
+def plan_effects(spec: Spec, run: Run, focus: bool = False) -> tuple[list[Finding], list[Finding]]:
+    """(findings the plan would create, live findings it would fix), each marked with `plan`.
+
+    With `focus` (for `plan`), rules about users the plan does not touch are skipped, see `focused`.
+    """
     created: list[Finding] = []
     fixed: list[Finding] = []
     for realm in spec.realms:
@@ -125,8 +151,9 @@ def plan_effects(spec: Spec, run: Run) -> tuple[list[Finding], list[Finding]]:
         view = planned_view(state, run)
         if not view.touched:
             continue
-        live = _rules(spec, realm, Facts(state))
-        after = _rules(spec, realm, PlannedFacts(PlannedState(state, view)))
+        rules_spec = focused(spec, realm, run) if focus else spec
+        live = _rules(rules_spec, realm, Facts(state))
+        after = _rules(rules_spec, realm, PlannedFacts(PlannedState(state, view)))
         before_keys, after_keys = {_key(f) for f in live}, {_key(f) for f in after}
         created += [replace(f, plan="creates") for f in after if _key(f) not in before_keys]
         fixed += [replace(f, plan="fixes") for f in live if _key(f) not in after_keys]
