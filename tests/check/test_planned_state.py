@@ -106,3 +106,14 @@ def test_a_plan_that_breaks_nothing_has_no_chain_warning(world: World) -> None:
     plan = world.run("plan")
     assert "~ client my-app" in plan.out and "breaks a chain" not in plan.out, plan.out
     assert world.check()["exit"] == 0
+
+
+def test_revoking_a_declared_users_read_token_is_shown_before_apply(world: World) -> None:
+    assert world.run("apply", "--yes").code == 0
+    world.r["roleGrants"] = [{"users": ["bob"], "clientRoles": {"broker": ["read-token"]}}]
+    plan = world.run("plan")
+    assert "- role broker/read-token granted to user alice" in plan.out, plan.out
+    assert "applying this plan breaks a chain (error broker.user-lacks-role" in plan.out, plan.out
+    after = world.check()
+    assert after["exit"] == 3
+    assert errors(after, plan="creates") == ["broker.user-lacks-role"], after
