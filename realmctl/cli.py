@@ -16,6 +16,7 @@ from realmctl import __version__, exitcodes
 from realmctl.check import run_check
 from realmctl.check.findings import as_json as check_json
 from realmctl.check.findings import text as check_text
+from realmctl.check.planned_state import plan_effects, plan_warnings
 from realmctl.check.probe import text as probe_text
 from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
@@ -262,6 +263,8 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     loaded = load(spec, _load_options(kw))
     with connect(_target(**kw)) as api:
         run = make_plan(loaded, api, safety)
+        breaks = plan_warnings(plan_effects(loaded, run, focus=True)[0])  # what applying it would break
+        run.plan.warnings += [redact(w, spec_values(loaded)) for w in breaks]
     plan_errors(run)
     click.echo(render(run, fmt, _colour(sys.stdout)), nl=False)
     if out:

@@ -9,12 +9,12 @@ into the declarations, so each is planned, applied and shown like any other obje
 """
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from realmctl import capabilities
 from realmctl.chains import JWT, LEGACY, Chains
-from realmctl.keycloak.session import Api
 from realmctl.live import RealmState
 from realmctl.spec.model import Spec
 
@@ -46,15 +46,18 @@ def intent(realm: str, entry: dict[str, Any]) -> str:
     return text
 
 
-def missing_features(api: Api) -> list[str]:
+ServerInfo = Callable[[], dict[str, Any]]  # GET /admin/serverinfo, read once and only when needed
+
+
+def missing_features(serverinfo: ServerInfo) -> list[str]:
     """Which legacy-exchange features the server lacks (by serverinfo's enum names)."""
-    info = api.serverinfo()
+    info = serverinfo()
     enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
     return [name for name in LEGACY_FEATURES if not enabled.get(name)]
 
 
-def feature_error(api: Api, realms: list[str]) -> str:
-    info = api.serverinfo()
+def feature_error(serverinfo: ServerInfo, realms: list[str]) -> str:
+    info = serverinfo()
     enabled = {f.get("name"): bool(f.get("enabled")) for f in info.get("features") or []}
     missing = [n for n in LEGACY_FEATURES if not enabled.get(n)]
     state = ", ".join(
@@ -71,14 +74,16 @@ def feature_error(api: Api, realms: list[str]) -> str:
     )
 
 
-def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
+def expand(spec: Spec, states: dict[str, RealmState], serverinfo: ServerInfo, url: str) -> Expanded:
+    """The declarations with token-exchange entries expanded. No Api here: the server's features
+    come from `serverinfo` (gather's read), the source client's secret from the realm's reads."""
     realms = copy.deepcopy(spec.realms)
     errors: list[str] = []
     has_stored = any(rs.get("storedTokens") for rs in spec.realms.values())
     users = [(r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()]
     if not users and not has_stored:
         return Expanded(realms, errors)
-    chains = Chains(capabilities.read(api))
+    chains = Chains(capabilities.from_serverinfo(serverinfo()))
     for realm_name, realm_spec in realms.items():
         chains.stored_tokens(realm_name, realm_spec)
     methods = {
@@ -86,8 +91,8 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
         for t, n, e in users
     }
     legacy = [(t, n, e) for t, n, e in users if methods[t, n] in (LEGACY, None)]
-    if legacy and missing_features(api):
-        errors.append(feature_error(api, sorted({t for t, _, _ in legacy})))
+    if legacy and missing_features(serverinfo):
+        errors.append(feature_error(serverinfo, sorted({t for t, _, _ in legacy})))
         users = [(t, n, e) for t, n, e in users if methods[t, n] == JWT]
     for realm_spec in realms.values():
         realm_spec.pop("tokenExchange", None)
@@ -99,7 +104,7 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
         source_spec = realms[source_realm].setdefault("clients", {}).setdefault(source_client, {})
         source_spec.setdefault("publicClient", False)
         alias = entry["identityProvider"]
-        base = (entry.get("publicUrl") or api.settings.url).rstrip("/")
+        base = (entry.get("publicUrl") or url).rstrip("/")
         issuer = f"{base}/realms/{source_realm}"
         oidc = f"{issuer}/protocol/openid-connect"
         secret = source_spec.get("secret")

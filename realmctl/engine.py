@@ -1,6 +1,7 @@
 """Plan and apply: the spec and the live server in, ordered changes out, then executed.
 
-`make_plan` reads (through `RealmState`), compiles and diffs; it never writes. `apply_plan`
+`make_plan` gathers (realmctl.gather: every read, once), then diffs (`plan_from`, pure); it never
+writes. `apply_plan`
 performs exactly the planned changes in dependency order, records the links realmctl added, and
 stops at the first failure with an account of what was and was not applied.
 """
@@ -14,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realmctl import ownership
-from realmctl.compile import expand
 from realmctl.errors import ConnectionFailed, RealmctlError
+from realmctl.gather import Snapshot, gather
 from realmctl.keycloak.session import Api, Transient
-from realmctl.kinds import BY_NAME, KINDS
-from realmctl.kinds.base import Context, Kind
+from realmctl.kinds import BY_NAME, RANK
+from realmctl.kinds.base import Kind
 from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_record, record_entry
-from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, created_fields
-from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
+from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, Resource, created_fields
 from realmctl.spec.model import Spec
 from realmctl.spec.secrets import Secret, looks_secret
 
@@ -108,6 +108,7 @@ class Run:
 
     plan: Plan
     states: dict[str, RealmState]
+    snapshot: Snapshot | None = None  # what the plan was computed from (check reuses it)
 
 
 @dataclass(frozen=True)
@@ -123,21 +124,10 @@ class Safety:
     resend_secrets: bool = False  # send masked secrets again whatever their fingerprints say
 
 
-PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
-
-
 def protected(change: Change) -> bool:
-    """Objects Keycloak itself needs: never deleted, whatever the spec or a marker says."""
-    key = change.key
-    if change.kind == "client":
-        return key[0] in PROTECTED_CLIENTS or (change.realm == "master" and key[0].endswith("-realm"))
-    if change.kind == "client-scope":
-        return key[0] in BUILTIN_SCOPES
-    if change.kind == "role":
-        if key[0] == "realm":
-            return key[1] in builtin_realm_roles(change.realm)
-        return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())
-    return change.kind == "realm"
+    """Objects Keycloak itself needs (each kind knows its built-ins): never deleted, whatever the
+    spec or a marker says."""
+    return BY_NAME[change.kind].builtin(change.realm, change.key)
 
 
 def builtin_client_warnings(changes: list[Change]) -> list[str]:
@@ -154,64 +144,62 @@ def builtin_client_warnings(changes: list[Change]) -> list[str]:
     return out
 
 
-def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
-    """Desired vs live for one kind in one realm."""
+def diff_unit(
+    kind: Kind, spec: Spec, realm: str, wanted: tuple[Resource, ...], lives: tuple[Live, ...]
+) -> list[Change]:
+    """Desired vs live for one kind in one realm: pure, no server."""
     changes: list[Change] = []
-    wanted = kind.desired(ctx)
-    lives = {live.key: live for live in kind.read(ctx, wanted)}
-    ownership.settle(kind, ctx, wanted, lives)  # another owner's objects: not ours to delete
-    seen = list(lives.values())
+    remaining = {live.key: live for live in lives}
     for resource in wanted:
-        live = lives.pop(resource.key, None)
+        live = remaining.pop(resource.key, None)
         if live is None:
             secret = [FieldChange(kind.secret_path(n), None, None, sensitive=True) for n in resource.secrets]
             fields = created_fields(resource.fields) + secret
-            changes.append(Change("create", ctx.realm, kind.name, resource.key, fields, resource=resource))
+            changes.append(Change("create", realm, kind.name, resource.key, fields, resource=resource))
             continue
         diff = kind.compare(resource, live)
         if diff:
-            changes.append(Change("update", ctx.realm, kind.name, resource.key, diff, resource=resource, live=live))
-    for live in lives.values():
+            changes.append(Change("update", realm, kind.name, resource.key, diff, resource=resource, live=live))
+    for live in remaining.values():
         if live.owned:
-            changes.append(Change("delete", ctx.realm, kind.name, live.key, live=live))
-    return ownership.transfers(kind, ctx, changes, seen, wanted), seen
+            changes.append(Change("delete", realm, kind.name, live.key, live=live))
+    return ownership.transfers(kind, spec, realm, changes, list(lives), list(wanted))
 
 
 def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
-    """Reads the live realms the spec names and diffs them against it. Sends no write.
+    """Gathers the live realms the spec names, then diffs them against it. Sends no write.
 
-    Each (realm, kind) is planned in its own task; the reads they share are fetched once
-    (`RealmState`), so independent reads run in parallel, bounded by the Api's parallelism.
+    The reads happen in `gather` (each once, concurrently); everything after it is computed from
+    the snapshot, which the run keeps so that `check` can reuse it.
     """
     safety = safety or Safety()
-    states = {realm: RealmState(api, realm, owner=spec.owner) for realm in spec.realms}
-    expanded = expand(spec, states, api)
-    contexts = {
-        realm: Context(spec, realm, state, expanded.realms[realm], resend_secrets=safety.resend_secrets)
-        for realm, state in states.items()
-    }
-    units = [(kind, contexts[realm]) for realm in states for kind in KINDS]
-    with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
-        results = list(pool.map(lambda unit: _plan_unit(*unit), units))
-    changes = [c for found, _ in results for c in found]
-    seen = [
-        (ctx.realm, kind.name, live) for (kind, ctx), (_, lives) in zip(units, results, strict=True) for live in lives
+    snapshot = gather(spec, api, resend_secrets=safety.resend_secrets)
+    return plan_from(spec, snapshot, api.settings.url, safety)
+
+
+def plan_from(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None = None) -> Run:
+    """The plan of `spec` against a gathered snapshot: pure (no server)."""
+    safety = safety or Safety()
+    changes = [
+        c
+        for (realm, name), wanted in snapshot.wanted.items()
+        for c in diff_unit(BY_NAME[name], spec, realm, wanted, snapshot.live(realm, name))
     ]
-    errors = list(expanded.errors) + [e for ctx in contexts.values() for e in ctx.errors]
-    notes: list[str] = list(expanded.notes)
+    seen = snapshot.seen()
+    notes: list[str] = list(snapshot.notes)
     kept = []
     for change in changes:
         if change.action == "delete" and protected(change):
             notes.append(f"{change.kind} {change.label} in realm {change.realm} is built in; realmctl never deletes it")
         else:
             kept.append(change)
-    plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
-    plan.warnings = expanded.warnings + builtin_client_warnings(kept)
+    plan = Plan(order(kept), list(spec.realms), server, errors=list(snapshot.errors), notes=notes)
+    plan.warnings = list(snapshot.warnings) + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec)
     mask_sensitive(plan.changes, spec_values(spec))
-    return Run(plan, states)
+    return Run(plan, dict(snapshot.states), snapshot)
 
 
 def _safety_errors(plan: Plan, seen: list[tuple[str, str, Live]], safety: Safety) -> list[str]:
@@ -239,7 +227,7 @@ def _safety_errors(plan: Plan, seen: list[tuple[str, str, Live]], safety: Safety
 def order(changes: list[Change]) -> list[Change]:
     """Deletes first, dependents before what they depend on; then creates and updates by dependency,
     across realms (a source realm's client exists before the target realm's IdP reads its secret)."""
-    rank = {k.name: k.order for k in KINDS}
+    rank = RANK
     deletes = sorted((c for c in changes if c.action == "delete"), key=lambda c: (-rank[c.kind], c.realm, c.key))
     others = sorted((c for c in changes if c.action != "delete"), key=lambda c: (rank[c.kind], c.realm, c.key))
     return deletes + others

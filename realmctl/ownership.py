@@ -25,7 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from realmctl.plan import Change, FieldChange, Live, Resource
-from realmctl.spec.model import DEFAULT_OWNER
+from realmctl.spec.model import DEFAULT_OWNER, Spec
 
 if TYPE_CHECKING:
     from realmctl.kinds.base import Context, Kind
@@ -62,11 +62,11 @@ def owner_of_entry(raw: str) -> str:
     return DEFAULT_OWNER
 
 
-def adopts(ctx: "Context", kind: str, key: tuple[str, ...], holder: str | None) -> bool:
+def adopts(spec: Spec, realm: str, kind: str, key: tuple[str, ...], holder: str | None) -> bool:
     """Whether the spec adopts (kind, *key) from `holder`: listed as `[kind, ...key]`, or
     `["*", holder]` for everything declared in the realm that `holder` holds (the migration of
     a whole spec to a named owner)."""
-    adopted = ctx.spec.adopt.get(ctx.realm, set())
+    adopted = spec.adopt.get(realm, set())
     return (kind, *key) in adopted or (holder is not None and ("*", holder) in adopted)
 
 
@@ -108,7 +108,7 @@ def settle(kind: "Kind", ctx: "Context", wanted: list[Resource], lives: dict[tup
         live.owned = False
         if live.key not in declared or kind.link or kind.name in SHARED_KINDS:
             continue
-        if adopts(ctx, kind.name, live.key, live.owner):
+        if adopts(ctx.spec, ctx.realm, kind.name, live.key, live.owner):
             continue
         entry = json.dumps([kind.name, *live.key])
         ctx.errors.append(
@@ -119,7 +119,7 @@ def settle(kind: "Kind", ctx: "Context", wanted: list[Resource], lives: dict[tup
 
 
 def transfers(
-    kind: "Kind", ctx: "Context", changes: list[Change], lives: list[Live], wanted: list[Resource]
+    kind: "Kind", spec: Spec, realm: str, changes: list[Change], lives: list[Live], wanted: list[Resource]
 ) -> list[Change]:
     """Declared objects (and links) held by another owner that the spec adopts change owner: shown
     as a field `owner` on their update, or as an update of their own when nothing else changes
@@ -128,16 +128,16 @@ def transfers(
     by_key = {c.key: c for c in changes if c.action == "update"}
     declared = {r.key for r in wanted}
     for live in lives:
-        if live.key not in declared or live.owner in (None, ctx.spec.owner) or kind.name in SHARED_KINDS:
+        if live.key not in declared or live.owner in (None, spec.owner) or kind.name in SHARED_KINDS:
             continue
-        if not adopts(ctx, kind.name, live.key, live.owner):
+        if not adopts(spec, realm, kind.name, live.key, live.owner):
             continue
-        move = FieldChange("owner", live.owner, ctx.spec.owner)
+        move = FieldChange("owner", live.owner, spec.owner)
         change = by_key.get(live.key)
         if change is None:
-            resource = Resource(ctx.realm, kind.name, live.key, position=ctx.spec.adopt_position(ctx.realm))
+            resource = Resource(realm, kind.name, live.key, position=spec.adopt_position(realm))
             resource.data["owner_only"] = True
-            change = Change("update", ctx.realm, kind.name, live.key, [], resource=resource, live=live)
+            change = Change("update", realm, kind.name, live.key, [], resource=resource, live=live)
             out.append(change)
         assert change.resource is not None
         change.resource.data["adopt_from"] = live.owner

@@ -21,6 +21,15 @@ class Finding:
     fix: str = ""
     position: Position | None = None
     predicts: str | None = None  # the probe step this rule makes fail: "token", "claims", "broker", "exchange"
+    plan: str | None = None  # "creates": only after the pending plan; "fixes": the plan removes it
+
+    @property
+    def title(self) -> str:
+        """The finding's heading, saying what the pending plan does to it."""
+        when = {"creates": " [after the plan: the plan breaks this]", "fixes": " [the plan fixes this]"}
+        return (
+            f"{self.severity.upper()} {self.rule} — realm {self.realm}: {self.subject}{when.get(self.plan or '', '')}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -31,6 +40,8 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+        if self.plan:
+            out["plan"] = self.plan
         if self.position:
             out["source"] = {
                 "file": self.position.file,
@@ -57,7 +68,7 @@ def text(report: Report) -> str:
         lines.append(f"Note: {note}")
     for f in report.findings:
         where = f" ({f.position})" if f.position else ""
-        lines.append(f"{f.severity.upper()} {f.rule} — realm {f.realm}: {f.subject}{where}")
+        lines.append(f"{f.title}{where}")
         lines.append(f"  {f.message}")
         if "\n" not in f.fix and f.fix:
             lines.append(f"  Fix: {f.fix}")

@@ -1,14 +1,32 @@
 """What every resource kind provides, and the shared behaviour of link kinds.
 
 A kind knows its natural key, how to compile its part of the spec into desired resources, how to
-read its live objects (through the shared `RealmState`, never on its own), and the calls that
-create, update and delete one object. Nothing else in realmctl needs to learn about a new kind.
+read its live objects (through the shared `RealmState`, never on its own), how to compare them, the
+calls that create, update and delete one object, which objects are Keycloak's own, which kinds must
+be applied before it, and what its changes do to the state `check` reasons over.
+
+Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP settings):
+
+1. Write `realmctl/kinds/<name>.py` with a subclass of `Kind` (or `LinkKind` for a link between
+   two objects, owned through realmctl's record): set `name` (stable, shown in plans and plan
+   files), `title`, and `depends_on` (the names of kinds whose creates must run first, e.g.
+   `("client",)`); implement `desired` (spec -> `Resource`s, fields in Keycloak's representation,
+   secrets apart), `read` (live objects for the wanted keys plus owned ones, through `ctx.state`'s
+   bulk reads), `create`/`update`/`delete`. Override `compare`, `secret_path`, `describe`,
+   `builtin` (objects never deleted) and `simulate` (only if a `check` rule reads what the kind
+   changes) when the defaults do not fit.
+2. Register an instance in `REGISTERED` in `realmctl/kinds/__init__.py`; the engine, the ordering
+   (a topological sort of `depends_on`), plan rendering and the generic core tests
+   (tests/core) pick it up from there.
+3. Add its spec section to `schemas/realmctl.schema.json`, and a fixture case to tests/core.
 """
 
+import copy
 from typing import Any, ClassVar
 
 from realmctl.live import OWNED_MARKER, Ids, RealmState
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
+from realmctl.planned import PlannedView, merge
 from realmctl.spec.model import Position, Spec
 
 
@@ -67,7 +85,8 @@ def field_positions(spec: Spec, path: tuple[str | int, ...]) -> dict[str, Positi
 
 
 class Kind:
-    """Base of every kind. `order` places creates and updates (deletes run in reverse).
+    """Base of every kind. `depends_on` names the kinds whose creates and updates must run first
+    (deletes run in reverse); the registry sorts the kinds topologically by it.
 
     `recorded` kinds also note the keys of what realmctl creates in the realm's record, with the
     server ids of the object (or of a link's two ends) that `create` puts in `state.new_ids`:
@@ -76,7 +95,7 @@ class Kind:
 
     name: ClassVar[str]
     title: ClassVar[str]
-    order: ClassVar[int]
+    depends_on: ClassVar[tuple[str, ...]] = ()
     link: ClassVar[bool] = False
     recorded: ClassVar[bool] = False
 
@@ -116,6 +135,30 @@ class Kind:
 
     def delete(self, state: RealmState, change: Change) -> None:
         raise NotImplementedError
+
+    def assume(self, change: Change) -> Live | None:
+        """The live object as it is once `change` is applied (None: gone), computed in memory.
+
+        The core tests apply a plan to its own snapshot with it and expect an empty plan, so it
+        must agree with `compare`: a kind whose update replaces a map whole, or whose secrets are
+        kept as fingerprints, overrides it.
+        """
+        if change.action == "delete" or change.resource is None:
+            return None
+        resource = change.resource
+        if change.live is None:
+            return Live(change.key, copy.deepcopy(resource.fields), owned=True, secrets=dict(resource.secrets))
+        live = change.live
+        secrets = {**live.secrets, **resource.secrets}
+        return Live(change.key, merge(live.fields, resource.fields), live.id, live.owned, live.owner, secrets, live.raw)
+
+    def builtin(self, realm: str, key: Key) -> bool:
+        """Whether the object is one Keycloak itself needs (never deleted, whatever a marker says)."""
+        return False
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        """Applies `change` to the in-memory planned view `check` reasons over (no server). Kinds
+        whose objects no chain rule reads keep this default and leave the view as it is."""
 
     def describe(self, key: Key) -> str:
         """How the object is named in plan output."""

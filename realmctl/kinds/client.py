@@ -11,6 +11,11 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str, pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
+from realmctl.planned import PlannedView, merge
+from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
+
+#: Clients Keycloak creates and needs (`admin-permissions`: FGAP v2's resource server).
+PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
 
 FIELDS = {
     "name": "name",
@@ -51,7 +56,7 @@ def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
 class ClientKind(Kind):
     name = "client"
     title = "client"
-    order = 30
+    depends_on = ("realm-default-scope",)  # a new client takes the realm's default scopes as they are
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -112,3 +117,22 @@ class ClientKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{state.base}/clients/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        """A new client starts, as in Keycloak, with the realm's default scopes and full scope."""
+        client_id = change.key[0]
+        if change.action == "delete":
+            view.clients.pop(client_id, None)
+        elif change.resource is not None:
+            new = {
+                "clientId": client_id,
+                "fullScopeAllowed": True,
+                "defaultClientScopes": list(view.realm_default_scopes),
+                "optionalClientScopes": [],
+                "protocolMappers": [],
+            }
+            view.clients[client_id] = merge(view.clients.get(client_id) or new, change.resource.fields)
+        view.touched = True
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        return key[0] in PROTECTED_CLIENTS or (realm == "master" and key[0].endswith("-realm"))

@@ -35,7 +35,7 @@ def allows(client: dict[str, Any] | None, chain: str, alias: str) -> bool:
 class ClientAccessKind(LinkKind):
     name = "client-access"
     title = "client access"
-    order = 72  # after clients (30) and identity providers (50)
+    depends_on = ("client", "identity-provider")
 
     def describe(self, key: Key) -> str:
         client, chain, alias = key

@@ -6,6 +6,8 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
+from realmctl.planned import PlannedView, merge
+from realmctl.spec.builtins import BUILTIN_SCOPES
 
 ATTRIBUTES = {
     "includeInTokenScope": "include.in.token.scope",
@@ -17,7 +19,7 @@ ATTRIBUTES = {
 class ClientScopeKind(Kind):
     name = "client-scope"
     title = "client scope"
-    order = 20
+    depends_on = ("realm",)
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -71,3 +73,15 @@ class ClientScopeKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{state.base}/client-scopes/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        table = view.scopes
+        name = change.key[0]
+        if change.action == "delete":
+            table.pop(name, None)
+        elif change.resource is not None:
+            table[name] = merge(table.get(name) or {"name": name, "protocolMappers": []}, change.resource.fields)
+        view.touched = True
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        return key[0] in BUILTIN_SCOPES

@@ -5,6 +5,7 @@ from typing import Any
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Resource
+from realmctl.planned import PlannedView
 
 PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes"}
 
@@ -12,7 +13,7 @@ PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes
 class ClientScopeLinkKind(LinkKind):
     name = "client-scope-link"
     title = "client scope attachment"
-    order = 40
+    depends_on = ("client", "client-scope")
 
     def describe(self, key: Key) -> str:
         return f"client scope {key[1]} on client {key[0]}"
@@ -67,3 +68,14 @@ class ClientScopeLinkKind(LinkKind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(self._path(state, change, change.live.fields["type"]))
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        client_id, scope = change.key
+        client = view.clients.get(client_id)
+        if client is None:
+            return
+        lists = {k: [s for s in client.get(f"{k}ClientScopes") or [] if s != scope] for k in PATHS}
+        if change.action != "delete" and change.resource is not None:
+            lists[change.resource.fields["type"]].append(scope)
+        view.clients[client_id] = {**client, **{f"{k}ClientScopes": v for k, v in lists.items()}}
+        view.touched = True

@@ -30,7 +30,7 @@ class FgapKind(Kind):
 
     name = "fgap"
     title = "fine-grained permissions"
-    order = 75
+    depends_on = ("identity-provider", "client")
 
     def describe(self, key: Key) -> str:
         target = TARGETS[key[0]] + ("" if key[0] == "users" else f" {key[1]}")
@@ -80,7 +80,7 @@ class ExchangePolicyKind(Kind):
 
     name = "exchange-policy"
     title = "client policy"
-    order = 80
+    depends_on = ("fgap", "client")
 
     def describe(self, key: Key) -> str:
         return f"client policy {key[0]}"
@@ -149,7 +149,7 @@ class ExchangeAttachKind(LinkKind):
 
     name = "exchange-permission"
     title = "permission"
-    order = 85
+    depends_on = ("exchange-policy", "fgap")
 
     def describe(self, key: Key) -> str:
         target, name, scope, policy = key

@@ -25,7 +25,7 @@ def source_user(state: RealmState, realm: str, name: str) -> dict[str, Any] | No
 class FederatedLinkKind(LinkKind):
     name = "federated-identity"
     title = "federated identity"
-    order = 73  # after users (60) and identity providers (50)
+    depends_on = ("user", "identity-provider")
 
     def describe(self, key: Key) -> str:
         return f"user {key[0]} linked to identity provider {key[1]}"

@@ -8,7 +8,7 @@ from realmctl.plan import Change, Live, Resource
 class GroupKind(Kind):
     name = "group"
     title = "group"
-    order = 15
+    depends_on = ("realm",)
 
     def desired(self, ctx: Context) -> list[Resource]:
         return [

@@ -15,6 +15,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, FieldChange, Live, Resource
+from realmctl.planned import PlannedView, merge
 
 FIELDS = {
     "providerId": "providerId",
@@ -38,7 +39,7 @@ def is_secret_key(key: str) -> bool:
 class IdpKind(Kind):
     name = "identity-provider"
     title = "identity provider"
-    order = 50
+    depends_on = ("client",)  # an exchange IdP reads the secret of a source client made in this run
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
@@ -117,3 +118,23 @@ class IdpKind(Kind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         state.api.delete(f"{state.base}/identity-provider/instances/{seg(change.key[0])}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        table = view.idps
+        name = change.key[0]
+        if change.action == "delete":
+            table.pop(name, None)
+        elif change.resource is not None:
+            table[name] = merge(table.get(name) or {"alias": name, "config": {}}, change.resource.fields)
+        view.touched = True
+
+    def assume(self, change: Change) -> Live | None:
+        """As the base, with sent secrets kept as the fingerprints `_body` stores beside them."""
+        after = super().assume(change)
+        if after is not None and change.resource is not None:
+            sent = {f.path.removeprefix("config.") for f in change.fields if f.sensitive}
+            kept = change.live.secrets if change.live else {}
+            after.secrets = {
+                k: fingerprint(v) if k in sent or k not in kept else kept[k] for k, v in change.resource.secrets.items()
+            }
+        return after

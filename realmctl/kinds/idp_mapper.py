@@ -13,7 +13,7 @@ from realmctl.plan import Change, FieldChange, Live, Resource
 class IdpMapperKind(Kind):
     name = "idp-mapper"
     title = "identity provider mapper"
-    order = 55
+    depends_on = ("identity-provider",)
     # Recorded (with the mapper's id) so that mappers of IdPs that no longer declare any are found
     # without a read per IdP; ownership itself is the marker in the mapper's config.
     recorded = True

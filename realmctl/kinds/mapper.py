@@ -11,6 +11,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, FieldChange, Live, Resource, field_changes
+from realmctl.planned import PlannedView
 
 
 def owned_config(config: dict[str, str], owned: bool) -> dict[str, str]:
@@ -83,7 +84,7 @@ def mapper_config(spec: dict[str, Any]) -> dict[str, str]:
 class MapperKind(Kind):
     name = "protocol-mapper"
     title = "protocol mapper"
-    order = 25
+    depends_on = ("client-scope",)
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"protocol mapper {key[1]!r} of client scope {key[0]}"
@@ -145,3 +146,14 @@ class MapperKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{self._path(state, change)}/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        scope_name, name = change.key
+        scope = view.scopes.get(scope_name)
+        if scope is None:
+            return
+        mappers = [m for m in scope.get("protocolMappers") or [] if m.get("name") != name]
+        if change.action != "delete" and change.resource is not None:
+            mappers.append({"name": name, **change.resource.fields})
+        view.scopes[scope_name] = {**scope, "protocolMappers": mappers}
+        view.touched = True

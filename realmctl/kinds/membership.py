@@ -10,7 +10,7 @@ from realmctl.plan import Change, Key, Resource
 class MembershipKind(LinkKind):
     name = "membership"
     title = "group membership"
-    order = 65
+    depends_on = ("user", "group")
 
     def describe(self, key: Key) -> str:
         return f"user {key[0]} in group {key[1]}"

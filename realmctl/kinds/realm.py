@@ -10,7 +10,7 @@ from realmctl.plan import Change, Live, Resource
 class RealmKind(Kind):
     name = "realm"
     title = "realm"
-    order = 0
+    depends_on = ()
 
     def desired(self, ctx: Context) -> list[Resource]:
         spec = ctx.realm_spec
@@ -48,3 +48,7 @@ class RealmKind(Kind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         raise AssertionError("realmctl never deletes a realm")
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        """A realm is never deleted by realmctl: too much goes with it."""
+        return True

@@ -13,7 +13,7 @@ PATHS = {"default": "default-default-client-scopes", "optional": "default-option
 class RealmDefaultScopeKind(LinkKind):
     name = "realm-default-scope"
     title = "realm default client scope"
-    order = 27
+    depends_on = ("client-scope",)
 
     def describe(self, key: Key) -> str:
         return f"realm client scope {key[0]} (default/optional)"

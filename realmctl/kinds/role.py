@@ -6,6 +6,7 @@ from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, Live, Resource
+from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
 
 
 def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
@@ -18,7 +19,7 @@ def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
 class RoleKind(Kind):
     name = "role"
     title = "role"
-    order = 35
+    depends_on = ("client",)
     # Recorded (with the role's id) so that the roles of clients that no longer declare any need no
     # read to find; ownership itself is the marker attribute on the role, which Keycloak keeps.
     recorded = True
@@ -76,3 +77,8 @@ class RoleKind(Kind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         state.api.delete(f"{self._base(state, change.key[0])}/{seg(change.key[1])}")
+
+    def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
+        if key[0] == "realm":
+            return key[1] in builtin_realm_roles(realm)
+        return key[1] in BUILTIN_CLIENT_ROLES.get(key[0], frozenset())

@@ -14,6 +14,7 @@ from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
 from realmctl.live import Ids, RealmState, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
+from realmctl.planned import PlannedView
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
 
@@ -25,7 +26,7 @@ def service_account_username(client_id: str) -> str:
 class RoleGrantKind(LinkKind):
     name = "role-grant"
     title = "role grant"
-    order = 70
+    depends_on = ("user", "group", "role", "client")
 
     def describe(self, key: Key) -> str:
         subject, who, container, role = key
@@ -107,3 +108,7 @@ class RoleGrantKind(LinkKind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "DELETE")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        subject, who, container, role = change.key
+        view.grant(subject, who, (container, role), add=change.action != "delete")

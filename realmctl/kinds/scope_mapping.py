@@ -9,6 +9,7 @@ from typing import Any
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.live import Ids, RealmState, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
+from realmctl.planned import PlannedView
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
 
@@ -25,7 +26,7 @@ def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
 class ScopeMappingKind(LinkKind):
     name = "scope-mapping"
     title = "role scope mapping"
-    order = 45
+    depends_on = ("client", "client-scope", "role")
 
     def describe(self, key: Key) -> str:
         owner = "client scope" if key[0] == "scope" else "client"
@@ -63,3 +64,7 @@ class ScopeMappingKind(LinkKind):
 
     def delete(self, state: RealmState, change: Change) -> None:
         self._call(state, change, "DELETE")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        owner, name, container, role = change.key
+        view.map_role(owner, name, container, role, add=change.action != "delete")

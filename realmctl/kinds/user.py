@@ -6,6 +6,7 @@ from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import pick
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.plan import Change, FieldChange, Live, Resource
+from realmctl.planned import PlannedView
 
 FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
 
@@ -17,7 +18,7 @@ def _attributes(spec: dict[str, Any]) -> dict[str, list[str]]:
 class UserKind(Kind):
     name = "user"
     title = "user"
-    order = 60
+    depends_on = ("realm",)
     # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
     # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
     # record says which users realmctl created, by username and id (a namesake made by hand after
@@ -90,3 +91,8 @@ class UserKind(Kind):
     def delete(self, state: RealmState, change: Change) -> None:
         assert change.live
         state.api.delete(f"{state.base}/users/{change.live.id}")
+
+    def simulate(self, view: PlannedView, change: Change) -> None:
+        if change.action == "create":
+            view.new_users.add(change.key[0].lower())
+            view.touched = True
