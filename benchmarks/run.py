@@ -333,9 +333,11 @@ def run_ansible_step(control: ProxyControl, playbook: Path, env: dict[str, str],
                 command, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ | env
             )
     except subprocess.TimeoutExpired:
-        row.error = f"timed out after {timeout:.0f} s"
-        return row
+        row.error = f"timed out after {timeout:.0f} s (the requests are those sent until then)"
     row.by_method, row.by_path, row.login = split_log(control.read(), 0)
+    row.total = sum(row.by_method.values())
+    if row.error:
+        return row
     row.total = sum(row.by_method.values())
     row.wall_s, row.cpu_s = row.proc_wall_s, row.proc_cpu_s
     counts = peer_ansible.recap(done.stdout)
@@ -399,6 +401,7 @@ def real_scenario(
     peer: tuple[Path, dict[str, str]] | None,
     timeout: float,
     profile_dir: Path | None,
+    peer_timeout: float = 3600,
 ) -> list[Row]:
     """The steps against a real Keycloak, then the peer's apply from empty and again, each from no realm."""
     rows: list[Row] = []
@@ -416,7 +419,8 @@ def real_scenario(
     if peer is not None:
         control.delete_realms(names)
         for step in ("apply-empty", "apply-noop"):
-            note(run_ansible_step(control, peer[0], peer[1], Row(size, 0, "ansible", step, server=server), timeout))
+            row = Row(size, 0, "ansible", step, server=server)
+            note(run_ansible_step(control, peer[0], peer[1], row, peer_timeout))
     control.delete_realms(names)
     return rows
 
@@ -600,7 +604,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["ansible"],
         help="with --keycloak: also run Ansible's community.general keycloak modules (apply from empty, again)",
     )
-    parser.add_argument("--ansible-venv", type=Path, default=Path.home() / ".cache" / "realmctl" / "bench" / "ansible-venv")
+    parser.add_argument(
+        "--peer-timeout", type=float, default=3600, help="seconds per peer step (Ansible at S: ~10 min here)"
+    )
+    parser.add_argument(
+        "--ansible-venv", type=Path, default=Path.home() / ".cache" / "realmctl" / "bench" / "ansible-venv"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="run every scenario N times; times are the median")
     # worker mode (internal)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
