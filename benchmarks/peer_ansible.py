@@ -367,6 +367,11 @@ def recap(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
+def changed_items(output: str) -> int:
+    """Module calls that reported a change (the recap counts a loop task once, whatever its items)."""
+    return sum(1 for line in output.splitlines() if line.startswith("changed: ["))
+
+
 if __name__ == "__main__":  # print the playbook of a size: python -m benchmarks.peer_ansible S
     from benchmarks.specgen import SIZES, generate
 

@@ -341,7 +341,7 @@ def run_ansible_step(control: ProxyControl, playbook: Path, env: dict[str, str],
     row.total = sum(row.by_method.values())
     row.wall_s, row.cpu_s = row.proc_wall_s, row.proc_cpu_s
     counts = peer_ansible.recap(done.stdout)
-    row.changes = counts.get("changed")
+    row.changes = peer_ansible.changed_items(done.stdout)
     row.worker = {"recap": counts, "returncode": done.returncode}
     if done.returncode != 0 or counts.get("failed"):
         failed = [line for line in done.stdout.splitlines() if line.startswith(("fatal:", "failed:"))]

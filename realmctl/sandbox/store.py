@@ -216,12 +216,12 @@ class Realm:
 
     def _indexed(self, key: str, matches: Callable[[User], bool]) -> User | None:
         """The first user recorded under `key` that still exists and still matches; stale ids are dropped."""
-        ids = self.user_keys.get(key)
-        for uid in list(ids or ()):
+        ids = self.user_keys.get(key, {})
+        for uid in list(ids):
             user = self.users.get(uid)
             if user is not None and matches(user):
                 return user
-            del ids[uid]  # type: ignore[index]  (deleted, or renamed since)
+            del ids[uid]  # deleted, or renamed since
         return None
 
     def user_by_username(self, username: str) -> User | None:
