@@ -350,6 +350,9 @@ def playbook(documents: dict[str, dict[str, Any]], url: str, path: Path) -> Path
                             "auth_client_id": "admin-cli",
                             "auth_username": "admin",
                             "auth_password": "admin",
+                            # realmctl's per-request limit is 30 s; the modules' default of 10 s
+                            # fails single requests on this shared machine, so both get room.
+                            "connection_timeout": 60,
                         }
                     },
                     "tasks": tasks_for(name, realm),
