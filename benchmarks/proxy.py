@@ -46,6 +46,8 @@ def template(path: str) -> str:
             out.append("{realm}")
         elif before == "roles" and part:
             out.append("{role}")
+        elif before == "instances" and part:
+            out.append("{alias}")
         else:
             out.append(part)
     return "/".join(out)
