@@ -130,10 +130,10 @@ def tasks_for(name: str, realm: dict[str, Any]) -> list[dict[str, Any]]:
             "name": "realm roles",
             g + "keycloak_role": {
                 "realm": name,
-                "name": "{{ item.key }}",
-                "description": "{{ item.value.description }}",
+                "name": "{{ item.name }}",
+                "description": "{{ item.description }}",
             },
-            "loop": "{{ realm_roles | dict2items }}",
+            "loop": [{"name": role, "description": r.get("description")} for role, r in realm["roles"].items()],
         },
         {"name": "groups", g + "keycloak_group": {"realm": name, "name": "{{ item }}"}, "loop": realm["groups"]},
     ]
@@ -342,7 +342,6 @@ def playbook(documents: dict[str, dict[str, Any]], url: str, path: Path) -> Path
                     "hosts": "localhost",
                     "connection": "local",
                     "gather_facts": False,
-                    "vars": {"realm_roles": realm["roles"]},
                     "module_defaults": {
                         "group/community.general.keycloak": {
                             "auth_keycloak_url": url,
