@@ -345,7 +345,7 @@ def run_ansible_step(control: ProxyControl, playbook: Path, env: dict[str, str],
     row.worker = {"recap": counts, "returncode": done.returncode}
     if done.returncode != 0 or counts.get("failed"):
         failed = [line for line in done.stdout.splitlines() if line.startswith(("fatal:", "failed:"))]
-        row.error = (failed or done.stderr.strip().splitlines() or ["ansible-playbook failed"])[-1][:300]
+        row.error = (failed or done.stderr.strip().splitlines() or ["ansible-playbook failed"])[-1][:600]
     return row
 
 
@@ -604,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["ansible"],
         help="with --keycloak: also run Ansible's community.general keycloak modules (apply from empty, again)",
     )
+    parser.add_argument("--peer-only", action="store_true", help="with --peer: run only the peer's steps")
     parser.add_argument(
         "--peer-timeout", type=float, default=3600, help="seconds per peer step (Ansible at S: ~10 min here)"
     )
@@ -625,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     steps = [s for s in STEPS if not (args.no_baseline and s[0] == "baseline")]
+    if args.peer_only:
+        steps = []
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
