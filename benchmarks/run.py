@@ -33,6 +33,7 @@ import os
 import platform
 import pstats
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -329,9 +330,22 @@ def run_ansible_step(control: ProxyControl, playbook: Path, env: dict[str, str],
     control.reset()
     try:
         with measured(row):
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ | env
+            # A session of its own, so that a timeout stops ansible-playbook's forked workers too.
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=os.environ | env,
+                start_new_session=True,
             )
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+            done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     except subprocess.TimeoutExpired:
         row.error = f"timed out after {timeout:.0f} s (the requests are those sent until then)"
     row.by_method, row.by_path, row.login = split_log(control.read(), 0)
