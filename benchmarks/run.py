@@ -26,14 +26,19 @@ separate pass because tracemalloc slows the code it traces several times over.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
 import platform
+import pstats
 import resource
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -48,7 +53,9 @@ if __package__ in (None, ""):  # run as `python benchmarks/run.py`: make `benchm
 
 import requests
 
-from benchmarks.specgen import SIZES, write
+from benchmarks import peer_ansible
+from benchmarks.proxy import CountingProxy
+from benchmarks.specgen import SIZES, generate, write
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATH = "/realms/{realm}/protocol/openid-connect/token"
@@ -84,6 +91,28 @@ PER_GRANTED_ROLE = {
 # -- the worker: one step, in its own process ---------------------------------------------------------
 
 
+def profile_threads() -> list[cProfile.Profile]:
+    """Profiles every thread started from now on (the engine's pool threads), one profiler each.
+
+    cProfile sees only the thread that enabled it, and plan/apply do their work in pool threads;
+    the returned list fills as threads start, and the worker merges them into the step's file.
+    """
+    profiles: list[cProfile.Profile] = []
+    original = threading.Thread.run
+
+    def run(self: threading.Thread) -> None:
+        profiler = cProfile.Profile()
+        profiles.append(profiler)  # list.append is atomic under the GIL
+        profiler.enable()
+        try:
+            original(self)
+        finally:
+            profiler.disable()
+
+    threading.Thread.run = run  # type: ignore[method-assign]
+    return profiles
+
+
 def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: str | None) -> dict[str, Any]:
     """Runs one step like one CLI invocation and reports what the client side saw."""
     from benchmarks.baseline import naive_plan
@@ -101,8 +130,9 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
     if trace:
         tracemalloc.reset_peak()
     profiler = cProfile.Profile() if profile else None
+    thread_profiles = profile_threads() if profile else []
     out: dict[str, Any] = {"load_s": load_s}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     if tool == "baseline":
@@ -116,9 +146,14 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
             out["applied"] = len(result.applied)
             out["apply_error"] = "; ".join(error for _, error in result.failed) or None
     out["wall_s"] = time.perf_counter() - started
+    out["cpu_s"] = time.process_time() - cpu_started  # every thread of the process (the pool's too)
     if profiler and profile:
         profiler.disable()
-        profiler.dump_stats(profile)
+        merged = pstats.Stats(profiler)
+        for other in list(thread_profiles):
+            merged.add(other)
+        merged.dump_stats(profile)
+        out["profiled_threads"] = 1 + len(thread_profiles)
     if trace:
         out["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -164,6 +199,47 @@ class Control:
         return stats
 
 
+class ProxyControl:
+    """Control's counterpart for a real Keycloak: the counting proxy's log, and realm cleanup.
+
+    The measured tools talk to the proxy (`url`); this class talks to Keycloak directly, so that its
+    own requests (logins, realm deletes) are never counted.
+    """
+
+    def __init__(self, proxy: CountingProxy, upstream: str) -> None:
+        self.proxy = proxy
+        self.url = proxy.url
+        self.upstream = upstream.rstrip("/")
+        self.own_logins = 0
+        self.session = requests.Session()
+
+    def login(self) -> None:
+        form = {"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"}
+        token = f"{self.upstream}/realms/master/protocol/openid-connect/token"
+        answer = self.session.post(token, data=form, timeout=60)
+        answer.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+    def version(self) -> str:
+        self.login()
+        info = self.session.get(f"{self.upstream}/admin/serverinfo", timeout=60).json()
+        return str(info.get("systemInfo", {}).get("version", "?"))
+
+    def delete_realms(self, names: list[str]) -> None:
+        """Deletes the benchmark's realms (a 404 is fine), so the next step starts from empty."""
+        self.login()
+        for name in names:
+            answer = self.session.delete(f"{self.upstream}/admin/realms/{name}", timeout=300)
+            if answer.status_code not in (204, 404):
+                answer.raise_for_status()
+
+    def reset(self) -> None:
+        self.proxy.take()
+
+    def read(self) -> dict[str, Any]:
+        return {"log": self.proxy.take()}
+
+
 @dataclass
 class Row:
     """One step of one scenario: what the server saw and what the worker measured."""
@@ -177,7 +253,12 @@ class Row:
     login: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
     wall_s: float | None = None
+    cpu_s: float | None = None
+    proc_wall_s: float | None = None
+    proc_cpu_s: float | None = None
     load_s: float | None = None
+    server: str = ""
+    samples: dict[str, list[float]] = field(default_factory=dict)
     changes: int | None = None
     maxrss_mb: float | None = None
     tracemalloc_peak_mb: float | None = None
@@ -205,7 +286,7 @@ def split_log(stats: dict[str, Any], own_logins: int) -> tuple[dict[str, int], d
 
 
 def run_step(
-    control: Control,
+    control: Control | ProxyControl,
     spec_dir: Path,
     row: Row,
     trace: bool,
@@ -218,11 +299,13 @@ def run_step(
     if trace:
         command.append("--trace")
     if profile_dir is not None:
-        name = f"{row.size}-{row.latency_ms}ms-{row.tool}-{row.step}.pstats"
+        where = row.server.replace(" ", "-") if row.server else f"{row.latency_ms}ms"
+        name = f"{row.size}-{where}-{row.tool}-{row.step}.pstats"
         command += ["--profile", str(profile_dir / name)]
     control.reset()
     try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        with measured(row):
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         row.error = f"timed out after {timeout:.0f} s"
         return row
@@ -232,12 +315,63 @@ def run_step(
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     row.by_method, row.by_path, row.login = split_log(control.read(), control.own_logins)
     row.total = sum(row.by_method.values())
-    row.wall_s, row.load_s = result["wall_s"], result["load_s"]
+    row.wall_s, row.load_s, row.cpu_s = result["wall_s"], result["load_s"], result.get("cpu_s")
     row.changes = result.get("changes")
     row.maxrss_mb, row.tracemalloc_peak_mb = result["maxrss_mb"], result.get("tracemalloc_peak_mb")
     row.error = result.get("apply_error") or ("; ".join(result.get("plan_errors") or []) or None)
     row.worker = result
     return row
+
+
+def run_ansible_step(control: ProxyControl, playbook: Path, env: dict[str, str], row: Row, timeout: float) -> Row:
+    """One `ansible-playbook` run through the proxy; its numbers are the whole process tree's."""
+    command = [str(Path(env["ANSIBLE_PYTHON_INTERPRETER"]).parent / "ansible-playbook"), "-i", "localhost,"]
+    command.append(str(playbook))
+    control.reset()
+    try:
+        with measured(row):
+            # A session of its own, so that a timeout stops ansible-playbook's forked workers too.
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=os.environ | env,
+                start_new_session=True,
+            )
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+            done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    except subprocess.TimeoutExpired:
+        row.error = f"timed out after {timeout:.0f} s (the requests are those sent until then)"
+    row.by_method, row.by_path, row.login = split_log(control.read(), 0)
+    row.total = sum(row.by_method.values())
+    if row.error:
+        return row
+    row.total = sum(row.by_method.values())
+    row.wall_s, row.cpu_s = row.proc_wall_s, row.proc_cpu_s
+    counts = peer_ansible.recap(done.stdout)
+    row.changes = peer_ansible.changed_items(done.stdout)
+    row.worker = {"recap": counts, "returncode": done.returncode}
+    if done.returncode != 0 or counts.get("failed"):
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("fatal:", "failed:"))]
+        row.error = (failed or done.stderr.strip().splitlines() or ["ansible-playbook failed"])[-1][:600]
+    return row
+
+
+@contextmanager
+def measured(row: Row) -> Iterator[None]:
+    """Wall and CPU seconds of the whole child process (interpreter start, imports, spec, login)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    yield
+    row.proc_wall_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    row.proc_cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 @contextmanager
@@ -271,6 +405,70 @@ def scenario(
     return rows
 
 
+def real_scenario(
+    size: str,
+    spec_dir: Path,
+    steps: list[tuple[str, str]],
+    control: ProxyControl,
+    server: str,
+    names: list[str],
+    peer: tuple[Path, dict[str, str]] | None,
+    timeout: float,
+    profile_dir: Path | None,
+    peer_timeout: float = 3600,
+) -> list[Row]:
+    """The steps against a real Keycloak, then the peer's apply from empty and again, each from no realm."""
+    rows: list[Row] = []
+
+    def note(row: Row) -> None:
+        rows.append(row)
+        mark = f"error: {row.error}" if row.error else f"{row.total} requests, {row.wall_s:.2f} s"
+        print(f"  {size} {server} {row.tool:<8} {row.step:<11} {mark}", file=sys.stderr, flush=True)
+
+    control.delete_realms(names)
+    for tool, step in steps:
+        note(run_step(control, spec_dir, Row(size, 0, tool, step, server=server), False, timeout, profile_dir))
+        if rows[-1].error and rows[-1].wall_s is None:
+            break
+    if peer is not None:
+        control.delete_realms(names)
+        for step in ("apply-empty", "apply-noop"):
+            row = Row(size, 0, "ansible", step, server=server)
+            note(run_ansible_step(control, peer[0], peer[1], row, peer_timeout))
+    control.delete_realms(names)
+    return rows
+
+
+def medians(runs: list[list[Row]]) -> list[Row]:
+    """One row per step: the first run's counts, the median of each time and RSS over the runs.
+
+    Every run's value is kept in `samples`; a request count that differs between runs is noted
+    in the row's error column (it never has so far, but a real server could, e.g. a token refresh).
+    """
+    if len(runs) == 1:
+        return runs[0]
+    out = []
+    for first in runs[0]:
+        same = [
+            r
+            for run in runs
+            for r in run
+            if (r.size, r.latency_ms, r.server, r.tool, r.step)
+            == (first.size, first.latency_ms, first.server, first.tool, first.step)
+        ]
+        row = Row(**{k: v for k, v in asdict(first).items() if k != "samples"})
+        for name in ("wall_s", "cpu_s", "proc_wall_s", "proc_cpu_s", "maxrss_mb"):
+            values = [getattr(r, name) for r in same if getattr(r, name) is not None]
+            row.samples[name] = values
+            if values:
+                setattr(row, name, statistics.median(values))
+        totals = sorted({r.total for r in same})
+        if len(totals) > 1 and not row.error:
+            row.error = f"request totals differ between runs: {totals}"
+        out.append(row)
+    return out
+
+
 # -- report -----------------------------------------------------------------------------------------------
 
 
@@ -288,16 +486,16 @@ def classify(by_path: dict[str, int]) -> dict[str, int]:
 
 def table(rows: list[Row], memory: dict[tuple[str, str, str], Row]) -> str:
     """Markdown table, one line per step, memory from the traced pass merged in."""
-    head = "| size | latency | tool | step | GET | POST | PUT | DELETE | total | login | changes | wall s |"
-    head += " RSS MB | heap MB |"
-    lines = [head, "|" + "---|" * 14]
+    head = "| size | server | tool | step | GET | POST | PUT | DELETE | total | login | changes | wall s | CPU s |"
+    head += " process wall s | process CPU s | RSS MB | heap MB |"
+    lines = [head, "|" + "---|" * 17]
     for r in rows:
         traced = memory.get((r.size, r.tool, r.step))
         heap = traced.tracemalloc_peak_mb if traced else None
         m = r.by_method
         cells = [
             r.size,
-            f"{r.latency_ms} ms",
+            r.server or f"sandbox {r.latency_ms} ms",
             r.tool,
             r.step,
             *(str(m.get(k, 0)) for k in ("GET", "POST", "PUT", "DELETE")),
@@ -305,6 +503,9 @@ def table(rows: list[Row], memory: dict[tuple[str, str, str], Row]) -> str:
             str(r.login),
             "" if r.changes is None else str(r.changes),
             "" if r.wall_s is None else f"{r.wall_s:.2f}",
+            "" if r.cpu_s is None else f"{r.cpu_s:.2f}",
+            "" if r.proc_wall_s is None else f"{r.proc_wall_s:.2f}",
+            "" if r.proc_cpu_s is None else f"{r.proc_cpu_s:.2f}",
             "" if r.maxrss_mb is None else f"{r.maxrss_mb:.0f}",
             "" if heap is None else f"{heap:.1f}",
         ]
@@ -406,6 +607,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a cProfile .pstats file per step into this directory")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--keycloak",
+        metavar="URL",
+        help="measure against this real Keycloak (admin/admin), through a counting proxy, instead of the sandbox; "
+        "the benchmark's realms (bench-*) are deleted before and after; --latencies and the memory pass do not apply",
+    )
+    parser.add_argument(
+        "--peer",
+        choices=["ansible"],
+        help="with --keycloak: also run Ansible's community.general keycloak modules (apply from empty, again)",
+    )
+    parser.add_argument("--peer-only", action="store_true", help="with --peer: run only the peer's steps")
+    parser.add_argument(
+        "--peer-timeout", type=float, default=3600, help="seconds per peer step (Ansible at S: ~10 min here)"
+    )
+    parser.add_argument(
+        "--ansible-venv", type=Path, default=Path.home() / ".cache" / "realmctl" / "bench" / "ansible-venv"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="run every scenario N times; times are the median")
     # worker mode (internal)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -420,17 +640,42 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     steps = [s for s in STEPS if not (args.no_baseline and s[0] == "baseline")]
+    if args.peer_only:
+        steps = []
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     rows: list[Row] = []
     traced: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="realmctl-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="realmctl-bench-") as tmp, contextlib.ExitStack() as stack:
+        control = None
+        peer = None
+        if args.keycloak:
+            proxy = stack.enter_context(CountingProxy(args.keycloak))
+            control = ProxyControl(proxy, args.keycloak)
+            server = f"Keycloak {control.version()}"
         for size in args.sizes:
             spec_dir = Path(tmp) / size
             write(SIZES[size], spec_dir, args.seed)
+            if control is not None:
+                documents = generate(SIZES[size], args.seed)
+                if args.peer == "ansible":
+                    env = peer_ansible.ensure(args.ansible_venv)
+                    book = peer_ansible.playbook(documents, control.url, Path(tmp) / f"{size}-playbook.yml")
+                    peer = (book, env)
+                runs = [
+                    real_scenario(
+                        size, spec_dir, steps, control, server, list(documents), peer, args.timeout, args.profile
+                    )
+                    for _ in range(args.repeat)
+                ]
+                rows += medians(runs)
+                continue
             for ms in args.latencies:
-                rows += scenario(size, ms, spec_dir, steps, False, args.timeout, args.profile)
+                runs = [
+                    scenario(size, ms, spec_dir, steps, False, args.timeout, args.profile) for _ in range(args.repeat)
+                ]
+                rows += medians(runs)
             if not args.no_memory:
                 mine = [s for s in steps if s[0] == "realmctl"]
                 traced += scenario(size, 0, spec_dir, mine, True, args.timeout * 4, None)

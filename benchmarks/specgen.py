@@ -1,4 +1,4 @@
-"""Deterministic benchmark specs for realmctl at three sizes (S, M, L).
+"""Deterministic benchmark specs for realmctl at four sizes (S, M, L, and XL = 5× L).
 
 Run: `.venv/bin/python benchmarks/specgen.py --size M --out DIR` writes one YAML file per realm
 (`DIR/<realm>.yaml`), which `realmctl plan DIR` and `load_spec([DIR])` read as one spec.
@@ -14,6 +14,7 @@ Sizes are TOTALS over the realms of a size, dealt out round-robin (so M has 25 c
 | S | 1 | 5 | 2 | 20 | 40 |
 | M | 2 | 50 | 10 | 500 | 1,000 |
 | L | 3 | 200 | 20 | 2,500 | 5,000 |
+| XL (5× L) | 3 | 1,000 | 100 | 12,500 | 25,000 |
 
 Every realm is a complete stored-token chain, as in examples/stored-tokens.yaml:
 
@@ -68,6 +69,8 @@ SIZES: dict[str, Size] = {
     "S": Size("S", realms=1, clients=5, idps=2, users=20),
     "M": Size("M", realms=2, clients=50, idps=10, users=500),
     "L": Size("L", realms=3, clients=200, idps=20, users=2500),
+    # 5x L in the same three realms (issue #19's scale target): realms five times as large.
+    "XL": Size("XL", realms=3, clients=1000, idps=100, users=12500),
 }
 
 

@@ -4,42 +4,27 @@ No logic lives here beyond wiring; every command's work is done in the library s
 other programs can call it directly.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from realmctl import __version__, exitcodes
-from realmctl.check import run_check
-from realmctl.check.findings import as_json as check_json
-from realmctl.check.findings import text as check_text
-from realmctl.check.planned_state import plan_effects, plan_warnings
-from realmctl.check.probe import text as probe_text
-from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
-from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, is_loopback
-from realmctl.plan import Change
-from realmctl.render import describe
-from realmctl.schema import schema_text
-from realmctl.signals import stop_on_signals
-from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
-from realmctl.spec.secrets import redact
+from realmctl.limits import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, MAX_SPEC_BYTES
 from realmctl.versions import version_text
-from realmctl.workflow import (
-    Target,
-    apply_json,
-    connect,
-    load,
-    plan_errors,
-    read_plan_file,
-    render,
-    replan_from_file,
-    report_apply,
-    write_plan_file,
-)
+
+# The library is imported inside the commands that use it: `realmctl --help` and `validate` then
+# start without the engine, the HTTP stack and python-keycloak (0.9 s of CPU before, on 2 vCPU).
+if TYPE_CHECKING:
+    from realmctl.engine import Safety
+    from realmctl.spec.loader import LoadOptions
+    from realmctl.workflow import Target
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -89,6 +74,8 @@ def spec_options(func: Any) -> Any:
 
 
 def _load_options(kw: dict[str, Any]) -> LoadOptions:
+    from realmctl.spec.loader import LoadOptions
+
     return LoadOptions(
         allow_file_outside_spec=kw.pop("allow_file_outside_spec"),
         max_spec_bytes=int(kw.pop("max_spec_size") * 1024 * 1024),
@@ -179,6 +166,8 @@ def _target(
     timeout: float = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
 ) -> Target:
+    from realmctl.workflow import Target
+
     return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
@@ -212,6 +201,8 @@ def safety_options(func: Any) -> Any:
 
 
 def _safety(kw: dict[str, Any]) -> Safety:
+    from realmctl.engine import Safety
+
     return Safety(
         delete_pct=kw.pop("delete_threshold"),
         update_pct=kw.pop("update_threshold"),
@@ -258,6 +249,11 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """
+    from realmctl.check.planned_state import plan_effects, plan_warnings
+    from realmctl.engine import make_plan, spec_values
+    from realmctl.spec.secrets import redact
+    from realmctl.workflow import connect, load, plan_errors, render, write_plan_file
+
     _logging(verbose)
     safety = _safety(kw)
     loaded = load(spec, _load_options(kw))
@@ -299,6 +295,21 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
     changed since it was made. SIGINT/SIGTERM stop new writes; what was applied is reported and
     the exit code is 130/143; the next run converges.
     """
+    from realmctl.engine import Safety, apply_plan, make_plan
+    from realmctl.plan import Change
+    from realmctl.render import describe
+    from realmctl.signals import stop_on_signals
+    from realmctl.workflow import (
+        apply_json,
+        connect,
+        load,
+        plan_errors,
+        read_plan_file,
+        render,
+        replan_from_file,
+        report_apply,
+    )
+
     _logging(verbose)
     safety = _safety(kw)
     options = _load_options(kw)
@@ -389,6 +400,14 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists.
     Sends no write.
     """
+    from realmctl.check import run_check
+    from realmctl.check.findings import as_json as check_json
+    from realmctl.check.findings import text as check_text
+    from realmctl.check.probe import text as probe_text
+    from realmctl.engine import spec_values
+    from realmctl.spec.secrets import redact
+    from realmctl.workflow import connect, load
+
     loaded = load(spec, _load_options(kw))
     secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
     with connect(_target(**kw)) as api:
@@ -474,6 +493,7 @@ def sandbox(
     fmt: str,
 ) -> None:
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
+    from realmctl.keycloak.transport import is_loopback
     from realmctl.sandbox import Sandbox
     from realmctl.sandbox.errors import HttpError
 
@@ -547,6 +567,7 @@ def export(
     from pathlib import Path
 
     from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
+    from realmctl.workflow import connect
 
     _logging(verbose)
     chosen = parse_kinds(kinds)
@@ -568,6 +589,8 @@ def export(
 @cli.command(context_settings=CONTEXT)
 def schema() -> None:
     """Print the spec's JSON Schema (2020-12), for editors and other tools."""
+    from realmctl.schema import schema_text
+
     click.echo(schema_text(), nl=False)
 
 

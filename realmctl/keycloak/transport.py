@@ -31,11 +31,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from realmctl.errors import ConnectionFailed, RealmctlError
-
-#: Seconds within which each request must be answered completely, unless configured.
-DEFAULT_TIMEOUT = 30.0
-#: Seconds within which a whole run's server work must end, unless configured.
-DEFAULT_DEADLINE = 1800.0
+from realmctl.limits import DEFAULT_DEADLINE as DEFAULT_DEADLINE  # re-exported: defined apart for cli.py
+from realmctl.limits import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

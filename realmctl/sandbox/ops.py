@@ -236,7 +236,7 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     if realm.user_by_username(username) is not None:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
-    same_email = email and any((u.rep.get("email") or "").lower() == str(email).lower() for u in realm.users.values())
+    same_email = email and realm.user_by_email(str(email)) is not None
     if same_email and not realm.settings.get("duplicateEmailsAllowed"):
         raise HttpError(409, {"errorMessage": "User exists with same email"})
     stored: dict[str, Any] = {
@@ -261,6 +261,7 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
         if cred.get("type", "password") == "password" and cred.get("value") is not None:
             user.password = str(cred["value"])
     realm.users[user.id] = user
+    realm.index_user(user)
     return user
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,10 @@ class Realm:
     default_role_id: str | None = None
     signing_key: Any = None
     key_id: str = field(default_factory=new_id)
+    #: "u:<username>" and "e:<lower-cased e-mail>" -> ids of the users that had them, in creation order.
+    #: Kept by `index_user` (on create and on update) and checked on every read, so that a lookup by
+    #: name or e-mail does not scan every user (a create did: quadratic over a large apply).
+    user_keys: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
 
     # --- lookups -------------------------------------------------------------------------------
     def client_by_client_id(self, client_id: str) -> Client | None:
@@ -203,9 +207,30 @@ class Realm:
     def scope_by_name(self, name: str) -> ClientScope | None:
         return next((s for s in self.client_scopes.values() if s.name == name), None)
 
+    def index_user(self, user: User) -> None:
+        """Records the user's username and e-mail for `user_by_username` and `user_by_email`."""
+        self.user_keys.setdefault("u:" + user.username, {})[user.id] = None
+        email = str(user.rep.get("email") or "").lower()
+        if email:
+            self.user_keys.setdefault("e:" + email, {})[user.id] = None
+
+    def _indexed(self, key: str, matches: Callable[[User], bool]) -> User | None:
+        """The first user recorded under `key` that still exists and still matches; stale ids are dropped."""
+        ids = self.user_keys.get(key, {})
+        for uid in list(ids):
+            user = self.users.get(uid)
+            if user is not None and matches(user):
+                return user
+            del ids[uid]  # deleted, or renamed since
+        return None
+
     def user_by_username(self, username: str) -> User | None:
         wanted = username.lower()
-        return next((u for u in self.users.values() if u.username == wanted), None)
+        return self._indexed("u:" + wanted, lambda u: u.username == wanted)
+
+    def user_by_email(self, email: str) -> User | None:
+        wanted = email.lower()
+        return self._indexed("e:" + wanted, lambda u: str(u.rep.get("email") or "").lower() == wanted)
 
     def service_account_user(self, client_uuid: str) -> User | None:
         client = self.clients.get(client_uuid)

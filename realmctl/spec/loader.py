@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from realmctl.limits import MAX_SPEC_BYTES as MAX_SPEC_BYTES  # re-exported
 from realmctl.spec.interpolate import MAX_FILE_BYTES, FileAccess, interpolate
 from realmctl.spec.model import DEFAULT_OWNER, Finding, Path, Position, Spec, SpecInvalid
 from realmctl.spec.paths import SECTIONS, subject
@@ -25,9 +26,6 @@ from realmctl.spec.yamlpos import Document, parse
 NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "storedTokens", "roles")
 #: Realm sections that are lists whose entries two files may both add to.
 LIST_SECTIONS = ("groups", "roleGrants", "roles")
-#: The largest spec file read by default: a realm of thousands of users fits; a 50 MB file is a
-#: mistake (or an attack) that would take minutes and gigabytes to parse.
-MAX_SPEC_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)

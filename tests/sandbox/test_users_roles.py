@@ -255,3 +255,16 @@ def test_group_crud_children_and_conflicts(keycloak: KeycloakTarget, api: Api, r
     missing = api.get(f"/groups/{group_id}")
     assert missing.status_code == 404
     assert missing.json() == {"error": "Could not find group by id"}
+
+
+def test_username_and_email_free_again_after_change_or_delete(api: Api) -> None:
+    """The sandbox looks users up through an index (not a scan): it must follow edits and deletes."""
+    first = api.create("/users", {"username": "dora", "email": "dora@example.com", "enabled": True})
+    assert api.put(f"/users/{first}", {"email": "Dora.New@example.com"}).status_code == 204
+    taken = api.post("/users", {"username": "dora2", "email": "dora.new@example.com"})
+    assert taken.status_code == 409
+    assert taken.json() == {"errorMessage": "User exists with same email"}
+    assert api.post("/users", {"username": "dora3", "email": "dora@example.com"}).status_code == 201
+    assert api.delete(f"/users/{first}").status_code == 204
+    assert api.post("/users", {"username": "Dora", "email": "dora.new@example.com"}).status_code == 201
+    assert [u["username"] for u in api.get("/users", username="dora", exact="true").json()] == ["dora"]

@@ -149,6 +149,7 @@ def update_user(req: Request) -> Response:
         for cred in body["credentials"]:
             if cred.get("type", "password") == "password" and cred.get("value") is not None:
                 user.password = str(cred["value"])
+    realm.index_user(user)  # a new username or e-mail
     return NO_CONTENT
 
 
