@@ -3,7 +3,7 @@
 from realmctl.check import broker, exchange, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
-from realmctl.check.probe import Probe, run_probes
+from realmctl.check.probe import Probe, ProbeOptions, run_probes
 from realmctl.engine import Safety, make_plan
 from realmctl.keycloak.session import Api
 from realmctl.live import RealmState
@@ -12,7 +12,9 @@ from realmctl.spec.model import Spec
 __all__ = ["Finding", "Report", "run_check"]
 
 
-def run_check(spec: Spec, api: Api, probe: bool = False) -> tuple[Report, list[Probe]]:
+def run_check(
+    spec: Spec, api: Api, probe: bool = False, options: ProbeOptions | None = None
+) -> tuple[Report, list[Probe]]:
     """Every rule over every realm of the spec, then the probes if asked. Sends no admin write."""
     report = Report()
     pending = make_plan(spec, api, Safety(allow_mass_delete=True, allow_mass_update=True)).plan
@@ -45,5 +47,5 @@ def run_check(spec: Spec, api: Api, probe: bool = False) -> tuple[Report, list[P
     report.checked += checked
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda x: (order[x.severity], x.realm, x.rule, x.subject))
-    probes = run_probes(spec, api, facts, report.findings) if probe else []
+    probes = run_probes(spec, api, facts, report.findings, options) if probe else []
     return report, probes
