@@ -59,8 +59,12 @@ def feature_error(api: Api, realms: list[str]) -> str:
     return (
         f"cross-realm token exchange (declared in realm {', '.join(realms)}) needs Keycloak's legacy token "
         f"exchange, and this server lacks {' and '.join(missing)} (it reports {state}). "
-        f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
-        "Why: the defaults of Keycloak 26.2+ cannot do it: standard token exchange (v2) handles "
+        + (
+            "Run the sandbox with --sandbox-profile legacy-exchange (`realmctl sandbox --profile legacy-exchange`). "
+            if (info.get("systemInfo") or {}).get("javaVendor") == "realmctl sandbox"
+            else f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
+        )
+        + "Why: the defaults of Keycloak 26.2+ cannot do it: standard token exchange (v2) handles "
         "only tokens of the same realm and refuses subject_issuer, and fine-grained admin "
         "permissions v2 have no identity-provider permission, so no client can be allowed to "
         "exchange a token issued by another realm."
