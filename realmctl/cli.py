@@ -175,6 +175,18 @@ def _target(
     return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
+def _note_empty_sandbox(kw: dict[str, Any], command: str) -> None:
+    """`check`/`export` read what a server already has; a fresh sandbox has none of the user's
+    realms (only master), so without --sandbox-import the answer describes an empty server: said
+    on stderr, so that a clean-looking answer is not taken for one about the user's realms."""
+    if kw.get("sandbox") and not kw.get("sandbox_import"):
+        click.echo(
+            f"realmctl: note: {command} --sandbox looks at a fresh sandbox holding only the master realm; "
+            "start it from your realm export with --sandbox-import FILE, or set KEYCLOAK_URL to your server.",
+            err=True,
+        )
+
+
 def safety_options(func: Any) -> Any:
     """Limits on deleting and updating what realmctl owns (octoDNS-style)."""
     func = click.option(
@@ -418,6 +430,7 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     Each step shows the request (secrets masked), the status, Keycloak's error, and the token's
     iss (against this realm's issuer at this URL), aud, azp, exp, broker roles and scope.
     """
+    _note_empty_sandbox(kw, "check")
     options = _probe_options(kw)
     loaded = load(spec, _load_options(kw))
     secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
@@ -478,7 +491,13 @@ def _probe_options(kw: dict[str, Any]) -> Any:
 @cli.command(context_settings=CONTEXT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
-@click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26 or legacy-exchange.")
+@click.option(
+    "--profile",
+    type=click.Choice(["keycloak-26", "legacy-exchange"]),
+    default="keycloak-26",
+    show_default=True,
+    help="Features: Keycloak 26.2+ defaults, or legacy token exchange + FGAP v1 (as --sandbox-profile).",
+)
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
 @click.option(
     "--context-path",
@@ -599,6 +618,7 @@ def export(
 
     from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
 
+    _note_empty_sandbox(kw, "export")
     _logging(verbose)
     chosen = parse_kinds(kinds)
     with connect(_target(**kw)) as api:
