@@ -8,36 +8,25 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from realmctl import __version__, exitcodes
-from realmctl.check import run_check
-from realmctl.check.findings import as_json as check_json
-from realmctl.check.findings import text as check_text
-from realmctl.check.probe import text as probe_text
-from realmctl.engine import Safety, apply_plan, make_plan, spec_values
 from realmctl.errors import RealmctlError
-from realmctl.keycloak.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, is_loopback
-from realmctl.plan import Change
-from realmctl.render import describe
-from realmctl.schema import schema_text
-from realmctl.signals import stop_on_signals
-from realmctl.spec.loader import MAX_SPEC_BYTES, LoadOptions
-from realmctl.spec.secrets import redact
-from realmctl.workflow import (
-    Target,
-    apply_json,
-    connect,
-    load,
-    plan_errors,
-    read_plan_file,
-    render,
-    replan_from_file,
-    report_apply,
-    write_plan_file,
-)
+
+if TYPE_CHECKING:
+    from realmctl.engine import Safety
+    from realmctl.plan import Change
+    from realmctl.spec.loader import LoadOptions
+    from realmctl.workflow import Target
+
+# The library is imported by the commands that use it, not here: `realmctl --help` and `validate`
+# would otherwise pay for the HTTP stack and the Keycloak client (about half a second). These
+# defaults repeat the library's (tests/test_cli.py checks that they agree).
+MAX_SPEC_BYTES = 10 * 1024 * 1024  # realmctl.spec.loader.MAX_SPEC_BYTES
+DEFAULT_TIMEOUT = 30.0  # realmctl.keycloak.transport.DEFAULT_TIMEOUT
+DEFAULT_DEADLINE = 1800.0  # realmctl.keycloak.transport.DEFAULT_DEADLINE
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -84,7 +73,9 @@ def spec_options(func: Any) -> Any:
     return func
 
 
-def _load_options(kw: dict[str, Any]) -> LoadOptions:
+def _load_options(kw: dict[str, Any]) -> "LoadOptions":
+    from realmctl.spec.loader import LoadOptions
+
     return LoadOptions(
         allow_file_outside_spec=kw.pop("allow_file_outside_spec"),
         max_spec_bytes=int(kw.pop("max_spec_size") * 1024 * 1024),
@@ -171,7 +162,9 @@ def _target(
     parallelism: int = 8,
     timeout: float = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
-) -> Target:
+) -> "Target":
+    from realmctl.workflow import Target
+
     return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
@@ -210,7 +203,9 @@ def safety_options(func: Any) -> Any:
     return func
 
 
-def _safety(kw: dict[str, Any]) -> Safety:
+def _safety(kw: dict[str, Any]) -> "Safety":
+    from realmctl.engine import Safety
+
     return Safety(
         delete_pct=kw.pop("delete_threshold"),
         update_pct=kw.pop("update_threshold"),
@@ -255,6 +250,9 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """
+    from realmctl.engine import make_plan
+    from realmctl.workflow import connect, load, plan_errors, render, write_plan_file
+
     _logging(verbose)
     safety = _safety(kw)
     loaded = load(spec, _load_options(kw))
@@ -294,6 +292,20 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
     changed since it was made. SIGINT/SIGTERM stop new writes; what was applied is reported and
     the exit code is 130/143; the next run converges.
     """
+    from realmctl.engine import Safety, apply_plan, make_plan
+    from realmctl.render import describe
+    from realmctl.signals import stop_on_signals
+    from realmctl.workflow import (
+        apply_json,
+        connect,
+        load,
+        plan_errors,
+        read_plan_file,
+        render,
+        replan_from_file,
+        report_apply,
+    )
+
     _logging(verbose)
     safety = _safety(kw)
     options = _load_options(kw)
@@ -321,7 +333,7 @@ def apply(spec: tuple[str, ...], yes: bool, verbose: int, quiet: bool, fmt: str,
         total = len(run.plan.changes)
         show = sys.stderr.isatty() and not quiet
 
-        def progress(done: int, n: int, change: Change) -> None:
+        def progress(done: int, n: int, change: "Change") -> None:
             if show:
                 click.echo(f"\r[{done}/{n}] {change.action} {describe(change)}\033[K", err=True, nl=False)
 
@@ -430,6 +442,14 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     Each step shows the request (secrets masked), the status, Keycloak's error, and the token's
     iss (against this realm's issuer at this URL), aud, azp, exp, broker roles and scope.
     """
+    from realmctl.check import run_check
+    from realmctl.check.findings import as_json as check_json
+    from realmctl.check.findings import text as check_text
+    from realmctl.check.probe import text as probe_text
+    from realmctl.engine import spec_values
+    from realmctl.spec.secrets import redact
+    from realmctl.workflow import connect, load
+
     _note_empty_sandbox(kw, "check")
     options = _probe_options(kw)
     loaded = load(spec, _load_options(kw))
@@ -544,6 +564,7 @@ def sandbox(
     fmt: str,
 ) -> None:
     """Run a Keycloak-compatible admin and token server in memory, until Ctrl-C."""
+    from realmctl.keycloak.transport import is_loopback
     from realmctl.sandbox import Sandbox
     from realmctl.sandbox.errors import HttpError
 
@@ -617,6 +638,7 @@ def export(
     from pathlib import Path
 
     from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
+    from realmctl.workflow import connect
 
     _note_empty_sandbox(kw, "export")
     _logging(verbose)
@@ -639,6 +661,8 @@ def export(
 @cli.command(context_settings=CONTEXT)
 def schema() -> None:
     """Print the spec's JSON Schema (2020-12), for editors and other tools."""
+    from realmctl.schema import schema_text
+
     click.echo(schema_text(), nl=False)
 
 
