@@ -613,7 +613,7 @@ def sandbox(
 @click.option(
     "--kinds",
     help="Comma list of realm, clientScopes, clients, identityProviders, roles, groups, users, roleGrants, "
-    "or all; +users adds to the default (everything but users).",
+    "or all; +users adds to the default (everything but users: only those realmctl created are exported).",
 )
 @click.option("--include-builtins", is_flag=True, help="Also export what Keycloak creates in every new realm.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the spec to FILE instead of stdout.")

@@ -5,11 +5,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from realmctl import cli
 from realmctl.keycloak import transport
 from realmctl.spec import loader
-from tests.helpers import ROOT, realmctl
+from tests.helpers import ROOT, Admin, env_for, realmctl, unique
 
 HEAVY = ("requests", "keycloak", "urllib3", "realmctl.engine", "realmctl.check", "realmctl.sandbox")
 
@@ -61,3 +64,25 @@ def test_plan_of_the_exchange_example_on_the_sandbox_suggests_the_legacy_profile
     result = realmctl("plan", "--sandbox", str(ROOT / "examples" / "cross-realm-exchange.yaml"))
     assert result.code == 1
     assert "--sandbox-profile legacy-exchange" in result.err and "Start Keycloak with" not in result.err
+
+
+def test_export_keeps_the_users_realmctl_created(keycloak: Any, tmp_path: Path) -> None:
+    """A user declared in a spec and applied is exported by default, so that planning the export
+    does not delete them (other users still need --kinds +users)."""
+    realm = unique("exp")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"version: 1\nrealms:\n  {realm}:\n    users:\n      alice: {{email: alice@example.com, firstName: A, "
+        "lastName: A}\n"
+    )
+    env = env_for(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+    assert realmctl("apply", "--yes", "-q", str(spec), env=env).code == 0
+    Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password).post(
+        f"admin/realms/{realm}/users", {"username": "hand-made", "enabled": True}
+    )
+    exported = realmctl("export", "--realm", realm, "--out", str(tmp_path / "export.yaml"), env=env)
+    assert exported.code == 0, exported.all
+    users = yaml.safe_load((tmp_path / "export.yaml").read_text())["realms"][realm]["users"]
+    assert list(users) == ["alice"]
+    planned = realmctl("plan", "--detailed-exitcode", str(tmp_path / "export.yaml"), env=env)
+    assert planned.code == 0, planned.all
