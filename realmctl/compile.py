@@ -71,6 +71,35 @@ def feature_error(api: Api, realms: list[str]) -> str:
     )
 
 
+def adopt(idp: dict[str, Any], realm: dict[str, Any], state: RealmState, alias: str, issuer: str) -> str | None:
+    """A tokenExchange entry naming an identity provider that already exists (declared in the spec,
+    or on the server and not made by realmctl) adopts it: its providerId (Keycloak never saves a
+    change of it, so rewriting it would never converge), storeToken, display name and other
+    settings stay, and only what the exchange needs is set. An existing provider that trusts another
+    issuer is a conflict (returned as the plan error's text), never silently repointed."""
+    declared = (realm.get("identityProviders") or {}).get(alias)
+    live = state.idp(alias)
+    if declared is None and (live is None or (alias,) in state.recorded("identity-provider")):
+        return None
+    base = declared if declared is not None else live or {}
+    config = base.get("config") or {}
+    trusted = str(config.get("issuer") or config.get("authorizationUrl") or "")
+    if trusted and not trusted.startswith(issuer):
+        return (
+            f"identity provider {alias!r} already exists ({base.get('providerId')}, trusting {trusted}); the "
+            f"exchange needs it to trust {issuer}. Name another identityProvider for the entry (realmctl "
+            f"creates it), or point {alias!r} at {issuer} yourself"
+        )
+    for key in ("providerId", "displayName"):
+        if base.get(key):
+            idp[key] = base[key]
+    idp["storeToken"] = bool(base.get("storeToken")) or idp["storeToken"]
+    if declared is not None:  # the spec's own settings stay; the exchange's config keys win
+        idp.update({k: v for k, v in declared.items() if k not in idp})
+        idp["config"] = {**(declared.get("config") or {}), **idp["config"]}
+    return None
+
+
 def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     realms = copy.deepcopy(spec.realms)
     errors: list[str] = []
@@ -119,6 +148,10 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
         }
         if secret is not None:
             idp["config"]["clientSecret"] = secret
+        conflict = adopt(idp, realms[target], states[target], alias, issuer)
+        if conflict:
+            errors.append(f"token exchange {name!r} in realm {target!r}: {conflict}")
+            continue
         realms[target].setdefault("identityProviders", {})[alias] = idp
         grants = realms[target].setdefault("_exchange", {"policies": {}, "attachments": []})
         policy = policy_name(name)
