@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from realmctl.keycloak.session import Api
-from realmctl.live import RealmState
+from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.spec.model import Spec
 
 LEGACY_FEATURES = ("TOKEN_EXCHANGE", "ADMIN_FINE_GRAINED_AUTHZ")
@@ -79,7 +79,7 @@ def adopt(idp: dict[str, Any], realm: dict[str, Any], state: RealmState, alias: 
     issuer is a conflict (returned as the plan error's text), never silently repointed."""
     declared = (realm.get("identityProviders") or {}).get(alias)
     live = state.idp(alias)
-    if declared is None and (live is None or (alias,) in state.recorded("identity-provider")):
+    if declared is None and (live is None or (live.get("config") or {}).get(OWNED_MARKER) == "true"):
         return None
     base = declared if declared is not None else live or {}
     config = base.get("config") or {}

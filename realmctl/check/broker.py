@@ -89,13 +89,14 @@ def snippet(body: dict[str, Any]) -> str:
     return yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=1000).rstrip()
 
 
-def mapper_fix(rs: dict[str, Any], client_id: str, mapper: dict[str, Any], problem: str) -> str:
+def mapper_fix(rs: dict[str, Any], client_id: str, mapper: dict[str, Any], problem: str, live: list[str]) -> str:
     """The spec lines that mend `mapper`.
 
     A mapper the spec declares is repeated whole with the one field changed, so that the fragment
     passes `validate` as it is. A mapper the spec does not own (the built-in `roles` scope's, shared
     by every client of the realm, whose config also carries keys realmctl does not write) is left
-    alone: the fix gives the client a scope of its own that emits the role.
+    alone: the fix gives the client a scope of its own that emits the role, added to the client's
+    default scopes as the spec lists them, else as they are live (`live`), so none is dropped.
     """
     field, value = MAPPER_FIELD[problem]
     scope = mapper.get("_scope")
@@ -108,7 +109,8 @@ def mapper_fix(rs: dict[str, Any], client_id: str, mapper: dict[str, Any], probl
     own: dict[str, Any] = {"type": "user-client-role", "client": "broker"}
     if problem == "lightweight-token":
         own["lightweight"] = True
-    defaults = list(((rs.get("clients") or {}).get(client_id) or {}).get("defaultClientScopes") or [])
+    declared_client = (rs.get("clients") or {}).get(client_id) or {}
+    defaults = list(declared_client.get("defaultClientScopes", live) or [])
     name = (
         "broker_read_token"
         if "broker_read_token" not in (rs.get("clientScopes") or {})
@@ -259,7 +261,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
                     realm,
                     f"client {client_id}",
                     message,
-                    mapper_fix(rs, client_id, m, problem),
+                    mapper_fix(rs, client_id, m, problem, client.get("defaultClientScopes") or []),
                     where("clientScopes", scope, "mappers", m["name"]) or where("clients", client_id),
                     "claims",
                 )

@@ -148,16 +148,19 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
         for client_id in entry["clients"]:
             client = facts.state.client(client_id)
             if client is not None and client.get("publicClient"):
+                # Keycloak 26.7 (legacy exchange) lets a public client exchange another realm's
+                # token (200, no client authentication): not a broken link but an open door.
                 out.append(
                     Finding(
-                        "error",
+                        "warning",
                         "exchange.requester-public",
                         realm,
                         f"client {client_id}",
-                        f"client {client_id} is public; public clients cannot exchange tokens from another realm",
+                        f"client {client_id} is public: Keycloak lets it exchange without authenticating, so "
+                        f"anyone holding a realm {source['realm']} token can get a realm {realm} token as "
+                        f"{client_id}",
                         f"clients:\n  {client_id}:\n    publicClient: false",
                         where,
-                        "exchange",
                     )
                 )
         out.extend(_standard_exchange(facts, realm, name, entry, where))

@@ -157,7 +157,7 @@ class Prober:
     @property
     def who(self) -> str:
         if self.options.token is not None:
-            return "the given token"
+            return "the given token's user"
         if self.options.grant == "client_credentials":
             return "the service account"
         return str(self.user)
@@ -254,8 +254,8 @@ class Prober:
         )
 
     def broker(self, realm: str, client_id: str, alias: str) -> Probe:
-        via = f"client {client_id}" if self.options.token is None else "a token obtained elsewhere"
-        probe = Probe(f"stored token of {self.who} via {via}, realm {realm}, identity provider {alias}", realm=realm)
+        via = f" via client {client_id}" if self.options.token is None else ""
+        probe = Probe(f"stored token of {self.who}{via}, realm {realm}, identity provider {alias}", realm=realm)
         probe.subjects = {f"client {client_id}", f"identity provider {alias}", f"user {str(self.user).lower()}"}
         access = self.token(probe, realm, client_id)
         if access is None:
@@ -290,6 +290,9 @@ class Prober:
         subject = request.get("subject_token") or self.token(probe, source["realm"], source["client"])
         if subject is None:
             return probe
+        # The subject token's claims, for reading the answer: its iss must be what the identity
+        # provider trusts, its azp the provider's client id.
+        probe.steps.append(Step("claims", True, self.show_claims(source["realm"], claims_of(subject))))
         path = f"/realms/{seg(target)}/protocol/openid-connect/token"
         if request:
             forms = [{"client_id": requester, **request, "subject_token": subject}]
