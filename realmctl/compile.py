@@ -60,7 +60,8 @@ def feature_error(api: Api, realms: list[str]) -> str:
         f"cross-realm token exchange (declared in realm {', '.join(realms)}) needs Keycloak's legacy token "
         f"exchange, and this server lacks {' and '.join(missing)} (it reports {state}). "
         + (
-            "Run the sandbox with --sandbox-profile legacy-exchange (`realmctl sandbox --profile legacy-exchange`). "
+            "This is realmctl's sandbox: run it with --sandbox-profile legacy-exchange (`realmctl sandbox "
+            f"--profile legacy-exchange`); a real Keycloak is started with {SERVER_FLAGS}. "
             if (info.get("systemInfo") or {}).get("javaVendor") == "realmctl sandbox"
             else f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
         )
