@@ -76,6 +76,7 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                     "token",
                 )
             )
+        out.extend(_standard_exchange(facts, realm, name, entry, where))
         alias = entry["identityProvider"]
         idp = facts.idp(alias)
         if idp is None:
@@ -163,7 +164,6 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                         where,
                     )
                 )
-        out.extend(_standard_exchange(facts, realm, name, entry, where))
         out.append(_subject_issuer(realm, name, alias, where))
         if missing:
             continue  # no v1 permissions to look at: the features error says it all
