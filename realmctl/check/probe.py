@@ -383,6 +383,13 @@ def run_probes(
             if options.request is not None and options.request.get("client_id") not in (None, *entry["clients"]):
                 continue
             probes.append(prober.exchange(realm, name, entry))
+    if not probes and (options.client or options.request is not None):
+        what = (
+            f"--probe-client {options.client}: no realm of the spec declares it (give --probe-realm)"
+            if options.request is None
+            else "--probe-request: no tokenExchange entry of the spec lets its client_id exchange"
+        )
+        raise RealmctlError(f"{what}; nothing was probed")
     for probe in probes:
         explain(
             probe, [f for f in findings if f.realm in (probe.realm, probe.source_realm) or f.rule == "realm-missing"]

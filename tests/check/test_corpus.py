@@ -754,6 +754,9 @@ def run_case(case: Case, w: World) -> None:
         log = w.admin.requests()["log"]
         admin_writes = [e for e in log if e["method"] != "GET" and e["path"].startswith("/admin/")]
         assert admin_writes == [], "check must not write"
+    shown = checked.all
+    for secret in ("my-app-secret", "alice-pw", "carol-pw", "b-secret", w.env.get("PROBE_TOKEN", "no token given")):
+        assert secret not in shown, "the probe never prints a secret or the token"
     body = findings(checked)
     probe_findings = [f for p in body["probes"] for f in p["findings"]]
     rules = {f["rule"]: f for f in [*body["findings"], *probe_findings]}

@@ -83,3 +83,22 @@ def test_without_legacy_features_check_still_names_the_other_links(keycloak: Any
         assert 'invalid_request "Invalid token"' in checked.out
     finally:
         admin.call("DELETE", f"admin/realms/{a}")
+
+
+def test_a_probe_client_the_spec_does_not_declare_is_said(keycloak: Any, tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(stored_tokens(unique("none"))))
+    env = env_for(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+    result = realmctl("check", str(path), "--probe-client", "nope", "--probe-grant", "client_credentials", env=env)
+    assert result.code == 1
+    assert (
+        "--probe-client nope: no realm of the spec declares it (give --probe-realm); nothing was probed" in result.err
+    )
+
+
+def test_the_probe_secret_env_var_must_be_set(keycloak: Any, tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(stored_tokens(unique("none"))))
+    env = env_for(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+    missing = realmctl("check", str(path), "--probe-client", "my-app", "--probe-client-secret-env", "NOT_SET", env=env)
+    assert missing.code == 1 and "env var NOT_SET is not set or empty" in missing.err
