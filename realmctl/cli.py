@@ -14,6 +14,7 @@ import click
 
 from realmctl import __version__, exitcodes
 from realmctl.errors import RealmctlError
+from realmctl.versions import version_text
 
 if TYPE_CHECKING:
     from realmctl.engine import Safety
@@ -32,7 +33,9 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(__version__, "--version", "-V", prog_name="realmctl")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="realmctl", message=version_text(__version__).replace("%", "%%")
+)
 def cli() -> None:
     """Plan and apply Keycloak realm configuration from YAML, and prove it works.
 
@@ -136,10 +139,13 @@ def target_options(func: Any) -> Any:
     )(func)
     func = click.option(
         "--sandbox-profile",
-        type=click.Choice(["keycloak-26", "legacy-exchange"]),
+        type=click.Choice(["keycloak-26", "legacy-exchange", "modern"]),
         default="keycloak-26",
         show_default=True,
-        help="Features of the sandbox: Keycloak 26.2+ defaults, or legacy token exchange + FGAP v1.",
+        help=(
+            "Features of the sandbox: Keycloak 26.2+ defaults, legacy token exchange + FGAP v1, "
+            "or 26.7 modern (identity-brokering-api v2, JWT grant)."
+        ),
     )(func)
     func = click.option(
         "--sandbox-import",
@@ -198,6 +204,12 @@ def safety_options(func: Any) -> Any:
         metavar="PCT",
         help="Refuse to delete more than PCT % of the objects realmctl owns in a realm.",
     )(func)
+    func = click.option(
+        "--resend-secrets",
+        is_flag=True,
+        help="Send identity-provider secrets again even where their fingerprint matches: Keycloak masks "
+        "them, so a secret changed by hand in the console is otherwise invisible (shown as `sent again`).",
+    )(func)
     func = click.option("--allow-mass-update", is_flag=True, help="Allow updates beyond --update-threshold.")(func)
     func = click.option("--allow-mass-delete", is_flag=True, help="Allow deletions beyond --delete-threshold.")(func)
     return func
@@ -211,6 +223,7 @@ def _safety(kw: dict[str, Any]) -> "Safety":
         update_pct=kw.pop("update_threshold"),
         allow_mass_delete=kw.pop("allow_mass_delete"),
         allow_mass_update=kw.pop("allow_mass_update"),
+        resend_secrets=kw.pop("resend_secrets"),
     )
 
 
@@ -246,7 +259,8 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     """Show what `apply` would change on the live server. Never writes.
 
     Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
-    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created).
+    `+` create, `~` update (field: old -> new), `-` delete (only objects realmctl created for
+    this spec's `owner`).
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
     """
@@ -374,7 +388,14 @@ def _logging(verbose: int) -> None:
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
 @spec_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "dot"]),
+    default="text",
+    show_default=True,
+    help="markdown: a pull-request comment with a Mermaid picture of each chain; dot: the pictures for Graphviz.",
+)
 @click.option(
     "--probe",
     is_flag=True,
@@ -470,6 +491,17 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
             for p in probes
         ]
         click.echo(redact(json.dumps(body, indent=2), secrets))
+    elif fmt in ("markdown", "dot"):
+        from realmctl.render import chains
+
+        def clean(text: str) -> str:
+            return redact(text, secrets)
+
+        if fmt == "dot":
+            drawn = chains.dot_report(loaded, report, clean)
+        else:
+            drawn = chains.markdown(loaded, report, probe_text(probes) if probes else "", clean)
+        click.echo(clean(drawn), nl=False)
     else:
         click.echo(redact(check_text(report), secrets), nl=False)
         if probes:
@@ -513,10 +545,10 @@ def _probe_options(kw: dict[str, Any]) -> Any:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
 @click.option(
     "--profile",
-    type=click.Choice(["keycloak-26", "legacy-exchange"]),
+    type=click.Choice(["keycloak-26", "legacy-exchange", "modern"]),
     default="keycloak-26",
     show_default=True,
-    help="Features: Keycloak 26.2+ defaults, or legacy token exchange + FGAP v1 (as --sandbox-profile).",
+    help="Features, as --sandbox-profile: Keycloak 26.2+ defaults, legacy token exchange + FGAP v1, or 26.7 modern.",
 )
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
 @click.option(

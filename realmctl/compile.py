@@ -9,9 +9,11 @@ into the declarations, so each is planned, applied and shown like any other obje
 """
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from realmctl import capabilities
+from realmctl.chains import JWT, LEGACY, Chains
 from realmctl.keycloak.session import Api
 from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.spec.model import Spec
@@ -24,6 +26,8 @@ SERVER_FLAGS = "--features=token-exchange,admin-fine-grained-authz:v1"
 class Expanded:
     realms: dict[str, dict[str, Any]]
     errors: list[str]
+    notes: list[str] = field(default_factory=list)  # which variant of each chain, and why
+    warnings: list[str] = field(default_factory=list)
 
 
 def policy_name(entry: str) -> str:
@@ -104,14 +108,23 @@ def adopt(idp: dict[str, Any], realm: dict[str, Any], state: RealmState, alias: 
 def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
     realms = copy.deepcopy(spec.realms)
     errors: list[str] = []
+    has_stored = any(rs.get("storedTokens") for rs in spec.realms.values())
     users = [(r, name, e) for r, rs in spec.realms.items() for name, e in (rs.get("tokenExchange") or {}).items()]
-    if not users:
+    if not users and not has_stored:
         return Expanded(realms, errors)
-    if missing_features(api):
-        errors.append(feature_error(api, sorted({r for r, _, _ in users})))
-        for realm in realms.values():
-            realm.pop("tokenExchange", None)
-        return Expanded(realms, errors)
+    chains = Chains(capabilities.read(api))
+    for realm_name, realm_spec in realms.items():
+        chains.stored_tokens(realm_name, realm_spec)
+    methods = {
+        (t, n): chains.exchange_method(f"realm {t}: token exchange {n!r}", e.get("method"), bool(e.get("users")))
+        for t, n, e in users
+    }
+    legacy = [(t, n, e) for t, n, e in users if methods[t, n] in (LEGACY, None)]
+    if legacy and missing_features(api):
+        errors.append(feature_error(api, sorted({t for t, _, _ in legacy})))
+        users = [(t, n, e) for t, n, e in users if methods[t, n] == JWT]
+    for realm_spec in realms.values():
+        realm_spec.pop("tokenExchange", None)
     for target, name, entry in users:
         source_realm, source_client = entry["source"]["realm"], entry["source"]["client"]
         if source_realm not in realms:
@@ -154,6 +167,12 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
             errors.append(f"token exchange {name!r} in realm {target!r}: {conflict}")
             continue
         realms[target].setdefault("identityProviders", {})[alias] = idp
+        if methods[target, name] == JWT:
+            idp["_intent"] = intent(target, entry).replace("exchange tokens from", "accept tokens of") + (
+                " with the JWT Authorization Grant"
+            )
+            chains.jwt_grant(realms, target, name, entry, idp, f"{base}/realms/{target}")
+            continue
         grants = realms[target].setdefault("_exchange", {"policies": {}, "attachments": []})
         policy = policy_name(name)
         grants["policies"][policy] = {
@@ -183,4 +202,4 @@ def expand(spec: Spec, states: dict[str, RealmState], api: Api) -> Expanded:
                     "_intent": intent(target, entry),
                 }
             )
-    return Expanded(realms, errors)
+    return Expanded(realms, errors + chains.errors, chains.notes, chains.warnings)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from realmctl import ownership
 from realmctl.compile import expand
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.keycloak.session import Api, Transient
@@ -119,6 +120,7 @@ class Safety:
     min_owned: int = 10
     allow_mass_delete: bool = False
     allow_mass_update: bool = False
+    resend_secrets: bool = False  # send masked secrets again whatever their fingerprints say
 
 
 PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
@@ -157,6 +159,7 @@ def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
     changes: list[Change] = []
     wanted = kind.desired(ctx)
     lives = {live.key: live for live in kind.read(ctx, wanted)}
+    ownership.settle(kind, ctx, wanted, lives)  # another owner's objects: not ours to delete
     seen = list(lives.values())
     for resource in wanted:
         live = lives.pop(resource.key, None)
@@ -171,7 +174,7 @@ def _plan_unit(kind: Kind, ctx: Context) -> tuple[list[Change], list[Live]]:
     for live in lives.values():
         if live.owned:
             changes.append(Change("delete", ctx.realm, kind.name, live.key, live=live))
-    return changes, seen
+    return ownership.transfers(kind, ctx, changes, seen, wanted), seen
 
 
 def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
@@ -181,9 +184,12 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
     (`RealmState`), so independent reads run in parallel, bounded by the Api's parallelism.
     """
     safety = safety or Safety()
-    states = {realm: RealmState(api, realm) for realm in spec.realms}
+    states = {realm: RealmState(api, realm, owner=spec.owner) for realm in spec.realms}
     expanded = expand(spec, states, api)
-    contexts = {realm: Context(spec, realm, state, expanded.realms[realm]) for realm, state in states.items()}
+    contexts = {
+        realm: Context(spec, realm, state, expanded.realms[realm], resend_secrets=safety.resend_secrets)
+        for realm, state in states.items()
+    }
     units = [(kind, contexts[realm]) for realm in states for kind in KINDS]
     with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
         results = list(pool.map(lambda unit: _plan_unit(*unit), units))
@@ -192,7 +198,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         (ctx.realm, kind.name, live) for (kind, ctx), (_, lives) in zip(units, results, strict=True) for live in lives
     ]
     errors = list(expanded.errors) + [e for ctx in contexts.values() for e in ctx.errors]
-    notes: list[str] = []
+    notes: list[str] = list(expanded.notes)
     kept = []
     for change in changes:
         if change.action == "delete" and protected(change):
@@ -200,7 +206,7 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
         else:
             kept.append(change)
     plan = Plan(order(kept), list(spec.realms), api.settings.url, errors=errors, notes=notes)
-    plan.warnings = builtin_client_warnings(kept)
+    plan.warnings = expanded.warnings + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
     plan.spec_digest = spec_digest(spec)
@@ -279,7 +285,8 @@ def apply_plan(
                 result.skipped.append(change)
             return
         try:
-            getattr(BY_NAME[change.kind], change.action)(run.states[change.realm], change)
+            if not ownership.owner_only(change):  # a change of owner is only a record write
+                getattr(BY_NAME[change.kind], change.action)(run.states[change.realm], change)
         except (RealmctlError, LookupError) as exc:
             halt.set()
             with lock:
@@ -348,6 +355,7 @@ def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
             if c.action == "create":
                 key = BY_NAME[c.kind].record_key(c.key)
                 added[key] = record_entry(key[0], key[1:], state.new_ids.get(key))
+        ownership.bookkeeping(state, mine, deleted, added)
         stale = set(state.record_fixes)
         if not added and not deleted and not stale:
             continue

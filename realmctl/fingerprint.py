@@ -2,31 +2,65 @@
 
 realmctl cannot compare an IdP's client secret with the server's, since Keycloak never returns it.
 Instead it stores a salted, slow hash of the value it sent beside the object, and sends the secret
-again only when the declared value no longer matches that fingerprint. The hash is PBKDF2 with a
-random salt, so the stored value reveals nothing usable about the secret.
+again only when the declared value no longer matches that fingerprint.
+
+Anyone who may view identity providers can read the fingerprint, so it must make an offline guess
+expensive: it is scrypt (memory-hard, in the standard library) at N=2^14, r=8, p=1, 16 MiB and
+about 100 ms per guess on a small machine, so a GPU cannot try billions. Fingerprints written by
+earlier versions (PBKDF2-SHA256, 20k iterations, cheap to guess) still verify, so nothing is
+re-sent on upgrade; they are replaced whenever the secret is sent again, which
+`apply --resend-secrets` forces once.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
 
-ITERATIONS = 20_000
-PREFIX = "pbkdf2-sha256"
+#: The current format: `scrypt$<log2 N>$<r>$<p>$<salt>$<hex digest>`.
+PREFIX = "scrypt"
+LOG2_N, R, P = 14, 8, 1
+#: Bounds for reading a stored fingerprint: anyone who may edit the IdP may write one, and must not
+#: make realmctl spend gigabytes on it (beyond these it does not match, so the secret is re-sent).
+MAX_LOG2_N, MAX_R, MAX_P = 16, 16, 4
+MAX_MEM = 256 * 1024 * 1024
+
+#: Earlier versions' format: `pbkdf2-sha256$<iterations>$<salt>$<hex digest>`, verified only.
+LEGACY_PREFIX = "pbkdf2-sha256"
+LEGACY_MAX_ITERATIONS = 1_000_000
+
+
+def _scrypt(value: str, salt: str, log2_n: int, r: int, p: int) -> str:
+    return hashlib.scrypt(value.encode(), salt=salt.encode(), n=2**log2_n, r=r, p=p, maxmem=MAX_MEM, dklen=32).hex()
 
 
 def fingerprint(value: str, salt: str | None = None) -> str:
-    """`pbkdf2-sha256$<iterations>$<salt>$<hex digest>`; a new random salt unless one is given."""
-    salt = salt or secrets.token_hex(8)
-    digest = hashlib.pbkdf2_hmac("sha256", value.encode(), salt.encode(), ITERATIONS).hex()
-    return f"{PREFIX}${ITERATIONS}${salt}${digest}"
+    """`scrypt$14$8$1$<salt>$<hex digest>`; a new random salt unless one is given."""
+    salt = salt or secrets.token_hex(16)
+    return f"{PREFIX}${LOG2_N}${R}${P}${salt}${_scrypt(value, salt, LOG2_N, R, P)}"
 
 
+def is_legacy(stored: str | None) -> bool:
+    """Whether `stored` is a fingerprint of an earlier version (replace it when sending the secret)."""
+    return bool(stored) and str(stored).startswith(LEGACY_PREFIX + "$")
+
+
+@functools.lru_cache(maxsize=1024)
 def matches(value: str, stored: str | None) -> bool:
-    """Whether `value` is the secret that produced the stored fingerprint."""
-    if not stored or stored.count("$") != 3:
-        return False
-    prefix, iterations, salt, digest = stored.split("$")
-    if prefix != PREFIX or not iterations.isdigit():
-        return False
-    mine = hashlib.pbkdf2_hmac("sha256", value.encode(), salt.encode(), int(iterations)).hex()
-    return hmac.compare_digest(mine, digest)
+    """Whether `value` is the secret that produced the stored fingerprint (either format).
+
+    Remembered for the process: apply plans twice (before, and to verify convergence), and each
+    comparison costs ~0.1 s by design."""
+    parts = (stored or "").split("$")
+    if parts[0] == PREFIX and len(parts) == 6 and all(p.isdigit() for p in parts[1:4]):
+        log2_n, r, p = (int(x) for x in parts[1:4])
+        if not (1 <= log2_n <= MAX_LOG2_N and 1 <= r <= MAX_R and 1 <= p <= MAX_P):
+            return False
+        return hmac.compare_digest(_scrypt(value, parts[4], log2_n, r, p), parts[5])
+    if parts[0] == LEGACY_PREFIX and len(parts) == 4 and parts[1].isdigit():
+        iterations = int(parts[1])
+        if not 1 <= iterations <= LEGACY_MAX_ITERATIONS:
+            return False
+        mine = hashlib.pbkdf2_hmac("sha256", value.encode(), parts[2].encode(), iterations).hex()
+        return hmac.compare_digest(mine, parts[3])
+    return False

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from realmctl.keycloak.session import Api, NotFound, seg
+from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ def record_entry(kind: str, key: tuple[str, ...], ids: Ids | None) -> str:
 def parse_record(raw: str) -> tuple[tuple[str, ...], Ids | None] | None:
     """((kind, *key), ids or None for a names-only entry), or None for an entry not understood."""
     try:
-        parsed = json.loads(raw)
+        parsed = unwrap(json.loads(raw))  # an entry held by a named owner (realmctl.ownership)
     except (ValueError, TypeError):
         return None
     if isinstance(parsed, dict):
@@ -75,9 +76,12 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
 class RealmState:
     """Bulk reads of one realm, each made at most once, with the ids they reveal."""
 
-    def __init__(self, api: Api, realm: str) -> None:
+    def __init__(self, api: Api, realm: str, owner: str = DEFAULT_OWNER) -> None:
         self.api = api
         self.realm = realm
+        #: The spec's owner, and the owner of each record entry the reads matched (ownership.py).
+        self.owner = owner
+        self.entry_owners: dict[tuple[str, ...], str] = {}
         self.base = f"admin/realms/{seg(realm)}"
         self._cache: dict[Any, Any] = {}
         self._pending: dict[Any, threading.Event] = {}
@@ -164,6 +168,10 @@ class RealmState:
 
         return self._once("records", parse)
 
+    def record_entries(self, full_key: tuple[str, ...]) -> list[tuple[str, Ids | None]]:
+        """The record's entries for (kind, *key), as written, with their ids."""
+        return list(self._records().get(full_key, []))
+
     def owns(self, kind: str, key: tuple[str, ...], ids: Ids | None) -> bool:
         """Whether the record holds `key` for the live object (or link) whose ids are `ids`.
 
@@ -176,8 +184,10 @@ class RealmState:
         for raw, recorded in self._records().get((kind, *key), []):
             if ids is not None and recorded in (None, ids):
                 owned = True
+                with self._lock:
+                    self.entry_owners[(kind, *key)] = owner_of_entry(raw)
                 if recorded is None:
-                    self._fix(raw, record_entry(kind, key, ids))
+                    self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
             else:
                 self._fix(raw, None)
         return owned
@@ -189,7 +199,7 @@ class RealmState:
             if ids is None:
                 self._fix(raw, None)
             elif recorded != ids:
-                self._fix(raw, record_entry(kind, key, ids))
+                self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
 
     def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
         """Ids of an object or link this run created, keyed (kind, *key), for the record."""

@@ -35,6 +35,10 @@ class Resource:
     fields: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     position: Position | None = None
+    #: Where the object's value, and each declared field's value, stands in the spec (by plan field
+    #: name): a value may be written lines below its key.
+    value_position: Position | None = None
+    field_positions: dict[str, Position] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # kind-specific extras for execution
 
     @property
@@ -50,6 +54,7 @@ class Live:
     fields: dict[str, Any]
     id: str | None = None
     owned: bool = False
+    owner: str | None = None  # which spec owner holds it, when realmctl made it (realmctl.ownership)
     secrets: dict[str, str | None] = field(default_factory=dict)  # stored fingerprints or clear values
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -62,10 +67,11 @@ class FieldChange:
     old: Any
     new: Any
     sensitive: bool = False
+    resent: bool = False  # a secret sent again on request (--resend-secrets), not found changed
 
     def to_json(self) -> dict[str, Any]:
         if self.sensitive:
-            return {"field": self.path, "sensitive": True}
+            return {"field": self.path, "sensitive": True, **({"resent": True} if self.resent else {})}
         return {"field": self.path, "old": self.old, "new": self.new}
 
 
@@ -97,12 +103,23 @@ class Change:
         if self.note:
             out["note"] = self.note
         if self.resource and self.resource.position:
-            p = self.resource.position
-            out["source"] = {"file": p.file, "line": p.line, "column": p.column}
+            out["source"] = _source(self.resource.position, self.resource.value_position)
+            for f, body in zip(self.fields, out["fields"], strict=True):
+                if (at := self.resource.field_positions.get(f.path)) is not None:
+                    body["source"] = _source(at, None)
         return out
 
 
-def _display_path(parts: list[Any]) -> str:
+def _source(key: Position, value: Position | None) -> dict[str, Any]:
+    """`{"file", "line", "column"}` of the key, with `value: {"line", "column"}` where the value
+    stands elsewhere (a nested mapping, `secret:` then `  ${env:X}` below it, a block scalar)."""
+    out: dict[str, Any] = {"file": key.file, "line": key.line, "column": key.column}
+    if value is not None and (value.line, value.column) != (key.line, key.column):
+        out["value"] = {"line": value.line, "column": value.column}
+    return out
+
+
+def display_path(parts: list[Any]) -> str:
     text = ""
     for part in parts:
         if isinstance(part, int) or (text and any(c in str(part) for c in ".[] ")):
@@ -146,7 +163,7 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
             top.append(part)
             node_old = node_old.get(part) if isinstance(node_old, dict) else None
             node_new = node_new.get(part) if isinstance(node_new, dict) else None
-        name = _display_path(top)
+        name = display_path(top)
         if name not in seen:
             seen[name] = FieldChange(name, node_old, node_new)
     return sorted(seen.values(), key=lambda c: c.path)
@@ -193,9 +210,19 @@ class Plan:
         return not self.changes
 
     def digest(self) -> str:
-        """A fingerprint of the changes themselves (secrets only as 'sensitive' markers)."""
-        body = json.dumps([c.to_json() for c in self.changes], sort_keys=True, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()
+        """A fingerprint of the changes themselves (secrets only as 'sensitive' markers).
+
+        Without `source`: where a change was declared is not what it does, and the file names
+        depend on how the spec was named (`apply PLANFILE` loads it by absolute path, `plan` by the
+        path as typed); a moved line in an unchanged spec changes nothing on the server either.
+        """
+        changes: list[dict[str, Any]] = []
+        for change in self.changes:
+            body = {k: v for k, v in change.to_json().items() if k != "source"}
+            body["fields"] = [{k: v for k, v in f.items() if k != "source"} for f in body["fields"]]
+            changes.append(body)
+        text = json.dumps(changes, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {

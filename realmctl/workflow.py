@@ -4,6 +4,7 @@ Kept out of cli.py so that tests and other programs can drive a whole run from P
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import stat
@@ -99,6 +100,7 @@ def write_plan_file(run: Run, path: str, spec: Spec) -> None:
     """The plan as JSON plus what apply needs to check it is still current. No secret values."""
     body = run.plan.to_json()
     body["specFiles"] = [os.path.abspath(f) for f in spec.files]
+    body["resendSecrets"] = any(f.resent for c in run.plan.changes for f in c.fields)
     Path(path).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
@@ -120,6 +122,8 @@ def replan_from_file(saved: dict[str, Any], api: Api, safety: Safety, options: L
     if saved.get("server") != api.settings.url:
         raise RealmctlError(f"this plan was made for {saved.get('server')}, not {api.settings.url}; make a new plan")
     spec = load(saved.get("specFiles") or [], options)
+    # Secrets the plan re-sends on request are part of what was shown: apply does the same.
+    safety = dataclasses.replace(safety, resend_secrets=bool(saved.get("resendSecrets")))
     run = make_plan(spec, api, safety)
     digests = saved.get("digests") or {}
     if run.plan.spec_digest != digests.get("spec"):

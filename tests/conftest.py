@@ -5,7 +5,8 @@ Three backends, same tests:
 * the sandbox (default): one in-memory sandbox per profile serves the whole session;
 * `pytest --backend keycloak [--keycloak-version 26.7.3]`: real Keycloak servers started through
   tests/keycloak_server.py, one per profile the collected tests need (`keycloak`: the release's
-  defaults, `legacy_keycloak`: legacy token exchange + FGAP v1), on free ports, stopped when the
+  defaults, `legacy_keycloak`: legacy token exchange + FGAP v1, `modern_keycloak`: 26.6+ with
+  identity-brokering-api v2 and the JWT authorization grant), on free ports, stopped when the
   session ends; tests that use neither fixture never reach a server and are deselected (the
   sandbox run covers them); tests listed in tests/real_keycloak_known_failures.txt are expected to
   fail there (strict xfail, so that a fixed one is noticed and its line removed);
@@ -32,9 +33,9 @@ from realmctl.sandbox import Sandbox
 from tests import keycloak_server
 
 KNOWN_FAILURES = Path(__file__).with_name("real_keycloak_known_failures.txt")
-SERVER_PROFILES = {"keycloak": "default", "legacy_keycloak": "legacy-exchange"}
+SERVER_PROFILES = {"keycloak": "default", "legacy_keycloak": "legacy-exchange", "modern_keycloak": "modern"}
 """Fixture name -> tests/keycloak_server.py profile it needs on the `keycloak` backend."""
-TEST_PROFILES = {"default": "keycloak-26", "legacy-exchange": "legacy-exchange"}
+TEST_PROFILES = {"default": "keycloak-26", "legacy-exchange": "legacy-exchange", "modern": "modern"}
 """Helper profile -> the name tests compare `KeycloakTarget.profile` with (the sandbox's names)."""
 
 
@@ -112,6 +113,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
             continue
         uses = {SERVER_PROFILES[name] for name in getattr(item, "fixturenames", ()) if name in SERVER_PROFILES}
+        if "modern" in uses and not _modern_version(config):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"the modern profile needs Keycloak 26.6+, not {config.getoption('keycloak_version')}"
+                )
+            )
+            continue
         if not uses and config.getoption("backend") == "keycloak":
             offline.append(item)  # never reaches a server: the sandbox run already ran it
             continue
@@ -235,6 +243,33 @@ def legacy_keycloak(request: pytest.FixtureRequest) -> Iterator[KeycloakTarget]:
         return
     with Sandbox(profile="legacy-exchange") as sb:
         yield KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "legacy-exchange")
+
+
+def _modern_version(config: pytest.Config) -> bool:
+    """Whether `--keycloak-version` can run the `modern` profile (26.6+)."""
+    if config.getoption("backend") != "keycloak":
+        return True
+    return keycloak_server._version_tuple(config.getoption("keycloak_version")) >= keycloak_server.MODERN_SINCE
+
+
+@pytest.fixture(scope="session")
+def modern_keycloak(request: pytest.FixtureRequest) -> Iterator[KeycloakTarget]:
+    """A 26.6+ server with `jwt-authorization-grant` + `identity-brokering-api:v2` (the `modern` profile).
+
+    Against a real server named by REALMCTL_TEST_URL this needs REALMCTL_TEST_PROFILE=modern to say
+    the server runs those features; otherwise the tests using it are skipped.
+    """
+    if request.config.getoption("backend") == "keycloak":
+        yield _started(request, "modern")
+        return
+    real = _real_server()
+    if real is not None:
+        if os.environ.get("REALMCTL_TEST_PROFILE") != "modern":
+            pytest.skip("the real server is not declared to run the modern profile (REALMCTL_TEST_PROFILE=modern)")
+        yield KeycloakTarget(real.url, real.admin_user, real.admin_password, False, "modern")
+        return
+    with Sandbox(profile="modern") as sb:
+        yield KeycloakTarget(sb.url, sb.admin_user, sb.admin_password, True, "modern")
 
 
 def unique_name(prefix: str) -> str:

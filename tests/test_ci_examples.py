@@ -74,6 +74,20 @@ def test_the_examples_are_valid_yaml_with_the_expected_shape() -> None:
         assert yaml.safe_load(workflow.read_text())["jobs"], workflow
 
 
+@pytest.mark.parametrize("example", ["github-actions.yml", "gitlab-ci.yml"])
+def test_the_examples_install_realmctl_from_its_repository_at_the_release_tag(example: str) -> None:
+    """Not `realmctl==...` from a package index: that name there is not this project's."""
+    from realmctl import __version__
+
+    _, variables = load(example)
+    package = variables["REALMCTL_PACKAGE"]
+    assert re.fullmatch(r"git\+https://\S+/realmctl@v(\S+)", package), package
+    assert package.endswith(f"@v{__version__}"), f"{package}: the tag of the version in the package"
+    installs = [line for line in (CI / example).read_text().splitlines() if "pip install" in line]
+    assert installs and all('"$REALMCTL_PACKAGE"' in line for line in installs), installs
+    assert "realmctl==" not in (CI / example).read_text()
+
+
 def test_pre_commit_hook_validates_yaml_specs() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "realmctl-validate")

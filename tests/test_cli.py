@@ -16,12 +16,16 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_version_prints_package_version() -> None:
+def test_version_prints_package_version_and_the_keycloak_versions_tested() -> None:
     from realmctl import __version__
 
     result = run("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"realmctl, version {__version__}"
+    first, *rest = result.stdout.splitlines()
+    assert first == f"realmctl, version {__version__}"
+    tested = [line.split()[0] for line in rest if line.startswith("  ")]
+    assert tested == ["26.7.3", "26.4.7", "25.0.6", "24.0.5"]
+    assert "docs/compatibility.md" in result.stdout
 
 
 def test_help_lists_every_command() -> None:

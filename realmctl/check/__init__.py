@@ -1,6 +1,7 @@
 """`realmctl check`: reason over the spec and the live realm, name the missing link of each chain."""
 
-from realmctl.check import broker, exchange, upkeep
+from realmctl import capabilities
+from realmctl.check import broker, exchange, modern, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
 from realmctl.check.probe import Probe, ProbeOptions, run_probes
@@ -24,6 +25,8 @@ def run_check(
             "the findings describe the server as it is now"
         )
     facts = {realm: Facts(RealmState(api, realm)) for realm in spec.realms}
+    full, spec = spec, modern.compiled_view(spec, api)  # each chain judged by the rules of its variant
+    v1_broker = capabilities.read(api).broker_api == "v1"
     for realm, f in facts.items():
         if f.state.realm_rep() is None:
             report.findings.append(
@@ -38,11 +41,15 @@ def run_check(
                 )
             )
             continue
-        found, checked = broker.check_realm(spec, realm, f)
-        report.findings += found
-        report.checked += checked
+        if v1_broker:
+            found, checked = broker.check_realm(spec, realm, f)
+            report.findings += found
+            report.checked += checked
         report.findings += upkeep.check_realm(spec, realm, f)
     found, checked = exchange.check_entries(spec, api, facts)
+    report.findings += found
+    report.checked += checked
+    found, checked = modern.check(full, api, facts)
     report.findings += found
     report.checked += checked
     order = {"error": 0, "warning": 1, "info": 2}

@@ -2,9 +2,11 @@
 
 from realmctl.kinds.base import Kind
 from realmctl.kinds.client import ClientKind
+from realmctl.kinds.client_access import ClientAccessKind
 from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, FgapKind
+from realmctl.kinds.federated_link import FederatedLinkKind
 from realmctl.kinds.group import GroupKind
 from realmctl.kinds.idp import IdpKind
 from realmctl.kinds.idp_mapper import IdpMapperKind
@@ -36,6 +38,8 @@ KINDS: list[Kind] = sorted(
         FgapKind(),
         ExchangePolicyKind(),
         ExchangeAttachKind(),
+        ClientAccessKind(),
+        FederatedLinkKind(),
     ],
     key=lambda k: k.order,
 )

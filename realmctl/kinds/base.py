@@ -8,15 +8,24 @@ create, update and delete one object. Nothing else in realmctl needs to learn ab
 from typing import Any, ClassVar
 
 from realmctl.live import OWNED_MARKER, Ids, RealmState
-from realmctl.plan import Change, FieldChange, Key, Live, Resource, field_changes
-from realmctl.spec.model import Spec
+from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
+from realmctl.spec.model import Position, Spec
 
 
 class Context:
     """What compiling one realm needs: the spec (for positions) and the realm's live state."""
 
-    def __init__(self, spec: Spec, realm: str, state: RealmState, realm_spec: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        realm: str,
+        state: RealmState,
+        realm_spec: dict[str, Any] | None = None,
+        resend_secrets: bool = False,
+    ) -> None:
         self.spec = spec
+        #: Send masked secrets (IdP client secrets) again even where their fingerprint matches.
+        self.resend_secrets = resend_secrets
         self.realm = realm
         self.state = state
         self.realm_spec: dict[str, Any] = spec.realms.get(realm, {}) if realm_spec is None else realm_spec
@@ -26,7 +35,35 @@ class Context:
         return self.spec.where("realms", self.realm, *path)
 
     def resource(self, kind: str, key: Key, fields: dict[str, Any], *path: str | int, **extra: Any) -> Resource:
-        return Resource(self.realm, kind, key, fields, position=self.where(*path), **extra)
+        full = ("realms", self.realm, *path)
+        return Resource(
+            self.realm,
+            kind,
+            key,
+            fields,
+            position=self.where(*path),
+            value_position=self.spec.value_at(*full),
+            field_positions=field_positions(self.spec, full),
+            **extra,
+        )
+
+
+def field_positions(spec: Spec, path: tuple[str | int, ...]) -> dict[str, Position]:
+    """Value positions of an object's declared fields by the plan's field names, where the spec key
+    is the Keycloak field (`secret`, `rootUrl`, `config.clientSecret`, `attributes[a.b]`); fields
+    the kinds rename or derive have none and are found through the object's own `source`."""
+    node: Any = {"realms": spec.realms}
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    out: dict[str, Position] = {}
+    for name, value in (node or {}).items() if isinstance(node, dict) else ():
+        if (at := spec.value_at(*path, name)) is not None:
+            out[name] = at
+        if name in ("config", "attributes") and isinstance(value, dict):
+            for inner in value:
+                if (at := spec.value_at(*path, name, inner)) is not None:
+                    out[display_path([name, inner])] = at
+    return out
 
 
 class Kind:

@@ -2,7 +2,8 @@
 
 `config.clientSecret` (and any config key that holds a secret) is read back as `**********`, so it
 is compared through a fingerprint stored in the IdP's config (`realmctl.fingerprint.<key>`), sent
-only when the declared value changed, and never shown. PUT bodies keep the mask for secrets that
+only when the declared value changed (or on request, `--resend-secrets`: a secret changed by hand
+in the console is invisible behind the mask), and never shown. PUT bodies keep the mask for secrets that
 did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
 """
 
@@ -56,6 +57,7 @@ class IdpKind(Kind):
             else:
                 resource = ctx.resource(self.name, (alias,), fields, "identityProviders", alias)
             resource.secrets = secrets
+            resource.data["resend"] = ctx.resend_secrets
             out.append(resource)
         return out
 
@@ -79,6 +81,8 @@ class IdpKind(Kind):
         for key, value in resource.secrets.items():
             if not matches(value, live.secrets.get(key)):
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True))
+            elif resource.data.get("resend"):  # a change made in the console hides behind the mask
+                changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True, resent=True))
         return changes
 
     def _body(self, change: Change, base: dict[str, Any], rotate: set[str]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ def _value(value: Any) -> str:
 def field_line(change: Change, f: FieldChange) -> str:
     """One field of a change, secrets shown only as `(sensitive)`."""
     if f.sensitive:
+        if f.resent:
+            return f"{f.path}: {SENSITIVE} (sent again: --resend-secrets)"
         return f"{f.path}: {SENSITIVE}" + (" (changed)" if change.action == "update" else "")
     if change.action == "create":
         return f"{f.path}: {_value(f.new)}"

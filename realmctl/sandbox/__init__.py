@@ -37,6 +37,7 @@ __all__ = ["Sandbox", "build_router"]
 ROUTE_MODULES = [
     "realmctl.sandbox.tokens",
     "realmctl.sandbox.broker",
+    "realmctl.sandbox.broker_v2",
     "realmctl.sandbox.control",
     "realmctl.sandbox.admin.realms",
     "realmctl.sandbox.admin.clients",

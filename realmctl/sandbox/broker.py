@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from realmctl.sandbox import ops, tokens
+from realmctl.sandbox import broker_v2, ops, tokens
 from realmctl.sandbox.errors import HttpError, error, error_message
 from realmctl.sandbox.http import Request, Response, Router
 from realmctl.sandbox.store import FederatedIdentity, IdentityProvider, Realm, User
@@ -45,6 +45,8 @@ def retrieve_token(req: Request) -> Response:
     """`GET /realms/{realm}/broker/{alias}/token`, checks in Keycloak's order with its codes."""
     realm = tokens.find_realm(req)
     alias = req.params["alias"]
+    if broker_v2.v1_off(req):
+        raise broker_v2.v1_refused()
     header = req.headers.get("Authorization")
     if header is None:
         raise error_message(400, "Invalid token.")

@@ -19,6 +19,7 @@ class Feature:
     label: str
     type: str
     dependencies: tuple[str, ...] = ()
+    deprecated: bool = False
 
 
 #: Features realmctl looks at, with Keycloak's enum names, labels and types.
@@ -43,12 +44,22 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
+#: Features of Keycloak 26.6+ (names, labels and types as 26.7.3 reports them, docs/keycloak-26.7-facts.md
+#: §1), reported only by the profiles that stand for such a server.
+FEATURES_26_7: tuple[Feature, ...] = (
+    Feature("IDENTITY_BROKERING_API_V1", "Identity Brokering API V1", "DEFAULT", deprecated=True),
+    Feature("IDENTITY_BROKERING_API_V2", "Identity Brokering API V2", "DISABLED_BY_DEFAULT"),
+    Feature("JWT_AUTHORIZATION_GRANT", "JWT Profile for Oauth 2.0 Authorization Grant", "DEFAULT"),
+)
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named set of enabled features."""
 
     name: str
     enabled: frozenset[str]
+    catalogue: tuple[Feature, ...] = FEATURES
 
     def has(self, feature: str) -> bool:
         return feature in self.enabled
@@ -58,23 +69,26 @@ class Profile:
         return self.has("ADMIN_FINE_GRAINED_AUTHZ")
 
     def features(self) -> list[dict[str, Any]]:
-        return [
-            {
+        out = []
+        for f in self.catalogue:
+            entry: dict[str, Any] = {
                 "name": f.name,
                 "label": f.label,
                 "type": f.type,
                 "enabled": f.name in self.enabled,
                 "dependencies": list(f.dependencies),
             }
-            for f in FEATURES
-        ]
+            if f.deprecated:
+                entry["deprecated"] = True
+            out.append(entry)
+        return out
 
     def profile_info(self) -> dict[str, Any]:
         return {
             "name": "default",
-            "disabledFeatures": [f.name for f in FEATURES if f.name not in self.enabled],
-            "previewFeatures": [f.name for f in FEATURES if f.type.startswith("PREVIEW")],
-            "experimentalFeatures": [f.name for f in FEATURES if f.type == "EXPERIMENTAL"],
+            "disabledFeatures": [f.name for f in self.catalogue if f.name not in self.enabled],
+            "previewFeatures": [f.name for f in self.catalogue if f.type.startswith("PREVIEW")],
+            "experimentalFeatures": [f.name for f in self.catalogue if f.type == "EXPERIMENTAL"],
         }
 
 
@@ -85,6 +99,13 @@ PROFILES: dict[str, Profile] = {
     "legacy-exchange": Profile(
         "legacy-exchange",
         (_DEFAULT_ON - {"ADMIN_FINE_GRAINED_AUTHZ_V2"}) | {"TOKEN_EXCHANGE", "ADMIN_FINE_GRAINED_AUTHZ"},
+    ),
+    # Keycloak 26.7 with --features=jwt-authorization-grant,identity-brokering-api:v2 (v2 turns v1 off).
+    "modern": Profile(
+        "modern",
+        (_DEFAULT_ON - {"TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2"})
+        | {"IDENTITY_BROKERING_API_V2", "JWT_AUTHORIZATION_GRANT"},
+        tuple(f for f in FEATURES if f.name != "TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2") + FEATURES_26_7,
     ),
 }
 

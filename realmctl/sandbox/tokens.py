@@ -310,6 +310,10 @@ def token_endpoint(req: Request) -> Response:
         return _json_response(200, _client_credentials_grant(req, realm, client, form))
     if grant == "refresh_token":
         return _json_response(200, _refresh_grant(req, realm, client, form))
+    if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" and req.app.profile.has("JWT_AUTHORIZATION_GRANT"):
+        from realmctl.sandbox import jwt_grant
+
+        return _json_response(200, jwt_grant.grant(req, realm, client, form))
     if grant == TOKEN_EXCHANGE and req.app.profile.enabled & {
         "TOKEN_EXCHANGE",
         "TOKEN_EXCHANGE_STANDARD_V2",

@@ -13,7 +13,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from realmctl.spec.interpolate import MAX_FILE_BYTES, FileAccess, interpolate
-from realmctl.spec.model import Finding, Path, Position, Spec, SpecInvalid
+from realmctl.spec.model import DEFAULT_OWNER, Finding, Path, Position, Spec, SpecInvalid
 from realmctl.spec.paths import SECTIONS, subject
 from realmctl.spec.references import check_references
 from realmctl.spec.secrets import Secret, known_public, public_sources, secret_by_name, shown_as_name, spec_leaves
@@ -22,7 +22,7 @@ from realmctl.spec.yamlpos import Document, parse
 
 #: Realm sections that map names to objects; two files may add different names to one realm.
 #: (`roles` is a list of names or a mapping by name: two files may extend either form.)
-NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "roles")
+NAMED_SECTIONS = ("identityProviders", "clientScopes", "clients", "users", "tokenExchange", "storedTokens", "roles")
 #: Realm sections that are lists whose entries two files may both add to.
 LIST_SECTIONS = ("groups", "roleGrants", "roles")
 #: The largest spec file read by default: a realm of thousands of users fits; a 50 MB file is a
@@ -85,7 +85,10 @@ def read_document(file: str, env: Mapping[str, str], options: LoadOptions | None
     if doc.data is None:
         return doc
     access = FileAccess(options.allow_file_outside_spec, options.max_file_bytes)
-    doc.data, found, doc.sources = interpolate(doc.data, env, FsPath(file).parent, file, doc.positions, access)
+    # An expression's error points at its key, or at the expression where it stands on a line below.
+    at_expression = {p: v for p, v in doc.values.items() if p in doc.positions and doc.positions[p].line != v.line}
+    positions = {**doc.positions, **at_expression}
+    doc.data, found, doc.sources = interpolate(doc.data, env, FsPath(file).parent, file, positions, access)
     doc.findings.extend(found)
     doc.findings.extend(validate_document(doc.data, file, doc.positions, set(doc.sources)))
     return doc
@@ -97,9 +100,12 @@ class _Merger:
     def __init__(self) -> None:
         self.realms: dict[str, dict[str, Any]] = {}
         self.positions: dict[Path, Position] = {}
+        self.values: dict[Path, Position] = {}
         self.sources: dict[Path, list[str]] = {}
         self.public: set[str] = set()
         self.findings: list[Finding] = []
+        self.owners: dict[str, Position | None] = {}  # top-level `owner:` of each file that names one
+        self.adopt: dict[str, set[tuple[str, ...]]] = {}
 
     def _twice(self, what: str, first: Path, second: Path, doc: Document) -> None:
         a, b = self.positions.get(first), doc.positions.get(second)
@@ -107,6 +113,30 @@ class _Merger:
             Finding("error", "duplicate-object", f"{what} is declared twice: at {a} and at {b}", b,
                     "declare each object once")
         )  # fmt: skip
+
+    def _ownership(self, doc: Document) -> None:
+        """`owner:` must be the same in every file that names it; `adopt:` lists are joined."""
+        data = doc.data if isinstance(doc.data, dict) else {}
+        owner = data.get("owner")
+        if isinstance(owner, str):
+            if self.owners and owner not in self.owners:
+                first = next(iter(self.owners))
+                self.findings.append(
+                    Finding(
+                        "error",
+                        "owner-conflict",
+                        f"this file names owner `{owner}`, and {self.owners[first]} names `{first}`",
+                        doc.positions.get(("owner",)),
+                        "one spec has one owner: split the files into two specs, one per owner",
+                    )
+                )
+            self.owners.setdefault(owner, doc.positions.get(("owner",)))
+        adopt = data.get("adopt")
+        for realm, entries in adopt.items() if isinstance(adopt, dict) else ():
+            for entry in entries if isinstance(entries, list) else ():
+                if isinstance(entry, list) and all(isinstance(part, str) for part in entry):
+                    key = (entry[0], *(e.lower() if entry[0] == "user" else e for e in entry[1:]))
+                    self.adopt.setdefault(str(realm), set()).add(key)
 
     def add(self, doc: Document) -> None:
         realms = doc.data.get("realms") if isinstance(doc.data, dict) else None
@@ -140,6 +170,7 @@ class _Merger:
                     self._twice(f"`{key}` of realm `{r}`", at, at, doc)
                     skipped.add(at)
         self.public |= public_sources(doc.data)
+        self._ownership(doc)
 
         def merged(path: Path) -> Path | None:
             """Where `path` of this file lands in the merged realms (None: not merged)."""
@@ -153,6 +184,9 @@ class _Merger:
         for path, pos in doc.positions.items():
             if (target := merged(path)) is not None:
                 self.positions.setdefault(target, pos)
+        for path, pos in doc.values.items():
+            if (target := merged(path)) is not None:
+                self.values.setdefault(target, pos)
         for path, names in doc.sources.items():
             if (target := merged(path)) is not None:
                 self.sources[target] = names
@@ -295,6 +329,9 @@ def load_spec(
     return Spec(
         realms=merger.realms,
         positions=merger.positions,
+        values=merger.values,
+        owner=next(iter(merger.owners), DEFAULT_OWNER),
+        adopt=merger.adopt,
         sensitive=sensitive,
         files=files,
         warnings=findings,

@@ -15,6 +15,9 @@ Path = tuple[str | int, ...]
 
 Severity = Literal["error", "warning"]
 
+#: The owner of a spec that names none, and of everything earlier versions made (docs/spec.md).
+DEFAULT_OWNER = "default"
+
 
 @dataclass(frozen=True)
 class Position:
@@ -56,9 +59,18 @@ class Spec:
 
     realms: dict[str, dict[str, Any]]
     positions: dict[Path, Position] = field(default_factory=dict)
+    #: Where the value of a mapping entry starts, when that is not where its key stands.
+    values: dict[Path, Position] = field(default_factory=dict)
     sensitive: set[Path] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    #: Who holds what this spec makes (top-level `owner:`), and the objects it takes over from
+    #: another owner: realm -> {(kind, *key)} (top-level `adopt:`); see realmctl/ownership.py.
+    owner: str = DEFAULT_OWNER
+    adopt: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+
+    def adopt_position(self, realm: str) -> Position | None:
+        return self.where("adopt", realm)
 
     def objects(self) -> list[tuple[str, str, str]]:
         """Every declared object as (realm, kind, name); kinds are the spec's section names, with
@@ -83,6 +95,10 @@ class Spec:
                 return self.positions[p]
             p = p[:-1]
         return None
+
+    def value_at(self, *path: str | int) -> Position | None:
+        """Where the value at exactly `path` starts (None: not a mapping entry of the files)."""
+        return self.values.get(tuple(path))
 
 
 class SpecInvalid(RealmctlError):

@@ -13,6 +13,7 @@ SECTIONS: dict[str, str] = {
     "clients": "client",
     "users": "user",
     "tokenExchange": "exchange policy",
+    "storedTokens": "stored-token entry",
     "roleGrants": "role grant",
     "mappers": "mapper",
     "roles": "role",

@@ -3,7 +3,8 @@
 PyYAML's `safe_load` forgets positions and silently keeps the last of two duplicate keys; both
 would make errors unfindable for users. So we compose the node graph (which carries marks) and
 build plain Python data ourselves, recording a 1-based `Position` for every mapping entry (the
-key's position) and every list item.
+key's position) and every list item, and apart, where each mapping entry's value starts (a value
+may stand lines below its key: `secret:` then `  ${env:X}`, a block scalar, a nested mapping).
 """
 
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class Document:
     file: str
     data: Any = None
     positions: dict[Path, Position] = field(default_factory=dict)
+    #: Where the value of each mapping entry starts (list items: `positions` is their value).
+    values: dict[Path, Position] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     #: Paths whose value was interpolated, with the sources each named (`env:NAME`, `file:path`).
     sources: dict[Path, list[str]] = field(default_factory=dict)
@@ -72,15 +75,27 @@ def _pos(file: str, node: Node) -> Position:
 class _Builder:
     """Turns a composed node graph into plain data, collecting findings instead of stopping."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, lines: list[str] | None = None) -> None:
         self.file = file
+        self.lines = lines or []
         self.positions: dict[Path, Position] = {}
+        self.values: dict[Path, Position] = {}
         self.findings: list[Finding] = []
         self._constructor = yaml.SafeLoader("")
         self._active: set[int] = set()
         self._seen: set[int] = set()
         self._copies = 0  # values created by expanding aliases
         self.refused = False
+
+    def _value_pos(self, node: Node) -> Position:
+        """Where a value's content starts: for a block scalar (`|`, `>`), its first non-blank line
+        below the indicator, which is where the text a user wrote begins."""
+        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+            for number in range(node.start_mark.line + 1, min(node.end_mark.line + 1, len(self.lines))):
+                line = self.lines[number]
+                if line.strip():
+                    return Position(self.file, number + 1, len(line) - len(line.lstrip()) + 1)
+        return _pos(self.file, node)
 
     def _error(self, code: str, message: str, node: Node, hint: str | None = None) -> None:
         self.findings.append(Finding("error", code, message, _pos(self.file, node), hint))
@@ -176,6 +191,7 @@ class _Builder:
                 continue
             first_seen[key] = where
             self.positions[(*path, key)] = where
+            self.values[(*path, key)] = self._value_pos(value_node)
             result[key] = self.build(value_node, (*path, key))
         return result
 
@@ -245,7 +261,7 @@ def parse(file: str, text: str) -> Document:
             )
         )
         return doc
-    builder = _Builder(file)
+    builder = _Builder(file, text.splitlines())
     doc.positions[()] = _pos(file, node)
     doc.data = builder.build(node, ())
     if builder.refused:  # the rest is partial data; its findings would only confuse
@@ -253,5 +269,6 @@ def parse(file: str, text: str) -> Document:
         doc.findings.extend(f for f in builder.findings if f.code in ("too-large", "too-deep"))
         return doc
     doc.positions.update(builder.positions)
+    doc.values.update(builder.values)
     doc.findings.extend(builder.findings)
     return doc

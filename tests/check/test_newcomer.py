@@ -51,7 +51,7 @@ def test_validate_json_says_its_format(tmp_path: Path) -> None:
 
 def test_sandbox_profile_is_a_choice() -> None:
     result = realmctl("sandbox", "--profile", "legacy")
-    assert result.code == 1 and "'legacy' is not one of 'keycloak-26', 'legacy-exchange'" in result.err
+    assert result.code == 1 and "'legacy' is not one of 'keycloak-26', 'legacy-exchange', 'modern'" in result.err
 
 
 def test_check_on_an_empty_sandbox_says_so() -> None:

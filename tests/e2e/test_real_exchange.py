@@ -168,7 +168,8 @@ def test_default_features_plan_refuses_and_writes_nothing(
     caplog.set_level(logging.DEBUG, logger="realmctl.http")
     for command in (["plan"], ["apply", "--yes"]):
         caplog.clear()
-        result = realmctl(*command, "-v", str(spec_for(a, b, tmp_path)), env=env)
+        # Pinned: unpinned, a 26.6+ default server gets the JWT Authorization Grant (test_modern_chains.py).
+        result = realmctl(*command, "-v", str(spec_for(a, b, tmp_path, method="legacy-exchange")), env=env)
         assert result.code == 1, result.all
         assert "needs Keycloak's legacy token exchange" in result.err
         assert "Start Keycloak with --features=token-exchange,admin-fine-grained-authz:v1" in result.err

@@ -162,7 +162,8 @@ def test_on_keycloak_26_defaults_the_same_request_fails_as_keycloak_fails_it(key
     if keycloak.profile != "keycloak-26":
         return
     a, b = unique("realm-a"), unique("realm-b")
-    path = example_for(a, b, tmp_path)
+    # Pinned: on a 26.6+ default server an unpinned entry gets the JWT Authorization Grant instead.
+    path = example_for(a, b, tmp_path, method="legacy-exchange")
     env = env_for(keycloak.url, keycloak.admin_user, keycloak.admin_password)
     result = realmctl("apply", "--yes", str(path), env=env)
     assert result.code == 1 and "--features=token-exchange,admin-fine-grained-authz:v1" in result.err

@@ -91,6 +91,7 @@ def test_without_legacy_features_plan_explains_and_writes_nothing(keycloak: Any,
     if keycloak.profile != "keycloak-26":
         pytest.skip("needs a server with Keycloak 26.2+ default features")
     pair = Pair(keycloak, tmp_path)
+    pair.entry["method"] = "legacy-exchange"  # unpinned, a 26.6+ server with the JWT grant on wires that
     result = pair.cmd("plan")
     assert result.code == 1
     assert "lacks TOKEN_EXCHANGE and ADMIN_FINE_GRAINED_AUTHZ" in result.err

@@ -59,11 +59,22 @@ def spec(keycloak: Any, tmp_path: Path) -> Iterator[Spec]:
 def test_a_password_masks_equal_fields_only_never_fields_containing_it(spec: Spec) -> None:
     spec.r["users"] = {"alice": {"email": "alice@example.com", "initialPassword": "alice"}}
     spec.r["clients"] = {
-        "app": {"publicClient": False, "secret": "example", "rootUrl": "https://app.example.com"},
+        "app": {
+            "publicClient": False,
+            "secret": "example",
+            "rootUrl": "https://app.example.com",
+            "redirectUris": ["https://app.example.com/*"],
+        },
     }
     out = spec.cmd("plan").out
     assert 'email: "alice@example.com"' in out and "initialPassword: (sensitive)" in out
     assert 'rootUrl: "https://app.example.com"' in out and "secret: (sensitive)" in out
+    assert 'redirectUris: ["https://app.example.com/*"]' in out
+    # The exact examples also in the machine formats and the plan file.
+    body = json.loads(spec.cmd("plan", "--format", "json", "--out", str(spec.plan_file)).out)
+    shown = {f["field"]: f.get("new") for c in body["changes"] for f in c["fields"]}
+    assert shown["email"] == "alice@example.com" and shown["redirectUris"] == ["https://app.example.com/*"]
+    assert '"new": "https://app.example.com"' in spec.plan_file.read_text()
 
 
 def test_a_field_equal_to_a_secret_is_masked(spec: Spec) -> None:

@@ -70,6 +70,7 @@ VOLATILE = {
     "x5t": "<key>",
     "x5t#S256": "<key>",
     "serverTime": "<time>",
+    "client.secret.creation.time": "<time>",  # epoch seconds as a string: a second apart across runs
     "uptime": "<time>",
     "uptimeMillis": "<time>",
 }

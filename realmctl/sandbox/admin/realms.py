@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from realmctl.sandbox import defaults, fields, reps
+from realmctl.sandbox import broker_v2, defaults, fields, reps
 from realmctl.sandbox.errors import FORBIDDEN, HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, SERVER_ERROR, Request, Response, Router, created, seg
 from realmctl.sandbox.profiles import VERSION
@@ -38,6 +38,7 @@ def create_realm(req: Request) -> Response:
     if isinstance(body.get("realm"), str) and defaults.URI_TEMPLATE.search(body["realm"]):
         raise HttpError(500, SERVER_ERROR)
     realm = defaults.import_realm(req.app.store, body, organization=req.app.profile.has("ORGANIZATION"))
+    broker_v2.drop_broker_client(req, realm)
     _grant_creator(req, realm)
     return created(f"{req.base_url}/admin/realms/{seg(realm.name)}")
 

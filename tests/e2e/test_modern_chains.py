@@ -1,0 +1,319 @@
+"""The two chains wired the Keycloak 26.6+ way, end to end, on a `modern` server.
+
+`modern` is Keycloak 26.7 started with `--features=jwt-authorization-grant,identity-brokering-api:v2`:
+the sandbox's `modern` profile by default, or a real server with
+`REALMCTL_TEST_URL=http://127.0.0.1:18082 REALMCTL_TEST_PROFILE=modern`. Each test applies a spec
+written as intent (`storedTokens`, `tokenExchange`), checks that a second plan is empty and that
+`check` passes, then *uses* the chain for real (the v2 broker endpoint after a brokered login; a
+realm-B token turned into a realm-A token by the jwt-bearer grant); then breaks one link by hand and
+expects `check` to name it and the server to refuse with the text the rule quotes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+import yaml
+
+from tests.brokered_login import brokered_login
+from tests.conftest import KeycloakTarget
+from tests.e2e.conftest import LongAdmin, make_upstream
+from tests.helpers import Admin, env_for, realmctl, unique
+
+ALIAS = "azure"
+REDIRECT = "https://my-app.example/callback"  # never fetched: the code is read from the Location
+APP_SECRET = "my-app-secret-e2e"  # test-only values on throwaway realms
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+@pytest.fixture
+def modern(modern_keycloak: KeycloakTarget) -> KeycloakTarget:
+    """The `modern` server of tests/conftest.py (a real one with --backend keycloak or
+    REALMCTL_TEST_URL + REALMCTL_TEST_PROFILE=modern, else the sandbox's `modern` profile)."""
+    return modern_keycloak
+
+
+@pytest.fixture
+def realms(modern: KeycloakTarget) -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    if modern.is_sandbox:
+        return
+    admin = Admin(modern.url, modern.admin_user, modern.admin_password)
+    for realm in made:
+        with contextlib.suppress(requests.RequestException):
+            admin.call("DELETE", f"admin/realms/{realm}")
+
+
+def claims(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def run(server: KeycloakTarget, *args: str) -> Any:
+    return realmctl(*args, env=env_for(server.url, server.admin_user, server.admin_password))
+
+
+def applied_and_idle(server: KeycloakTarget, spec: Path) -> None:
+    result = run(server, "apply", "--yes", str(spec))
+    assert result.code == 0, result.all
+    again = run(server, "plan", "--detailed-exitcode", str(spec))
+    assert again.code == 0, again.all  # second run: nothing to write
+
+
+def set_client_attribute(admin: Admin, realm: str, client_id: str, key: str, value: str) -> None:
+    client = admin.client(realm, client_id)
+    assert client is not None
+    client["attributes"] = {**(client.get("attributes") or {}), key: value}
+    admin.put(f"admin/realms/{realm}/clients/{client['id']}", client)
+
+
+# --- stored tokens through the Identity Brokering API v2 ----------------------------------------------
+def read_v2(server: KeycloakTarget, realm: str, user_token: str) -> requests.Response:
+    return requests.post(
+        f"{server.url}/realms/{realm}/broker/{ALIAS}/token",
+        data={"client_id": "my-app", "client_secret": APP_SECRET, "token": user_token},
+        timeout=30,
+    )
+
+
+def user_token(server: KeycloakTarget, admin: Admin, realm: str, upstream_token: str) -> tuple[str, str]:
+    """A brokered login of alice to my-app: real on a real server, simulated on the sandbox.
+    Returns her my-app access token and the upstream access token Keycloak stored at that login."""
+    if not server.is_sandbox:
+        done = brokered_login(server.url, realm, "my-app", APP_SECRET, REDIRECT, ALIAS, "alice", "alice-up")
+        return done.access_token, ""
+    login = {
+        "subject": "upstream-alice",
+        "username": "alice",
+        "email": "alice@example.com",
+        "token": {"access_token": upstream_token, "token_type": "Bearer", "expires_in": 300, "scope": "openid"},
+    }
+    admin.post(f"sandbox/realms/{realm}/broker/{ALIAS}/login", login)
+    uid = admin.get(f"admin/realms/{realm}/users", username="alice", exact="true")[0]["id"]
+    admin.put(f"admin/realms/{realm}/users/{uid}/reset-password", {"type": "password", "value": "alice-pw"})
+    answer = requests.post(
+        f"{server.url}/realms/{realm}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "my-app", "client_secret": APP_SECRET}
+        | {"username": "alice", "password": "alice-pw"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"], upstream_token
+
+
+def test_stored_tokens_through_brokering_api_v2(modern: KeycloakTarget, realms: list[str], tmp_path: Path) -> None:
+    server, admin = modern, LongAdmin(modern)
+    realm = unique("st2")
+    if server.is_sandbox:
+        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
+        upstream_issuer = None
+    else:
+        upstream = make_upstream(server, realm, ALIAS)
+        realms.append(upstream.realm)
+        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
+        upstream_issuer = upstream.issuer
+    realms.append(realm)
+    spec = {
+        "version": 1,
+        "realms": {
+            realm: {
+                "identityProviders": {ALIAS: idp},
+                "clients": {
+                    "my-app": {
+                        "publicClient": False,
+                        "secret": APP_SECRET,
+                        "standardFlow": True,
+                        "directAccessGrants": True,
+                        "redirectUris": [REDIRECT],
+                    }
+                },
+                "storedTokens": {"my-app-reads-azure": {"identityProvider": ALIAS, "clients": ["my-app"]}},
+            }
+        },
+    }
+    path = tmp_path / "stored.yaml"
+    path.write_text(yaml.safe_dump(spec))
+
+    plan = run(server, "plan", str(path))
+    assert "identity-brokering-api v2 (client attributes) because v2 is on" in plan.all
+    applied_and_idle(server, path)
+    attributes = (admin.client(realm, "my-app") or {})["attributes"]
+    assert attributes["external.token.enabled"] == "true" and attributes["external.token.idp"] == ALIAS
+    assert admin.get(f"admin/realms/{realm}/clients", clientId="broker") == []  # v1 off: no broker client
+    checked = run(server, "check", str(path))
+    assert checked.code == 0, checked.all
+
+    token, upstream_token = user_token(server, admin, realm, "upstream-access-token-e2e")
+    answer = read_v2(server, realm, token)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    assert "refresh_token" not in body and body["refresh_expires_in"] == 0
+    if upstream_issuer:
+        assert claims(body["access_token"])["iss"] == upstream_issuer
+    else:
+        assert body["access_token"] == upstream_token
+    # Keycloak's answers to a wrong call, the same from the sandbox and the real server.
+    for data, status, error in [
+        ({"token": token}, 401, ("invalid_client", "Invalid client or Invalid client credentials")),
+        ({"client_id": "my-app", "client_secret": "wrong", "token": token}, 401, ("unauthorized_client", None)),
+        ({"client_id": "my-app", "client_secret": APP_SECRET, "token": "garbage"}, 400, ("invalid_token", None)),
+        ({"client_id": "my-app", "client_secret": APP_SECRET}, 400, ("invalid_token", "Invalid token")),
+    ]:
+        wrong = requests.post(f"{server.url}/realms/{realm}/broker/{ALIAS}/token", data=data, timeout=30)
+        assert wrong.status_code == status and wrong.json()["error"] == error[0], (data.keys(), wrong.text)
+        assert error[1] is None or wrong.json()["error_description"] == error[1]
+    # v1 is off on this server.
+    v1 = requests.get(
+        f"{server.url}/realms/{realm}/broker/{ALIAS}/token", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert (v1.status_code, v1.json()) == (400, {"errorMessage": "Identity Brokering API feature not enabled"})
+
+    # Break one link: the client's IdP list no longer names azure.
+    set_client_attribute(admin, realm, "my-app", "external.token.idp", "other")
+    broken = run(server, "check", str(path))
+    assert broken.code == 3, broken.all
+    assert "v2.idp-not-allowed" in broken.out and "client my-app" in broken.out
+    refused = read_v2(server, realm, token)
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "invalid_client",
+        "error_description": "Client not allowed to retrieve token for the provider",
+    }
+    # And the missing switch.
+    set_client_attribute(admin, realm, "my-app", "external.token.enabled", "false")
+    off = run(server, "check", str(path))
+    assert off.code == 3 and "v2.client-not-enabled" in off.out, off.all
+    applied_and_idle(server, path)  # mended by the spec
+    assert read_v2(server, realm, token).status_code == 200
+
+
+# --- cross-realm acceptance through the JWT Authorization Grant -----------------------------------------
+def assertion(server: KeycloakTarget, b: str, a: str) -> str:
+    """bob's realm-B token for b-app with the audience scope: aud = realm A's issuer only."""
+    answer = requests.post(
+        f"{server.url}/realms/{b}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
+        | {"username": "bob", "password": "bob-pw-e2e", "scope": f"openid realmctl-audience-{a}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    token = str(answer.json()["access_token"])
+    assert claims(token)["aud"] == f"{server.url}/realms/{a}"
+    return token
+
+
+def grant(server: KeycloakTarget, a: str, token: str | None) -> requests.Response:
+    data = {"grant_type": JWT_BEARER, "client_id": "a-app", "client_secret": "a-app-secret-e2e"}
+    if token is not None:
+        data["assertion"] = token
+    return requests.post(f"{server.url}/realms/{a}/protocol/openid-connect/token", data=data, timeout=30)
+
+
+def jwt_spec(a: str, b: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "realms": {
+            b: {
+                "clients": {
+                    "b-app": {
+                        "publicClient": False,
+                        "directAccessGrants": True,
+                        "fullScopeAllowed": False,
+                        "secret": "b-app-secret-e2e",
+                    }
+                },
+                "users": {
+                    "bob": {"initialPassword": "bob-pw-e2e", "email": "bob@example.com"}
+                    | {"firstName": "Bob", "lastName": "Builder"}
+                },
+            },
+            a: {
+                "clients": {"a-app": {"publicClient": False, "secret": "a-app-secret-e2e"}},
+                "users": {"alice-a": {"email": "alice@example.com", "firstName": "Alice", "lastName": "A"}},
+                "tokenExchange": {
+                    "from-b": {
+                        "source": {"realm": b, "client": "b-app"},
+                        "identityProvider": "realm-b",
+                        "clients": ["a-app"],
+                        "users": {"alice-a": "bob@example.com"},
+                    }
+                },
+            },
+        },
+    }
+
+
+def test_cross_realm_through_jwt_authorization_grant(modern: KeycloakTarget, realms: list[str], tmp_path: Path) -> None:
+    server, admin = modern, LongAdmin(modern)
+    a, b = unique("jwa"), unique("jwb")
+    realms += [a, b]
+    path = tmp_path / "jwt.yaml"
+    path.write_text(yaml.safe_dump(jwt_spec(a, b)))
+
+    plan = run(server, "plan", str(path))
+    assert "JWT Authorization Grant because legacy token exchange is off" in plan.all, plan.all
+    applied_and_idle(server, path)
+    assert run(server, "check", str(path)).code == 0
+
+    answer = grant(server, a, assertion(server, b, a))
+    assert answer.status_code == 200, answer.text
+    issued = claims(answer.json()["access_token"])
+    assert issued["preferred_username"] == "alice-a" and issued["azp"] == "a-app"
+    assert "refresh_token" not in answer.json()
+
+    used = assertion(server, b, a)
+    assert grant(server, a, used).status_code == 200
+    for sent, text in [
+        (used, "Token reuse detected"),
+        ("garbage", "The provided assertion is not a valid JWT"),
+        ("", "The provided assertion is not a valid JWT"),
+        (None, "Missing parameter:assertion"),
+    ]:
+        wrong = grant(server, a, sent)
+        assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_grant", "error_description": text})
+
+    uid = admin.get(f"admin/realms/{a}/users", username="alice-a", exact="true")[0]["id"]
+    idp_path = f"admin/realms/{a}/identity-provider/instances/realm-b"
+    breaks = [
+        (
+            "jwt.user-not-linked",
+            "User not found",
+            lambda: admin.call("DELETE", f"admin/realms/{a}/users/{uid}/federated-identity/realm-b"),
+        ),
+        (
+            "jwt.idp-grant-off",
+            "No Identity Provider for provided issuer",
+            lambda: admin.put(
+                idp_path,
+                (lambda rep: rep | {"config": rep["config"] | {"jwtAuthorizationGrantEnabled": "false"}})(
+                    admin.get(idp_path)
+                ),
+            ),
+        ),
+        (
+            "jwt.client-not-enabled",
+            "JWT Authorization Grant is not supported for the requested client",
+            lambda: set_client_attribute(admin, a, "a-app", "oauth2.jwt.authorization.grant.enabled", "false"),
+        ),
+        (
+            "jwt.idp-not-allowed",
+            "Identity Provider is not allowed for the client",
+            lambda: set_client_attribute(admin, a, "a-app", "oauth2.jwt.authorization.grant.idp", "other"),
+        ),
+    ]
+    for rule, text, do in breaks:
+        do()
+        found = run(server, "check", str(path))
+        assert found.code == 3 and rule in found.out, (rule, found.all)
+        refused = grant(server, a, assertion(server, b, a))  # a fresh assertion: a failed grant may consume one
+        assert (refused.status_code, refused.json()) == (400, {"error": "invalid_grant", "error_description": text})
+        applied_and_idle(server, path)  # the spec mends it
+        assert grant(server, a, assertion(server, b, a)).status_code == 200, rule
