@@ -171,6 +171,18 @@ def _target(
     return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
 
 
+def _note_empty_sandbox(kw: dict[str, Any], command: str) -> None:
+    """`check`/`export` read what a server already has; a fresh sandbox has none of the user's
+    realms (only master), so without --sandbox-import the answer describes an empty server: said
+    on stderr, so that a clean-looking answer is not taken for one about the user's realms."""
+    if kw.get("sandbox") and not kw.get("sandbox_import"):
+        click.echo(
+            f"realmctl: note: {command} --sandbox looks at a fresh sandbox holding only the master realm; "
+            "start it from your realm export with --sandbox-import FILE, or set KEYCLOAK_URL to your server.",
+            err=True,
+        )
+
+
 def safety_options(func: Any) -> Any:
     """Limits on deleting and updating what realmctl owns (octoDNS-style)."""
     func = click.option(
@@ -389,7 +401,51 @@ def _logging(verbose: int) -> None:
 @click.option(
     "--probe",
     is_flag=True,
-    help="Also try the real endpoints as a test user (REALMCTL_PROBE_USER, REALMCTL_PROBE_PASSWORD).",
+    help="Also call the real endpoints (token, broker token, token exchange) and show each step. Implied "
+    "by every --probe-* option.",
+)
+@click.option(
+    "--probe-client",
+    metavar="CLIENT_ID",
+    help="Probe as this client only (default: every client the spec declares). Its secret comes from "
+    "--probe-client-secret-env, else the spec, else the admin API.",
+)
+@click.option(
+    "--probe-realm",
+    metavar="REALM",
+    help="The realm of --probe-client (needed when several realms of the spec declare it, or none does).",
+)
+@click.option(
+    "--probe-client-secret-env",
+    metavar="NAME",
+    help="Read --probe-client's secret from env var NAME (never from the command line).",
+)
+@click.option(
+    "--probe-grant",
+    type=click.Choice(["password", "client_credentials"]),
+    default="password",
+    show_default=True,
+    help="password: the test user REALMCTL_PROBE_USER/REALMCTL_PROBE_PASSWORD logs in (needs direct "
+    "grants on the client); client_credentials: the client's service account, as a backend would.",
+)
+@click.option(
+    "--probe-token-file",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Present this access token (obtained elsewhere, e.g. by your app) instead of getting one; "
+    "- reads it from stdin. Only its claims are shown, never the token.",
+)
+@click.option(
+    "--probe-token-env",
+    metavar="NAME",
+    help="Like --probe-token-file, from env var NAME.",
+)
+@click.option(
+    "--probe-request",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Token exchange: the form fields your caller sends (name=value&... as in curl -d, or one a "
+    "line). Sent as they are; a missing subject_token or client_secret is filled in.",
 )
 def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     """Prove the stored-token and token-exchange chains hold; name the missing link when not.
@@ -397,8 +453,17 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     Reasons over SPEC and the live realms: for each identity provider that stores tokens, each
     declared client and each user granted broker/read-token, and for each tokenExchange entry,
     every link Keycloak checks. Each finding names the link, why it breaks the chain, and the spec
-    lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists.
-    Sends no write.
+    lines that fix it. Exits 0 when nothing is wrong, 3 when a finding of severity error exists
+    or a probe step fails. Sends no admin write.
+
+    \b
+    --probe tries the real endpoints. To probe your own situation rather than a test user's:
+      check spec.yaml --probe-client my-app --probe-client-secret-env MY_APP_SECRET \\
+                      --probe-grant client_credentials
+      check spec.yaml --probe-client my-app --probe-token-file token.txt
+      check spec.yaml --probe-request exchange-form.txt     # subject_token=...&subject_issuer=...
+    Each step shows the request (secrets masked), the status, Keycloak's error, and the token's
+    iss (against this realm's issuer at this URL), aud, azp, exp, broker roles and scope.
     """
     from realmctl.check import run_check
     from realmctl.check.findings import as_json as check_json
@@ -408,10 +473,13 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     from realmctl.spec.secrets import redact
     from realmctl.workflow import connect, load
 
+    _note_empty_sandbox(kw, "check")
+    options = _probe_options(kw)
     loaded = load(spec, _load_options(kw))
     secrets = spec_values(loaded)  # findings quote the server, which holds what the spec sent
+    secrets |= {v for v in (options.secret, options.token) if v} if options else set()
     with connect(_target(**kw)) as api:
-        report, probes = run_check(loaded, api, probe=probe)
+        report, probes = run_check(loaded, api, probe=probe or options is not None, options=options)
     if fmt == "json":
         body = json.loads(check_json(report))
         body["probes"] = [
@@ -420,6 +488,7 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
                 "ok": p.ok,
                 "steps": [vars(s) for s in p.steps],
                 "explainedBy": [f.rule for f in p.explained_by],
+                "findings": [f.to_json() for f in p.explained_by if f.rule.startswith("probe.")],
             }
             for p in probes
         ]
@@ -443,10 +512,46 @@ def check(spec: tuple[str, ...], fmt: str, probe: bool, **kw: Any) -> int:
     return exitcodes.FINDINGS if failed else exitcodes.OK
 
 
+def _probe_options(kw: dict[str, Any]) -> Any:
+    """The --probe-* options as a ProbeOptions, or None when none was given (then --probe alone
+    probes every declared client as the test user)."""
+    from realmctl.check.probe import ProbeOptions, parse_request
+
+    client, realm = kw.pop("probe_client"), kw.pop("probe_realm")
+    secret_env, grant = kw.pop("probe_client_secret_env"), kw.pop("probe_grant")
+    token_file, token_env, request = kw.pop("probe_token_file"), kw.pop("probe_token_env"), kw.pop("probe_request")
+    if not any((client, realm, secret_env, token_file, token_env, request)) and grant == "password":
+        return None
+    if token_file and token_env:
+        raise click.UsageError("give the token with --probe-token-file or --probe-token-env, not both")
+    secret = None
+    if secret_env:
+        secret = os.environ.get(secret_env)
+        if not secret:
+            raise RealmctlError(f"--probe-client-secret-env: env var {secret_env} is not set or empty")
+    token = None
+    if token_file:
+        token = click.open_file(token_file, encoding="utf-8").read().strip()
+    elif token_env:
+        token = os.environ.get(token_env, "").strip()
+        if not token:
+            raise RealmctlError(f"--probe-token-env: env var {token_env} is not set or empty")
+    if token is not None and token.count(".") != 2:
+        raise RealmctlError("the probe token is not a JWT (header.payload.signature); give the access token itself")
+    fields = parse_request(click.open_file(request, encoding="utf-8").read()) if request else None
+    return ProbeOptions(realm=realm, client=client, secret=secret, grant=grant, token=token, request=fields)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 = any free port).")
-@click.option("--profile", default="keycloak-26", show_default=True, help="keycloak-26, legacy-exchange or modern.")
+@click.option(
+    "--profile",
+    type=click.Choice(["keycloak-26", "legacy-exchange", "modern"]),
+    default="keycloak-26",
+    show_default=True,
+    help="Features, as --sandbox-profile: Keycloak 26.2+ defaults, legacy token exchange + FGAP v1, or 26.7 modern.",
+)
 @click.option("--admin-user", default="admin", show_default=True, help="Master realm admin user.")
 @click.option(
     "--context-path",
@@ -542,7 +647,7 @@ def sandbox(
 @click.option(
     "--kinds",
     help="Comma list of realm, clientScopes, clients, identityProviders, roles, groups, users, roleGrants, "
-    "or all; +users adds to the default (everything but users).",
+    "or all; +users adds to the default (everything but users: only those realmctl created are exported).",
 )
 @click.option("--include-builtins", is_flag=True, help="Also export what Keycloak creates in every new realm.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the spec to FILE instead of stdout.")
@@ -569,6 +674,7 @@ def export(
     from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
     from realmctl.workflow import connect
 
+    _note_empty_sandbox(kw, "export")
     _logging(verbose)
     chosen = parse_kinds(kinds)
     with connect(_target(**kw)) as api:

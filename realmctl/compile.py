@@ -15,7 +15,7 @@ from typing import Any
 
 from realmctl import capabilities
 from realmctl.chains import JWT, LEGACY, Chains
-from realmctl.live import RealmState
+from realmctl.live import OWNED_MARKER, RealmState
 from realmctl.spec.model import Spec
 
 LEGACY_FEATURES = ("TOKEN_EXCHANGE", "ADMIN_FINE_GRAINED_AUTHZ")
@@ -66,12 +66,46 @@ def feature_error(serverinfo: ServerInfo, realms: list[str]) -> str:
     return (
         f"cross-realm token exchange (declared in realm {', '.join(realms)}) needs Keycloak's legacy token "
         f"exchange, and this server lacks {' and '.join(missing)} (it reports {state}). "
-        f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
-        "Why: the defaults of Keycloak 26.2+ cannot do it: standard token exchange (v2) handles "
+        + (
+            "This is realmctl's sandbox: run it with --sandbox-profile legacy-exchange (`realmctl sandbox "
+            f"--profile legacy-exchange`); a real Keycloak is started with {SERVER_FLAGS}. "
+            if (info.get("systemInfo") or {}).get("javaVendor") == "realmctl sandbox"
+            else f"Start Keycloak with {SERVER_FLAGS} (or KC_FEATURES=token-exchange,admin-fine-grained-authz:v1). "
+        )
+        + "Why: the defaults of Keycloak 26.2+ cannot do it: standard token exchange (v2) handles "
         "only tokens of the same realm and refuses subject_issuer, and fine-grained admin "
         "permissions v2 have no identity-provider permission, so no client can be allowed to "
         "exchange a token issued by another realm."
     )
+
+
+def adopt(idp: dict[str, Any], realm: dict[str, Any], state: RealmState, alias: str, issuer: str) -> str | None:
+    """A tokenExchange entry naming an identity provider that already exists (declared in the spec,
+    or on the server and not made by realmctl) adopts it: its providerId (Keycloak never saves a
+    change of it, so rewriting it would never converge), storeToken, display name and other
+    settings stay, and only what the exchange needs is set. An existing provider that trusts another
+    issuer is a conflict (returned as the plan error's text), never silently repointed."""
+    declared = (realm.get("identityProviders") or {}).get(alias)
+    live = state.idp(alias)
+    if declared is None and (live is None or (live.get("config") or {}).get(OWNED_MARKER) == "true"):
+        return None
+    base = declared if declared is not None else live or {}
+    config = base.get("config") or {}
+    trusted = str(config.get("issuer") or config.get("authorizationUrl") or "")
+    if trusted and not trusted.startswith(issuer):
+        return (
+            f"identity provider {alias!r} already exists ({base.get('providerId')}, trusting {trusted}); the "
+            f"exchange needs it to trust {issuer}. Name another identityProvider for the entry (realmctl "
+            f"creates it), or point {alias!r} at {issuer} yourself"
+        )
+    for key in ("providerId", "displayName"):
+        if base.get(key):
+            idp[key] = base[key]
+    idp["storeToken"] = bool(base.get("storeToken")) or idp["storeToken"]
+    if declared is not None:  # the spec's own settings stay; the exchange's config keys win
+        idp.update({k: v for k, v in declared.items() if k not in idp})
+        idp["config"] = {**(declared.get("config") or {}), **idp["config"]}
+    return None
 
 
 def expand(spec: Spec, states: dict[str, RealmState], serverinfo: ServerInfo, url: str) -> Expanded:
@@ -133,6 +167,10 @@ def expand(spec: Spec, states: dict[str, RealmState], serverinfo: ServerInfo, ur
         }
         if secret is not None:
             idp["config"]["clientSecret"] = secret
+        conflict = adopt(idp, realms[target], states[target], alias, issuer)
+        if conflict:
+            errors.append(f"token exchange {name!r} in realm {target!r}: {conflict}")
+            continue
         realms[target].setdefault("identityProviders", {})[alias] = idp
         if methods[target, name] == JWT:
             idp["_intent"] = intent(target, entry).replace("exchange tokens from", "accept tokens of") + (

@@ -253,9 +253,16 @@ class RealmExport:
         return sorted(self.state.groups(), key=lambda g: g["name"])
 
     def users(self) -> list[dict[str, Any]]:
-        """The users this export declares; service-account users belong to their client."""
+        """The users this export declares; service-account users belong to their client.
+
+        Without the users kind, the users realmctl itself created are still exported: they are in
+        its record of what it owns, so a spec without them would plan their deletion."""
         if "users" not in self.kinds:
-            return []
+            owned = {key[0].lower() for key in self.state.recorded("user") if key}
+            if not owned:
+                return []
+            found = self.state.users(owned)
+            return sorted(found.values(), key=lambda u: u["username"])
         people = [u for u in self.state.all_users() if not u.get("serviceAccountClientId")]
         return sorted(people, key=lambda u: u["username"])
 

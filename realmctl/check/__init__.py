@@ -7,7 +7,7 @@ from realmctl.check import broker, exchange, modern, upkeep
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding, Report
 from realmctl.check.planned_state import plan_effects
-from realmctl.check.probe import Probe, run_probes
+from realmctl.check.probe import Probe, ProbeOptions, run_probes
 from realmctl.engine import Run, Safety, make_plan
 from realmctl.keycloak.session import Api
 from realmctl.spec.model import Spec
@@ -15,7 +15,9 @@ from realmctl.spec.model import Spec
 __all__ = ["Finding", "Report", "run_check"]
 
 
-def run_check(spec: Spec, api: Api, probe: bool = False, run: Run | None = None) -> tuple[Report, list[Probe]]:
+def run_check(
+    spec: Spec, api: Api, probe: bool = False, options: ProbeOptions | None = None, run: Run | None = None
+) -> tuple[Report, list[Probe]]:
     """Every rule over every realm of the spec, then the probes if asked. Sends no admin write.
 
     The rules read the snapshot the plan was made from (`run`, or a plan made here): whatever the
@@ -66,5 +68,5 @@ def run_check(spec: Spec, api: Api, probe: bool = False, run: Run | None = None)
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda x: (order[x.severity], x.plan != "creates", x.realm, x.rule, x.subject))
     now = [f for f in report.findings if f.plan != "creates"]  # the probes try the server as it is
-    probes = run_probes(spec, api, facts, now) if probe else []
+    probes = run_probes(spec, api, facts, now, options) if probe else []
     return report, probes

@@ -7,6 +7,8 @@ realm, link by link, in the order the endpoint itself checks them.
 
 from typing import Any
 
+import yaml
+
 from realmctl.check.facts import BROKER_CLAIMS, CLIENT_ROLE_MAPPER, LIGHTWEIGHT, Facts
 from realmctl.check.findings import Finding
 from realmctl.spec.model import Spec
@@ -71,6 +73,55 @@ MAPPER_TEXT = {
         "      # remove rolePrefix",
     ),
 }
+
+
+#: The spec field that mends each mapper problem (None: the field is removed).
+MAPPER_FIELD: dict[str, tuple[str, Any]] = {
+    "custom-claim-name": ("claimName", None),
+    "access-claim-off": ("accessToken", True),
+    "lightweight-token": ("lightweight", True),
+    "role-prefix": ("rolePrefix", None),
+}
+
+
+def snippet(body: dict[str, Any]) -> str:
+    """A spec fragment (relative to the realm) as YAML, the form `validate` and `apply` take."""
+    return yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=1000).rstrip()
+
+
+def mapper_fix(rs: dict[str, Any], client_id: str, mapper: dict[str, Any], problem: str, live: list[str]) -> str:
+    """The spec lines that mend `mapper`.
+
+    A mapper the spec declares is repeated whole with the one field changed, so that the fragment
+    passes `validate` as it is. A mapper the spec does not own (the built-in `roles` scope's, shared
+    by every client of the realm, whose config also carries keys realmctl does not write) is left
+    alone: the fix gives the client a scope of its own that emits the role, added to the client's
+    default scopes as the spec lists them, else as they are live (`live`), so none is dropped.
+    """
+    field, value = MAPPER_FIELD[problem]
+    scope = mapper.get("_scope")
+    declared = (((rs.get("clientScopes") or {}).get(scope) or {}).get("mappers") or {}).get(mapper["name"])
+    if scope and declared is not None:
+        fixed = {k: v for k, v in declared.items() if k != field}
+        if value is not None:
+            fixed[field] = value
+        return snippet({"clientScopes": {scope: {"mappers": {mapper["name"]: fixed}}}})
+    own: dict[str, Any] = {"type": "user-client-role", "client": "broker"}
+    if problem == "lightweight-token":
+        own["lightweight"] = True
+    declared_client = (rs.get("clients") or {}).get(client_id) or {}
+    defaults = list(declared_client.get("defaultClientScopes", live) or [])
+    name = (
+        "broker_read_token"
+        if "broker_read_token" not in (rs.get("clientScopes") or {})
+        else f"{client_id}_broker_roles"
+    )
+    return snippet(
+        {
+            "clientScopes": {name: {"mappers": {"broker roles": own}}},
+            "clients": {client_id: {"defaultClientScopes": [*defaults, name]}},
+        }
+    )
 
 
 def token_idps(realm_spec: dict[str, Any]) -> dict[str, Any]:
@@ -189,10 +240,12 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
             continue
         bad = _broker_mappers(defaults, client)
         if bad:
-            problem = mapper_problem(bad[0], lightweight)
-            assert problem is not None
+            declared_scopes = set(rs.get("clientScopes") or {})
+            bad.sort(key=lambda m: m.get("_scope") not in declared_scopes)  # the user's own mapper first
             m = bad[0]
-            text, fix_line = MAPPER_TEXT[problem]
+            problem = mapper_problem(m, lightweight)
+            assert problem is not None
+            text, _ = MAPPER_TEXT[problem]
             config = m.get("config") or {}
             message = text.format(
                 m=repr(m["name"]) + (f" (scope {m['_scope']})" if m.get("_scope") else ""),
@@ -201,7 +254,6 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
                 prefix=config.get("usermodel.clientRoleMapping.rolePrefix", ""),
             )
             scope = m.get("_scope", "<scope>")
-            fix = f"clientScopes:\n  {scope}:\n    mappers:\n      {m['name']}:\n  {fix_line}"
             out.append(
                 Finding(
                     "error",
@@ -209,7 +261,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
                     realm,
                     f"client {client_id}",
                     message,
-                    fix,
+                    mapper_fix(rs, client_id, m, problem, client.get("defaultClientScopes") or []),
                     where("clientScopes", scope, "mappers", m["name"]) or where("clients", client_id),
                     "claims",
                 )
@@ -297,4 +349,94 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> tuple[list[Finding], li
                         "broker",
                     )
                 )
+    out.extend(service_accounts(spec, realm, facts, idps))
+    out.extend(linked_users_without_role(spec, realm, facts, readable))
     return out, checked
+
+
+def service_accounts(spec: Spec, realm: str, facts: Facts, idps: dict[str, Any]) -> list[Finding]:
+    """Service accounts granted broker/read-token: a client_credentials token is the service
+    account's own, and the endpoint reads the stored token of the token's subject, never of a user
+    the caller names. The service account has no link, so the answer is always 400."""
+    out = []
+    rs = spec.realms[realm]
+    for client_id, client in chain_clients(rs, facts):
+        if not client.get("serviceAccountsEnabled"):
+            continue
+        user = facts.state.service_account_user(client_id)
+        if user is None:
+            continue
+        path = f"{facts.base}/users/{user['id']}/role-mappings/clients/{facts.state.client_uuid('broker')}/composite"
+        roles = {r["name"] for r in facts._once(("eff-sa", client_id), path) or []}
+        if "read-token" not in roles:
+            continue
+        links = {
+            link["identityProvider"]
+            for link in facts._once(("links-sa", client_id), f"{facts.base}/users/{user['id']}/federated-identity")
+            or []
+        }
+        for alias in idps:
+            if alias in links or facts.idp(alias) is None:
+                continue
+            out.append(
+                Finding(
+                    "error",
+                    "broker.service-account-reads-own-links",
+                    realm,
+                    f"client {client_id}",
+                    f"the service account of client {client_id} holds broker/read-token, but a client_credentials "
+                    f"token is the service account's own: GET /realms/{realm}/broker/{alias}/token returns the "
+                    "stored token of the token's subject only, and the service account is not linked, so it "
+                    f'answers 400 "User [...] is not associated with identity provider [{alias}]." The endpoint '
+                    "cannot read another user's stored token",
+                    f"call the endpoint with the user's own access token (authorization code or password grant "
+                    f"of {client_id}); remove broker/read-token from `roleGrants: serviceAccounts: [{client_id}]`",
+                    where_of(spec, realm, "roleGrants") or where_of(spec, realm, "clients", client_id),
+                    "broker",
+                )
+            )
+    return out
+
+
+def where_of(spec: Spec, realm: str, *path: Any) -> Any:
+    return spec.where("realms", realm, *path)
+
+
+def linked_users_without_role(spec: Spec, realm: str, facts: Facts, readable: list[str]) -> list[Finding]:
+    """Users the IdP brought (not declared in the spec) who linked before stored tokens became
+    readable: Keycloak grants broker/read-token only at a first broker login, and `apply`
+    backfills the others only with grantReadTokenToLinkedUsers. Counted from two listings (the
+    users linked to the IdP, the role's direct members), not one request per user; only the few
+    without a direct grant are looked at one by one, for a grant through a group or composite."""
+    rs = spec.realms[realm]
+    declared = set(chain_users(rs))
+    out = []
+    for alias in readable:
+        if ((rs.get("identityProviders") or {}).get(alias) or {}).get("grantReadTokenToLinkedUsers"):
+            continue
+        holders = set(facts.state.role_member_ids("broker", "read-token"))
+        lacking = sorted(
+            u["username"]
+            for u in facts.state.linked_users(alias)
+            if u["username"].lower() not in holders and u["username"].lower() not in declared
+        )
+        lacking = [u for u in lacking[:50] if "read-token" not in facts.effective_client_roles(u, "broker")]
+        if not lacking:
+            continue
+        shown = ", ".join(lacking[:5]) + (", ..." if len(lacking) > 5 else "")
+        out.append(
+            Finding(
+                "warning",
+                "broker.linked-users-without-read-token",
+                realm,
+                f"{len(lacking)} user(s) linked to {alias}",
+                f"{len(lacking)} user(s) linked to identity provider {alias} ({shown}) do not hold broker/read-token: "
+                "they linked before stored tokens became readable, and Keycloak grants the role only at a first "
+                f'broker login, so the endpoint answers them 403 "Client [...] not authorized to retrieve tokens '
+                f'from identity provider [{alias}]."',
+                f"identityProviders:\n  {alias}:\n    grantReadTokenToLinkedUsers: true",
+                where_of(spec, realm, "identityProviders", alias),
+                "claims",
+            )
+        )
+    return out

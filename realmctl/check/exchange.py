@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from realmctl.check.broker import snippet
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
 from realmctl.compile import LEGACY_FEATURES, SERVER_FLAGS
@@ -59,7 +60,6 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                     "exchange",
                 )
             )
-            continue
         facts = facts_of[realm]
         source = entry["source"]
         source_facts = facts_of.get(source["realm"])
@@ -76,6 +76,7 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                     "token",
                 )
             )
+        out.extend(_standard_exchange(facts, realm, name, entry, where))
         alias = entry["identityProvider"]
         idp = facts.idp(alias)
         if idp is None:
@@ -148,19 +149,27 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
         for client_id in entry["clients"]:
             client = facts.state.client(client_id)
             if client is not None and client.get("publicClient"):
+                # Keycloak 26.7 (legacy exchange) lets a public client exchange another realm's
+                # token (200, no client authentication): not a broken link but an open door.
                 out.append(
                     Finding(
-                        "error",
+                        "warning",
                         "exchange.requester-public",
                         realm,
                         f"client {client_id}",
-                        f"client {client_id} is public; public clients cannot exchange tokens from another realm",
+                        f"client {client_id} is public: Keycloak lets it exchange without authenticating, so "
+                        f"anyone holding a realm {source['realm']} token can get a realm {realm} token as "
+                        f"{client_id}",
                         f"clients:\n  {client_id}:\n    publicClient: false",
                         where,
-                        "exchange",
                     )
                 )
+        out.append(_subject_issuer(realm, name, alias, where))
+        if missing:
+            continue  # no v1 permissions to look at: the features error says it all
+        client_only = _client_tab_only(facts, realm, name, entry, alias, where)
         if not ref.get("enabled"):
+            out.extend(client_only)
             out.append(
                 Finding(
                     "error",
@@ -178,6 +187,7 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
         permission = (ref.get("scopePermissions") or {}).get("token-exchange", "")
         has_policy, _ = _allowed(facts, permission, None)
         if not has_policy:
+            out.extend(client_only)
             out.append(
                 Finding(
                     "error",
@@ -192,6 +202,8 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                 )
             )
         else:
+            refused = [c for c, uuid in requester_ids.items() if not _allowed(facts, permission, uuid)[1]]
+            out.extend(f for f in client_only if f.subject.removeprefix("client ") in refused)
             for client_id, uuid in requester_ids.items():
                 if not _allowed(facts, permission, uuid)[1]:
                     out.append(
@@ -208,19 +220,81 @@ def check_entries(spec: Spec, api: Api, facts_of: dict[str, Facts]) -> tuple[lis
                         )
                     )
         out.extend(_extra_permissions(facts, realm, name, entry, requester_ids, where))
+    return out, checked
+
+
+def _subject_issuer(realm: str, name: str, alias: str, where: Any) -> Finding:
+    return Finding(
+        "info",
+        "exchange.subject-issuer",
+        realm,
+        f"token exchange {name}",
+        f"exchange requests at realm {realm} must say where the token comes from: subject_issuer={alias} "
+        "(or subject_token_type=urn:ietf:params:oauth:token-type:jwt); without it Keycloak takes the token for "
+        f'one of realm {realm}\'s own and answers 400 invalid_request "Invalid token" (check --probe-request '
+        "FILE sends your request as it is)",
+        f"send subject_issuer={alias} with subject_token_type=urn:ietf:params:oauth:token-type:access_token",
+        where,
+    )
+
+
+def _standard_exchange(facts: Facts, realm: str, name: str, entry: dict[str, Any], where: Any) -> list[Finding]:
+    """A requester with standard token exchange (v2) on: a request without subject_issuer goes to
+    the standard provider, which accepts only this realm's own tokens ("Invalid token"), and the
+    cause is easy to miss because realmctl's own probe always sends subject_issuer."""
+    out = []
+    for client_id in entry["clients"]:
+        client = facts.state.client(client_id) or {}
+        if (client.get("attributes") or {}).get("standard.token.exchange.enabled") != "true":
+            continue
         out.append(
             Finding(
-                "info",
-                "exchange.subject-issuer",
+                "warning",
+                "exchange.standard-exchange-on",
                 realm,
-                f"token exchange {name}",
-                f"exchange requests at realm {realm} must say where the token comes from: "
-                f"subject_issuer={alias} (or subject_token_type=urn:ietf:params:oauth:token-type:jwt)",
-                "",
+                f"client {client_id}",
+                f"client {client_id} has standard token exchange switched on: a request with "
+                "subject_token_type=urn:ietf:params:oauth:token-type:access_token and no subject_issuer is taken "
+                f"by the standard provider, which accepts only realm {realm}'s own tokens and answers 400 "
+                f'invalid_request "Invalid token" for a token of realm {entry["source"]["realm"]}',
+                f"send subject_issuer={entry['identityProvider']} in every request, or, when {client_id} needs no "
+                f"same-realm exchange:\nclients:\n  {client_id}:\n    standardTokenExchange: false",
                 where,
+                "exchange",
             )
         )
-    return out, checked
+    return out
+
+
+def _client_tab_only(
+    facts: Facts, realm: str, name: str, entry: dict[str, Any], alias: str, where: Any
+) -> list[Finding]:
+    """The token-exchange permission set on a requesting client's own Permissions tab: it governs
+    exchanges that ask for that client as the audience, not exchanges of another realm's token,
+    which only the identity provider's permission allows."""
+    out = []
+    for client_id in entry["clients"]:
+        ref = facts.fgap("client", client_id)
+        permission = (ref.get("scopePermissions") or {}).get("token-exchange") if ref.get("enabled") else None
+        if permission is None or not _allowed(facts, permission, None)[0]:
+            continue
+        out.append(
+            Finding(
+                "error",
+                "exchange.permission-on-client-only",
+                realm,
+                f"client {client_id}",
+                f"the token-exchange permission on client {client_id}'s own Permissions tab has a policy, but it "
+                f"governs exchanges that ask for {client_id} as the audience only; exchanging a token of realm "
+                f"{entry['source']['realm']} is allowed by identity provider {alias}'s token-exchange permission, "
+                'which does not name the client: 403 "Client not allowed to exchange"',
+                snippet({"tokenExchange": {name: {**entry, "clients": sorted(set(entry["clients"]))}}})
+                + "\n# then `realmctl apply`: it attaches a client policy to the identity provider's permission",
+                where,
+                "exchange",
+            )
+        )
+    return out
 
 
 def _extra_permissions(

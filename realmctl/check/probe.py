@@ -1,17 +1,23 @@
-"""`check --probe`: try the real endpoints with a test user and show each step.
+"""`check --probe`: try the real endpoints as the user would, and show each step.
 
-The user's credentials come from REALMCTL_PROBE_USER / REALMCTL_PROBE_PASSWORD. Client secrets are
-taken from the spec (where it declares them) or read through the admin API, so nothing else has
-to be copied by hand. Every step prints its HTTP status; a failed step is explained by the rule
-that predicts it. Tokens are decoded for display only and never printed whole.
+By default a test user (REALMCTL_PROBE_USER / REALMCTL_PROBE_PASSWORD) logs in with the password
+grant to every declared client. `ProbeOptions` narrows that to the user's own situation: one
+client, the client_credentials grant, or a token obtained elsewhere, and for token exchange the
+form fields the user really sends. Client secrets come from an env var the user names, the spec,
+or the admin API; they are never taken from the command line. Every step prints the request
+(secrets masked), the HTTP status, Keycloak's error and the token claims that decide the outcome;
+a failed step is explained by the rules about this subject that predict it. Tokens are decoded for
+display only and never printed whole.
 """
 
 import base64
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -39,6 +45,9 @@ class Probe:
     title: str
     steps: list[Step] = field(default_factory=list)
     explained_by: list[Finding] = field(default_factory=list)
+    realm: str = ""
+    source_realm: str = ""  # an exchange's subject token comes from here
+    subjects: set[str] = field(default_factory=set)  # finding subjects this probe is about
 
     @property
     def ok(self) -> bool:
@@ -55,6 +64,35 @@ def claims_of(token: str) -> dict[str, Any]:
         return {}
 
 
+SECRET_FIELDS = ("password", "client_secret", "subject_token", "actor_token", "refresh_token", "assertion")
+
+
+@dataclass
+class ProbeOptions:
+    """The user's own situation, from `check --probe-*` (all optional)."""
+
+    realm: str | None = None
+    client: str | None = None
+    secret: str | None = None  # the --probe-client's secret, from the env var the user named
+    grant: Literal["password", "client_credentials"] = "password"
+    token: str | None = None  # an access token obtained elsewhere (--probe-token-file/-env)
+    request: dict[str, str] | None = None  # the exchange form as the user sends it (--probe-request)
+
+
+def parse_request(text: str) -> dict[str, str]:
+    """Form fields as the user sends them: `a=b&c=d` (curl -d), or one `name=value` a line."""
+    body = "&".join(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    if not fields:
+        raise RealmctlError("--probe-request: no form fields (expected name=value pairs, as in curl -d)")
+    return fields
+
+
+def masked(form: Mapping[str, str]) -> str:
+    """A form for display: secrets and tokens replaced by ***."""
+    return " ".join(f"{k}={'***' if k in SECRET_FIELDS else v}" for k, v in form.items())
+
+
 def _error_text(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -66,12 +104,24 @@ def _error_text(response: requests.Response) -> str:
 
 
 class Prober:
-    def __init__(self, spec: Spec, api: Api, facts: dict[str, Facts], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        api: Api,
+        facts: dict[str, Facts],
+        env: Mapping[str, str] | None = None,
+        options: ProbeOptions | None = None,
+    ) -> None:
         env = os.environ if env is None else env
+        self.options = options or ProbeOptions()
         self.user = env.get("REALMCTL_PROBE_USER")
         self.password = env.get("REALMCTL_PROBE_PASSWORD")
-        if not self.user or self.password is None:
-            raise RealmctlError("--probe needs REALMCTL_PROBE_USER and REALMCTL_PROBE_PASSWORD (a test user)")
+        needs_user = self.options.token is None and self.options.grant == "password"
+        if needs_user and (not self.user or self.password is None):
+            raise RealmctlError(
+                "--probe needs REALMCTL_PROBE_USER and REALMCTL_PROBE_PASSWORD (a test user), or a token "
+                "(--probe-token-file/--probe-token-env), or --probe-grant client_credentials"
+            )
         self.spec, self.api, self.facts = spec, api, facts
         self.url = api.settings.url
         # The admin connection's transport rules: no redirect to another origin (the form holds the
@@ -99,20 +149,31 @@ class Prober:
         return value
 
     def secret(self, realm: str, client_id: str) -> str | None:
+        if client_id == self.options.client and self.options.secret:
+            return self.options.secret
         declared = ((self.spec.realms.get(realm) or {}).get("clients") or {}).get(client_id) or {}
         return declared.get("secret") or self.facts[realm].client_secret(client_id)
 
+    @property
+    def who(self) -> str:
+        if self.options.token is not None:
+            return "the given token's user"
+        if self.options.grant == "client_credentials":
+            return "the service account"
+        return str(self.user)
+
     def token(self, probe: Probe, realm: str, client_id: str) -> str | None:
+        """The access token the probe presents: the given one, or one from the chosen grant."""
+        if self.options.token is not None:
+            probe.steps.append(Step("token", True, "token given with --probe-token-file/--probe-token-env (not sent)"))
+            return self.options.token
         # scope=openid: a realm that accepts this token from another realm validates it at this
         # realm's userinfo endpoint, which refuses tokens without `openid` (Keycloak then answers
         # the exchange with 500 unknown_error).
-        form = {
-            "grant_type": "password",
-            "client_id": client_id,
-            "username": self.user,
-            "password": self.password,
-            "scope": "openid",
-        }
+        form = {"grant_type": self.options.grant, "client_id": client_id}
+        if self.options.grant == "password":
+            form.update(username=str(self.user), password=str(self.password))
+        form["scope"] = "openid"
         secret = self.secret(realm, client_id)
         if secret:
             form["client_secret"] = secret
@@ -123,27 +184,88 @@ class Prober:
             Step(
                 "token",
                 ok,
-                f"POST {path} (password grant, client {client_id}) -> "
-                f"{response.status_code} {'' if ok else _error_text(response)}".rstrip(),
+                f"POST {path} {masked(form)} -> {response.status_code} {'' if ok else _error_text(response)}".rstrip(),
             )
         )
         return self.field("POST", path, response, "access_token") if ok else None
 
+    def token_findings(self, realm: str, claims: dict[str, Any], endpoint: str, answer: str) -> list[Finding]:
+        """What makes `realm` refuse this token before looking at its roles: another issuer
+        (realm or host name) or expiry. Keycloak's own answer is quoted."""
+        expected = self.facts[realm].discovery(realm).get("issuer") or f"{self.url}/realms/{realm}"
+        iss = str(claims.get("iss") or "")
+        out = []
+        subject = "the probe's token"
+        if iss and iss != expected:
+            other_realm = iss.rsplit("/realms/", 1)[-1] != realm
+            same_host = urlsplit(iss).netloc == urlsplit(expected).netloc
+            if other_realm:
+                rule, why = "probe.token-other-realm", f"was issued by realm {iss.rsplit('/realms/', 1)[-1]}"
+                fix = f"get the token from realm {realm} (its token endpoint {expected}/protocol/openid-connect/token)"
+            else:
+                rule = "probe.token-other-host" if not same_host else "probe.token-other-issuer"
+                why = f"was issued for another host name ({urlsplit(iss).netloc})"
+                fix = (
+                    f"request the token through the same host name the endpoint is called with ({expected}), or "
+                    "give Keycloak one fixed host name (--hostname) so every token carries the same issuer"
+                )
+            out.append(
+                Finding(
+                    "error",
+                    rule,
+                    realm,
+                    subject,
+                    f"the token {why}: iss={iss!r}, but realm {realm} at this URL issues {expected!r}, so "
+                    f"{endpoint} answers {answer}",
+                    fix,
+                    None,
+                    "claims",
+                )
+            )
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and exp < time.time():
+            out.append(
+                Finding(
+                    "error",
+                    "probe.token-expired",
+                    realm,
+                    subject,
+                    f"the token expired {int(time.time() - exp)} s ago (exp={int(exp)}), so {endpoint} "
+                    f"answers {answer}",
+                    "get a fresh access token (refresh_token grant) before calling; check the client's "
+                    "access token lifespan against how long the caller keeps it",
+                    None,
+                    "claims",
+                )
+            )
+        return out
+
+    def show_claims(self, realm: str, claims: dict[str, Any]) -> str:
+        expected = self.facts[realm].discovery(realm).get("issuer") or f"{self.url}/realms/{realm}"
+        iss = claims.get("iss")
+        exp = claims.get("exp")
+        left = f"{int(exp - time.time())} s left" if isinstance(exp, int | float) else "no exp"
+        roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
+        return (
+            f"iss={iss}{'' if iss == expected else f' (realm {realm} here is {expected})'}, "
+            f"aud={claims.get('aud')}, azp={claims.get('azp')}, "
+            f"user={claims.get('preferred_username') or claims.get('sub')}, "
+            f"exp={exp} ({left}), resource_access.broker.roles={roles}, scope={claims.get('scope')}"
+        )
+
     def broker(self, realm: str, client_id: str, alias: str) -> Probe:
-        probe = Probe(f"stored token of {self.user} via client {client_id}, realm {realm}, identity provider {alias}")
+        via = f" via client {client_id}" if self.options.token is None else ""
+        probe = Probe(f"stored token of {self.who}{via}, realm {realm}, identity provider {alias}", realm=realm)
+        probe.subjects = {f"client {client_id}", f"identity provider {alias}", f"user {str(self.user).lower()}"}
         access = self.token(probe, realm, client_id)
         if access is None:
             return probe
         claims = claims_of(access)
-        roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
-        probe.steps.append(
-            Step(
-                "claims",
-                "read-token" in roles,
-                f"access token: azp={claims.get('azp')}, resource_access.broker.roles={roles}",
-            )
-        )
         path = f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
+        foreign = self.token_findings(realm, claims, f"GET {path}", '400 "Invalid token."')
+        roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
+        probe.steps.append(Step("claims", "read-token" in roles and not foreign, self.show_claims(realm, claims)))
+        probe.explained_by += foreign
         response = self.call("GET", path, headers={"Authorization": f"Bearer {access}"})
         ok = response.status_code == 200
         detail = f"stored token with {sorted(parse_json('GET', path, response) or [])}" if ok else _error_text(response)
@@ -152,65 +274,147 @@ class Prober:
 
     def exchange(self, target: str, name: str, entry: dict[str, Any]) -> Probe:
         source = entry["source"]
-        requester = entry["clients"][0]
-        probe = Probe(f"exchange of a {source['realm']} token of {self.user} by {requester} at {target} ({name})")
-        subject = self.token(probe, source["realm"], source["client"])
+        request = dict(self.options.request or {})
+        requester = request.get("client_id") or entry["clients"][0]
+        probe = Probe(
+            f"exchange of a {source['realm']} token of {self.who} by {requester} at {target} ({name})"
+            + (" with the request of --probe-request" if request else ""),
+            realm=target,
+            source_realm=source["realm"],
+        )
+        probe.subjects = {
+            f"client {requester}",
+            f"identity provider {entry['identityProvider']}",
+            f"token exchange {name}",
+        }
+        subject = request.get("subject_token") or self.token(probe, source["realm"], source["client"])
         if subject is None:
             return probe
-        for audience in [None, *(entry.get("audiences") or [])]:
-            form = {
-                "grant_type": EXCHANGE,
-                "client_id": requester,
-                "subject_token": subject,
-                "subject_token_type": ACCESS_TOKEN,
-                "subject_issuer": entry["identityProvider"],
-            }
-            secret = self.secret(target, requester)
-            if secret:
+        # The subject token's claims, for reading the answer: its iss must be what the identity
+        # provider trusts, its azp the provider's client id.
+        probe.steps.append(Step("claims", True, self.show_claims(source["realm"], claims_of(subject))))
+        path = f"/realms/{seg(target)}/protocol/openid-connect/token"
+        if request:
+            forms = [{"client_id": requester, **request, "subject_token": subject}]
+            issuer, kind = forms[0].get("subject_issuer"), forms[0].get("subject_token_type", ACCESS_TOKEN)
+            if not issuer and not kind.endswith(":jwt"):
+                probe.explained_by.append(self.no_issuer(target, requester, entry))
+        else:
+            forms = [
+                {
+                    "grant_type": EXCHANGE,
+                    "client_id": requester,
+                    "subject_token": subject,
+                    "subject_token_type": ACCESS_TOKEN,
+                    "subject_issuer": entry["identityProvider"],
+                    **({"audience": audience} if audience else {}),
+                }
+                for audience in [None, *(entry.get("audiences") or [])]
+            ]
+        for form in forms:
+            secret = self.secret(target, form["client_id"])
+            if secret and "client_secret" not in form and "client_assertion" not in form:
                 form["client_secret"] = secret
-            if audience:
-                form["audience"] = audience
-            path = f"/realms/{seg(target)}/protocol/openid-connect/token"
             response = self.call("POST", path, data=form)
             ok = response.status_code == 200
             detail = _error_text(response)
             if ok:
                 c = claims_of(self.field("POST", path, response, "access_token"))
                 detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
-            what = f" audience={audience}" if audience else ""
             probe.steps.append(
-                Step("exchange", ok, f"POST {path} (token exchange{what}) -> {response.status_code} {detail}")
+                Step("exchange", ok, f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip())
             )
         return probe
 
+    def no_issuer(self, target: str, requester: str, entry: dict[str, Any]) -> Finding:
+        """The user's exchange request does not say which identity provider the token comes from."""
+        client = self.facts[target].state.client(requester) or {}
+        standard = (client.get("attributes") or {}).get("standard.token.exchange.enabled") == "true"
+        alias = entry["identityProvider"]
+        return Finding(
+            "error",
+            "probe.request-no-subject-issuer",
+            target,
+            f"client {requester}",
+            "the request has no subject_issuer, so Keycloak takes the subject token for one of realm "
+            f"{target}'s own"
+            + (
+                f" (client {requester} has standard token exchange on, and the standard provider takes the request)"
+                if standard
+                else ""
+            )
+            + ' and answers 400 invalid_request "Invalid token"; realmctl\'s own probe always sends '
+            "subject_issuer, so only the request as sent shows this",
+            f"add subject_issuer={alias} to the request (or send subject_token_type="
+            "urn:ietf:params:oauth:token-type:jwt)",
+            None,
+            "exchange",
+        )
 
-def run_probes(spec: Spec, api: Api, facts: dict[str, Facts], findings: list[Finding]) -> list[Probe]:
-    prober = Prober(spec, api, facts)
+
+def run_probes(
+    spec: Spec, api: Api, facts: dict[str, Facts], findings: list[Finding], options: ProbeOptions | None = None
+) -> list[Probe]:
+    """The probes of this run: every declared client and exchange entry, or only the user's client,
+    token or request when `options` says so."""
+    options = options or ProbeOptions()
+    prober = Prober(spec, api, facts, options=options)
     probes: list[Probe] = []
     for realm, rs in spec.realms.items():
+        if options.realm and realm != options.realm:
+            continue
         idps = list(token_idps(rs))
-        for client_id, c in (rs.get("clients") or {}).items():
-            if c.get("bearerOnly") or not idps:
+        exchanges = rs.get("tokenExchange") or {}
+        clients = [
+            c
+            for c, body in (rs.get("clients") or {}).items()
+            if not body.get("bearerOnly") and options.client in (None, c)
+        ]
+        if options.client and options.client not in (rs.get("clients") or {}) and options.realm == realm:
+            clients = [options.client]  # a client the spec does not declare, named with its realm
+        if options.request is None:
+            for client_id in clients if idps else []:
+                for alias in idps:
+                    probes.append(prober.broker(realm, client_id, alias))
+        for name, entry in exchanges.items():
+            involved = {entry["source"]["client"], *entry["clients"]}
+            if options.request is None and options.client not in (None, *involved):
                 continue
-            for alias in idps:
-                probes.append(prober.broker(realm, client_id, alias))
-                explain(probes[-1], [f for f in findings if f.realm == realm and _concerns(f, client_id, alias)])
-        for name, entry in (rs.get("tokenExchange") or {}).items():
+            if options.request is not None and options.request.get("client_id") not in (None, *entry["clients"]):
+                continue
             probes.append(prober.exchange(realm, name, entry))
-            explain(probes[-1], [f for f in findings if f.rule.startswith("exchange.") or f.rule == "realm-missing"])
+    if not probes and (options.client or options.request is not None):
+        what = (
+            f"--probe-client {options.client}: no realm of the spec declares it (give --probe-realm)"
+            if options.request is None
+            else "--probe-request: no tokenExchange entry of the spec lets its client_id exchange"
+        )
+        raise RealmctlError(f"{what}; nothing was probed")
+    for probe in probes:
+        explain(
+            probe, [f for f in findings if f.realm in (probe.realm, probe.source_realm) or f.rule == "realm-missing"]
+        )
     return probes
 
 
-def _concerns(f: Finding, client_id: str, alias: str) -> bool:
-    return f.rule.startswith("broker.") and (
-        client_id in f.subject or alias in f.subject or f.subject.startswith("user ")
-    )
-
-
 def explain(probe: Probe, findings: list[Finding]) -> None:
+    """The rules that predicted the first failed step: the probe's own token rules, then the
+    check's findings about this probe's subjects (its client, identity provider, exchange entry,
+    user), never another user's."""
     failed = next((s for s in probe.steps if not s.ok), None)
-    if failed is not None:
-        probe.explained_by = [f for f in findings if f.severity != "info" and f.predicts == failed.name]
+    own = [f for f in probe.explained_by if failed is not None and f.predicts == failed.name]
+    if failed is None:
+        probe.explained_by = []
+        return
+    about = [
+        f
+        for f in findings
+        if f.severity != "info"
+        and f.predicts == failed.name
+        and (f.subject in probe.subjects or not f.subject.startswith(("user ", "client ", "identity provider ")))
+        and f.rule != "broker.linked-users-without-read-token"
+    ]
+    probe.explained_by = own + about
 
 
 def text(probes: list[Probe]) -> str:
@@ -221,5 +425,7 @@ def text(probes: list[Probe]) -> str:
             lines.append(f"  {'ok  ' if step.ok else 'FAIL'} {step.name}: {step.text}")
         for f in probe.explained_by:
             lines.append(f"       predicted by {f.rule}: {f.message}")
+            if f.fix and f.rule.startswith("probe."):
+                lines.append(f"       Fix: {f.fix}")
         lines.append("")
     return "\n".join(lines)

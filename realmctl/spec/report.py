@@ -88,6 +88,7 @@ def validate_report(
             "objects": objects,
         }
         doc = {
+            "format": "realmctl.validate",  # as every command's JSON says what it is
             "version": 1,
             "valid": valid,
             "findings": [_finding_json(f) for f in findings],
