@@ -163,4 +163,8 @@ def idp_rep(idp: IdentityProvider, *, mask: bool = True) -> dict[str, Any]:
     secret = rep.get("config", {}).get("clientSecret")
     if mask and secret is not None and not (secret.startswith("${vault.") and secret.endswith("}")):
         rep["config"]["clientSecret"] = SECRET_MASK
+    if "types" not in rep:  # computed from the provider (26.7.3), not stored
+        from realmctl.sandbox.admin.idps import TYPES
+
+        rep["types"] = list(TYPES.get(str(rep.get("providerId")), []))
     return rep

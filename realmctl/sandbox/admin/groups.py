@@ -20,8 +20,8 @@ def find_group(req: Request, *roles: str) -> tuple[Realm, Group]:
     return realm, group
 
 
-def _rep(realm: Realm, group: Group, brief: bool) -> dict[str, object]:
-    rep = reps.group_rep(realm, group, ops.group_path(realm, group))
+def _rep(realm: Realm, group: Group, brief: bool, *, sub_count: bool = True) -> dict[str, object]:
+    rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=sub_count)
     if brief:
         for key in ("attributes", "realmRoles", "clientRoles", "access"):
             rep.pop(key, None)
@@ -91,7 +91,7 @@ def delete_group(req: Request) -> Response:
 def children(req: Request) -> Response:
     realm, group = find_group(req, "query-groups", "view-users")
     subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
-    brief = bool(req.bool_arg("briefRepresentation", True))
+    brief = bool(req.bool_arg("briefRepresentation", False))  # 26.7.3: full by default, unlike /groups
     return Response(200, [_rep(realm, g, brief) for g in req.page(subs, CHILDREN_DEFAULT_MAX)])
 
 
@@ -100,7 +100,10 @@ def add_child(req: Request) -> Response:
     body = req.json_object()
     child = ops.create_group(realm, str(body.get("name")), group.id)
     child.attributes = dict(body.get("attributes") or {})
-    return Response(201, _rep(realm, child, brief=False), {"Location": req.admin_url(realm, "groups", child.id)})
+    # 26.7.3 answers the new subgroup without `subGroupCount`.
+    return Response(
+        201, _rep(realm, child, brief=False, sub_count=False), {"Location": req.admin_url(realm, "groups", child.id)}
+    )
 
 
 def members(req: Request) -> Response:

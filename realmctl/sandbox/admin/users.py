@@ -205,7 +205,7 @@ def user_groups(req: Request) -> Response:
     body: list[dict[str, Any]] = []
     for group in req.page(groups):  # no default limit
         rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=False)
-        body.append({k: rep[k] for k in ("id", "name", "path", "parentId") if k in rep})
+        body.append({k: rep[k] for k in ("id", "name", "path", "parentId", "subGroups") if k in rep})
     return Response(200, body)
 
 
