@@ -147,7 +147,7 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
     if not name:
         raise HttpError(400, {"errorMessage": "Realm name cannot be empty"})
     if store.realm(name) is not None:
-        raise exists("Conflict detected. See logs for details")
+        raise exists(f"Realm {name} already exists")  # 26.7.3
     settings = copy.deepcopy(REALM_SETTINGS)
     settings["enabled"] = name == MASTER  # RealmEntity.enabled is a primitive: absent ⇒ false
     if name == MASTER:

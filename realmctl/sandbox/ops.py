@@ -181,7 +181,7 @@ def create_client(
         stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
     if protocol_defaults and rep.get("protocol") == "openid-connect":
         oidc_client_defaults(rep, stored)
-    if stored.get("publicClient") or stored.get("bearerOnly"):
+    if stored.get("publicClient"):  # 26.7.3: a confidential bearer-only client keeps its secret
         stored.pop("secret", None)
     elif not stored.get("secret"):
         stored["secret"] = generate_secret()

@@ -83,7 +83,7 @@ def mapper_rep(mapper: dict[str, Any]) -> dict[str, Any]:
 def client_rep(realm: Realm, client: Client, realm_names: set[str], *, access: bool = True) -> dict[str, Any]:
     rep: dict[str, Any] = {"id": client.id}
     rep.update(copy.deepcopy(client.rep))
-    if rep.get("publicClient") or rep.get("bearerOnly"):
+    if rep.get("publicClient"):  # 26.7.3: a confidential bearer-only client shows its secret
         rep.pop("secret", None)
     attributes = {"realm_client": "true" if is_realm_client(realm, client, realm_names) else "false"}
     attributes.update(rep.get("attributes") or {})
@@ -117,6 +117,8 @@ def scope_rep(scope: ClientScope) -> dict[str, Any]:
 def user_rep(realm: Realm, user: User, *, brief: bool = False) -> dict[str, Any]:
     rep: dict[str, Any] = {"id": user.id}
     rep.update(copy.deepcopy(user.rep))
+    # kept in the store to find a client's service account; 26.7.3 never writes it on the admin API
+    rep.pop("serviceAccountClientId", None)
     if brief:  # ModelToRepresentation.toBriefRepresentation
         keep = (
             "id",

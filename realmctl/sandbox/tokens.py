@@ -477,8 +477,11 @@ def discovery(req: Request) -> Response:
             "password",
             "refresh_token",
             "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
             TOKEN_EXCHANGE,
-        ],
+            "urn:ietf:params:oauth:grant-type:uma-ticket",
+            "urn:openid:params:grant-type:ciba",
+        ],  # 26.7.3, every profile (ordered by name)
         "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],

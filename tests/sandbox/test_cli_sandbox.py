@@ -76,5 +76,5 @@ def test_cli_refuses_an_import_twice_with_a_clear_message(tmp_path: Path) -> Non
         timeout=60,
     )
     assert result.returncode == 1
-    assert "Conflict detected" in result.stderr
+    assert "Realm twice already exists" in result.stderr
     assert "Traceback" not in result.stderr

@@ -5,6 +5,9 @@ expected values are what the real server answered.
 
 from __future__ import annotations
 
+import requests
+
+from tests.conftest import KeycloakTarget
 from tests.sandbox.conftest import Api
 
 
@@ -23,4 +26,43 @@ def test_group_children_are_full_and_a_new_subgroup_has_no_count(api: Api) -> No
     assert api.put(f"/users/{user}/groups/{sub}").status_code == 204
     assert api.get(f"/users/{user}/groups").json() == [
         {"id": sub, "name": "sub", "path": "/top/sub", "parentId": top, "subGroups": []}
+    ]
+
+
+def test_client_representation_as_26_7_3_writes_it(api: Api) -> None:
+    """A confidential bearer-only client keeps its secret; an unknown field is Jackson's 400; the
+    service-account user carries no `serviceAccountClientId`."""
+    bo = api.create("/clients", {"clientId": "bo", "bearerOnly": True})
+    assert len(api.get(f"/clients/{bo}").json()["secret"]) == 86
+    sa = api.create("/clients", {"clientId": "sa", "serviceAccountsEnabled": True, "publicClient": False})
+    user = api.get(f"/clients/{sa}/service-account-user").json()
+    assert user["username"] == "service-account-sa"
+    assert "serviceAccountClientId" not in user
+    response = api.put(f"/clients/{sa}", {"clientId": "sa", "bogusField": 1})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": 'Invalid json representation for ClientRepresentation. Unrecognized field "bogusField" at line 1 '
+        "column 35."
+    }
+    response = api.post("/clients", {"clientId": "zz1", "bogus": True})
+    assert response.status_code == 400
+    assert 'Unrecognized field "bogus" at line 1 column 34.' in response.json()["error"]
+
+
+def test_realm_defaults_and_duplicate_and_discovery(api: Api, realm: str, keycloak: KeycloakTarget) -> None:
+    rep = api.get("").json()
+    assert rep["maxSecondaryAuthFailures"] == 0
+    assert "supportedLocales" not in rep
+    grants = requests.get(f"{keycloak.url}/realms/{realm}/.well-known/openid-configuration", timeout=30).json()
+    assert grants["grant_types_supported"] == [
+        "authorization_code",
+        "client_credentials",
+        "implicit",
+        "password",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:ietf:params:oauth:grant-type:uma-ticket",
+        "urn:openid:params:grant-type:ciba",
     ]

@@ -19,6 +19,8 @@ def realm_rep(realm: Realm) -> dict[str, Any]:
     if realm.default_role_id and realm.default_role_id in realm.roles:
         role = reps.role_rep(realm, realm.roles[realm.default_role_id], brief=True)
         rep["defaultRole"] = role
+    if not rep.get("supportedLocales"):  # 26.7.3 leaves an empty set out
+        rep.pop("supportedLocales", None)
     return rep
 
 
