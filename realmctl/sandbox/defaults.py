@@ -49,8 +49,16 @@ ADMIN_ROLES = [
     "query-realms",
     "query-groups",
     "impersonation",
+    # 26.7.3 (in every profile)
+    "view-organizations",
+    "manage-organizations",
+    "query-organizations",
 ]
-ADMIN_COMPOSITES = {"view-users": ["query-users", "query-groups"], "view-clients": ["query-clients"]}
+ADMIN_COMPOSITES = {
+    "view-users": ["query-users", "query-groups"],
+    "view-clients": ["query-clients"],
+    "view-organizations": ["query-organizations"],
+}
 
 ACCOUNT_ROLES = [
     "view-profile",
@@ -67,6 +75,7 @@ ACCOUNT_COMPOSITES = {"manage-account": ["manage-account-links"], "manage-consen
 DEFAULT_DEFAULT_SCOPES = [
     "role_list",
     "saml_organization",
+    "AuthnContextClassRef",
     "profile",
     "email",
     "roles",

@@ -213,7 +213,6 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "protocol": "openid-connect",
         "attributes": {
             "client.use.lightweight.access.token.enabled": "true",
-            "post.logout.redirect.uris": "+",
         },
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": True,
@@ -238,7 +237,7 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "publicClient": False,
         "frontchannelLogout": False,
         "protocol": "openid-connect",
-        "attributes": {"post.logout.redirect.uris": "+"},
+        "attributes": {},
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": False,
         "nodeReRegistrationTimeout": 0,
@@ -262,7 +261,7 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "publicClient": False,
         "frontchannelLogout": False,
         "protocol": "openid-connect",
-        "attributes": {"post.logout.redirect.uris": "+"},
+        "attributes": {},
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": False,
         "nodeReRegistrationTimeout": 0,
@@ -754,7 +753,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "introspection.token.claim": "true",
                     "multivalued": "true",
-                    "userinfo.token.claim": "true",
                     "user.attribute": "foo",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
@@ -779,7 +777,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                     "id.token.claim": "true",
                     "introspection.token.claim": "true",
                     "access.token.claim": "true",
-                    "userinfo.token.claim": "true",
                 },
             }
         ],
@@ -805,7 +802,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "AUTH_TIME",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "auth_time",
@@ -832,7 +828,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "introspection.token.claim": "true",
                     "multivalued": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "organization",
@@ -855,7 +850,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "client_id",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "client_id",
@@ -870,7 +864,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "clientHost",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "clientHost",
@@ -885,7 +878,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "clientAddress",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "clientAddress",
@@ -922,6 +914,21 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "name": "organization",
                 "protocol": "saml",
                 "protocolMapper": "saml-organization-membership-mapper",
+                "consentRequired": False,
+                "config": {},
+            }
+        ],
+    },
+    {  # 26.7.3: a built-in SAML scope, a realm default
+        "name": "AuthnContextClassRef",
+        "description": "AuthnContextClassRef Level of Authentiation",
+        "protocol": "saml",
+        "attributes": {},
+        "protocolMappers": [
+            {
+                "name": "AuthnContextClassRef",
+                "protocol": "saml",
+                "protocolMapper": "saml-authn-context-class-ref-mapper",
                 "consentRequired": False,
                 "config": {},
             }

@@ -183,7 +183,9 @@ def create_client(
         oidc_client_defaults(rep, stored)
     if stored.get("publicClient"):  # 26.7.3: a confidential bearer-only client keeps its secret
         stored.pop("secret", None)
-    elif not stored.get("secret"):
+    elif not stored.get("secret") and not stored.get("bearerOnly"):
+        # built-in bearer-only clients (broker, realm-management) have none; an admin-API one got
+        # its secret above
         stored["secret"] = generate_secret()
         stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
     uuid_ = str(rep["id"]) if rep.get("id") else new_id()
