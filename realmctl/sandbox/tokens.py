@@ -262,8 +262,13 @@ def token_response(
             "typ": "Refresh",
             "azp": claims["azp"],
             "sid": ctx.sid,
-            "scope": claims["scope"],
+            # 26.7.3: every scope in effect (not only those shown in the access token's `scope`),
+            # the access token's audience as `aud_x`, and the session provider `prov`
+            "scope": " ".join(([claimlib.OPENID] if ctx.openid else []) + [s.name for s in ctx.scopes]),
         }
+        if "aud" in claims:
+            refresh_claims["aud_x"] = claims["aud"]
+        refresh_claims["prov"] = "default"
         body["refresh_expires_in"] = idle
         body["refresh_token"] = sign(realm, refresh_claims)
     body["token_type"] = "Bearer"
@@ -383,8 +388,9 @@ def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, s
 
 
 def _auth_notes(req: Request) -> dict[str, str]:
-    """User-session notes the builtin note mappers read (`AUTH_TIME` for `auth_time`)."""
-    return {"AUTH_TIME": str(int(time.time()))}
+    """User-session notes the builtin note mappers read. 26.7.3 sets no `AUTH_TIME` on a direct
+    grant or client-credentials session: its access tokens carry no `auth_time`."""
+    return {}
 
 
 # --- keys, discovery, userinfo --------------------------------------------------------------------

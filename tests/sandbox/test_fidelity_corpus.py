@@ -5,6 +5,9 @@ expected values are what the real server answered.
 
 from __future__ import annotations
 
+import base64
+import json
+
 import requests
 
 from tests.conftest import KeycloakTarget
@@ -66,3 +69,47 @@ def test_realm_defaults_and_duplicate_and_discovery(api: Api, realm: str, keyclo
         "urn:ietf:params:oauth:grant-type:uma-ticket",
         "urn:openid:params:grant-type:ciba",
     ]
+
+
+def _claims(token: str) -> dict[str, object]:
+    part = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def test_direct_grant_tokens_as_26_7_3_issues_them(api: Api, realm: str, keycloak: KeycloakTarget) -> None:
+    """No `auth_time` on a direct grant; the refresh token lists every scope in effect, carries the
+    access token's audience as `aud_x` and `prov: default`."""
+    api.create("/users", {"username": "alice", "enabled": True, "email": "a@x.io", "firstName": "A", "lastName": "L"})
+    user = api.get("/users", username="alice", exact="true").json()[0]["id"]
+    assert api.put(f"/users/{user}/reset-password", {"type": "password", "value": "pw", "temporary": False}).ok
+    api.create(
+        "/clients",
+        {
+            "clientId": "conf",
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": "s3",
+            "directAccessGrantsEnabled": True,
+            "serviceAccountsEnabled": True,
+        },
+    )
+    url = f"{keycloak.url}/realms/{realm}/protocol/openid-connect/token"
+    form = {"grant_type": "password", "client_id": "conf", "client_secret": "s3", "username": "alice", "password": "pw"}
+    body = requests.post(url, data=form, timeout=30).json()
+    access, refresh = _claims(body["access_token"]), _claims(body["refresh_token"])
+    assert "auth_time" not in access
+    assert access["aud"] == "account"
+    assert (refresh["aud_x"], refresh["prov"]) == ("account", "default")
+    assert sorted(str(refresh["scope"]).split()) == [
+        "acr",
+        "basic",
+        "email",
+        "profile",
+        "roles",
+        "service_account",
+        "web-origins",
+    ]
+    body = requests.post(
+        url, data={"grant_type": "client_credentials", "client_id": "conf", "client_secret": "s3"}, timeout=30
+    )
+    assert "auth_time" not in _claims(body.json()["access_token"])
