@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from realmctl.sandbox import ops
-from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, REALM_SETTINGS
+from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, DEFAULT_COMPONENTS, REALM_SETTINGS
 from realmctl.sandbox.errors import HttpError, exists
 from realmctl.sandbox.store import (
     Client,
@@ -113,6 +113,16 @@ STRUCTURAL = {
     "organizations",
 }
 
+#: Parts of a realm file kept as imported (Realm.kept) though the sandbox does not act on them.
+KEPT = (
+    "components",
+    "authenticationFlows",
+    "authenticatorConfig",
+    "requiredActions",
+    "clientProfiles",
+    "clientPolicies",
+)
+
 
 #: RFC 3986 reserved characters Keycloak refuses in realm names and IdP aliases
 #: (`ReservedCharValidator`; measured on 26.7.3: `{"error": "Character '/' not allowed."}`).
@@ -165,6 +175,13 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
         if key not in STRUCTURAL and value is not None:
             settings[key] = copy.deepcopy(value)
     realm = Realm(id=rep.get("id") or new_id(), name=name, settings=settings)
+    for key in KEPT:
+        if rep.get(key) is not None:
+            realm.kept[key] = copy.deepcopy(rep[key])
+    if "components" not in realm.kept:
+        realm.kept["components"] = {
+            kind: [{"id": new_id(), **copy.deepcopy(c)} for c in items] for kind, items in DEFAULT_COMPONENTS.items()
+        }
     store.realms[name] = realm
 
     _import_realm_roles(realm, rep)

@@ -935,3 +935,119 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+#: `components` of a new realm, from a 26.7.3 partial export (ids are made per realm): the
+#: anonymous/authenticated client-registration policies and the generated key providers.
+DEFAULT_COMPONENTS: dict[str, list[dict[str, Any]]] = {
+    "org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy": [
+        {
+            "name": "Allowed Client Scopes",
+            "providerId": "allowed-client-templates",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {"allow-default-scopes": ["true"]},
+        },
+        {
+            "name": "Allowed Client Scopes",
+            "providerId": "allowed-client-templates",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"allow-default-scopes": ["true"]},
+        },
+        {
+            "name": "Allowed Registration Web Origins",
+            "providerId": "registration-web-origins",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Allowed Protocol Mapper Types",
+            "providerId": "allowed-protocol-mappers",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {
+                "allowed-protocol-mapper-types": [
+                    "oidc-usermodel-property-mapper",
+                    "saml-role-list-mapper",
+                    "oidc-sha256-pairwise-sub-mapper",
+                    "saml-user-property-mapper",
+                    "saml-user-attribute-mapper",
+                    "oidc-full-name-mapper",
+                    "oidc-address-mapper",
+                    "oidc-usermodel-attribute-mapper",
+                ]
+            },
+        },
+        {
+            "name": "Max Clients Limit",
+            "providerId": "max-clients",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"max-clients": ["200"]},
+        },
+        {
+            "name": "Trusted Hosts",
+            "providerId": "trusted-hosts",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"host-sending-registration-request-must-match": ["true"], "client-uris-must-match": ["true"]},
+        },
+        {
+            "name": "Allowed Protocol Mapper Types",
+            "providerId": "allowed-protocol-mappers",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {
+                "allowed-protocol-mapper-types": [
+                    "saml-user-attribute-mapper",
+                    "oidc-sha256-pairwise-sub-mapper",
+                    "saml-role-list-mapper",
+                    "oidc-address-mapper",
+                    "oidc-usermodel-property-mapper",
+                    "oidc-usermodel-attribute-mapper",
+                    "oidc-full-name-mapper",
+                    "saml-user-property-mapper",
+                ]
+            },
+        },
+        {
+            "name": "Consent Required",
+            "providerId": "consent-required",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Full Scope Disabled",
+            "providerId": "scope",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Allowed Registration Web Origins",
+            "providerId": "registration-web-origins",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {},
+        },
+    ],
+    "org.keycloak.keys.KeyProvider": [
+        {
+            "name": "rsa-enc-generated",
+            "providerId": "rsa-enc-generated",
+            "subComponents": {},
+            "config": {"priority": ["100"], "algorithm": ["RSA-OAEP"]},
+        },
+        {"name": "rsa-generated", "providerId": "rsa-generated", "subComponents": {}, "config": {"priority": ["100"]}},
+        {
+            "name": "hmac-generated-hs512",
+            "providerId": "hmac-generated",
+            "subComponents": {},
+            "config": {"priority": ["100"], "algorithm": ["HS512"]},
+        },
+        {"name": "aes-generated", "providerId": "aes-generated", "subComponents": {}, "config": {"priority": ["100"]}},
+    ],
+}

@@ -181,6 +181,9 @@ class Realm:
     idps: dict[str, IdentityProvider] = field(default_factory=dict)
     resource_servers: dict[str, ResourceServer] = field(default_factory=dict)
     default_role_id: str | None = None
+    #: Parts of an imported realm the sandbox keeps without acting on them (components, flows,
+    #: required actions, client policies): returned on GET and in partial export as imported.
+    kept: dict[str, Any] = field(default_factory=dict)
     signing_key: Any = None
     key_id: str = field(default_factory=new_id)
 

@@ -186,7 +186,8 @@ def _order(v: Any) -> str:
     if isinstance(v, dict):
         for k in NAMING:
             if isinstance(v.get(k), str):
-                return f"{k}={v[k]}"
+                # components share names across sub-types ("Allowed Client Scopes" anonymous/authenticated)
+                return f"{k}={v[k]}/{v.get('subType') or ''}"
     return json.dumps(v, sort_keys=True)
 
 

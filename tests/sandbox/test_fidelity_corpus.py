@@ -113,3 +113,22 @@ def test_direct_grant_tokens_as_26_7_3_issues_them(api: Api, realm: str, keycloa
         url, data={"grant_type": "client_credentials", "client_id": "conf", "client_secret": "s3"}, timeout=30
     )
     assert "auth_time" not in _claims(body.json()["access_token"])
+
+
+def test_partial_export_has_components_and_version_and_the_realm_its_client_policies(api: Api) -> None:
+    """26.7.3: a new realm has the client-registration policies and generated key providers as
+    `components` (keys without their material), `keycloakVersion`, and empty client policies."""
+    exported = api.post("/partial-export").json()
+    assert exported["keycloakVersion"] == "26.7.3"
+    keys = exported["components"]["org.keycloak.keys.KeyProvider"]
+    assert sorted(k["name"] for k in keys) == [
+        "aes-generated",
+        "hmac-generated-hs512",
+        "rsa-enc-generated",
+        "rsa-generated",
+    ]
+    assert all(set(k["config"]) <= {"priority", "algorithm"} for k in keys)
+    policies = exported["components"]["org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy"]
+    assert len(policies) == 10
+    realm = api.get("").json()
+    assert (realm["clientPolicies"], realm["clientProfiles"]) == ({"policies": []}, {"profiles": []})
