@@ -132,3 +132,15 @@ def test_partial_export_has_components_and_version_and_the_realm_its_client_poli
     assert len(policies) == 10
     realm = api.get("").json()
     assert (realm["clientPolicies"], realm["clientProfiles"]) == ({"policies": []}, {"profiles": []})
+
+
+def test_the_sandbox_profile_is_the_servers_feature_set(api: Api, keycloak: KeycloakTarget) -> None:
+    """`GET /admin/serverinfo` features and profileInfo equal the sandbox profile of the same name
+    (on the sandbox backend this checks the sandbox against itself through HTTP)."""
+    from realmctl.sandbox.profiles import PROFILES
+
+    profile = PROFILES["legacy-exchange" if keycloak.profile == "legacy-exchange" else "keycloak-26"]
+    info = api.get("admin/serverinfo").json()
+    assert {f["name"]: f for f in info["features"]} == {f["name"]: f for f in profile.features()}
+    for key in ("disabledFeatures", "previewFeatures", "experimentalFeatures"):
+        assert sorted(info["profileInfo"][key]) == sorted(profile.profile_info()[key]), key
