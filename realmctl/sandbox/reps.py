@@ -97,6 +97,8 @@ def client_rep(realm: Realm, client: Client, realm_names: set[str], *, access: b
         rep["authorizationServicesEnabled"] = True
     if access:
         rep["access"] = dict(CLIENT_ACCESS)
+        if attributes["realm_client"] == "true":  # 26.7.3: a realm's admin client is view-only
+            rep["access"].update(configure=False, manage=False)
     rank = {k: i for i, k in enumerate(CLIENT_FIELD_ORDER)}
     ordered = sorted(rep.items(), key=lambda kv: rank.get(kv[0], len(rank)))
     return {k: v for k, v in ordered if v is not None}

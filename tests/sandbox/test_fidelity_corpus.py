@@ -10,8 +10,8 @@ import json
 
 import requests
 
-from tests.conftest import KeycloakTarget
-from tests.sandbox.conftest import Api
+from tests.conftest import KeycloakTarget, unique_name
+from tests.sandbox.conftest import Api, admin_for
 
 
 def test_group_children_are_full_and_a_new_subgroup_has_no_count(api: Api) -> None:
@@ -144,3 +144,36 @@ def test_the_sandbox_profile_is_the_servers_feature_set(api: Api, keycloak: Keyc
     assert {f["name"]: f for f in info["features"]} == {f["name"]: f for f in profile.features()}
     for key in ("disabledFeatures", "previewFeatures", "experimentalFeatures"):
         assert sorted(info["profileInfo"][key]) == sorted(profile.profile_info()[key]), key
+
+
+def test_a_realms_admin_client_is_view_only(api: Api) -> None:
+    """26.7.3: `access` of realm-management (a realm client) is view-only, even for a master admin."""
+    client = api.get("/clients", clientId="realm-management").json()[0]
+    assert client["access"] == {"view": True, "configure": False, "manage": False}
+    assert api.get("/clients", clientId="account").json()[0]["access"]["manage"] is True
+
+
+def test_fgap_v1_wrong_typed_enabled_and_permission_listing(legacy_keycloak: KeycloakTarget) -> None:
+    """A non-boolean `enabled` is Jackson's 400; `/permission` leaves an empty config out, `/policy` keeps it."""
+    name = unique_name("fgap")
+    master = admin_for(legacy_keycloak)
+    master.create_realm({"realm": name, "enabled": True})
+    try:
+        _fgap_checks(Api(admin_for(legacy_keycloak, name), name))
+    finally:
+        master.connection.raw_delete(f"admin/realms/{name}")
+
+
+def _fgap_checks(api: Api) -> None:
+    idp = {"alias": "up", "providerId": "oidc", "config": {"clientId": "x", "tokenUrl": "https://a.test/t"}}
+    assert api.post("/identity-provider/instances", idp).status_code == 201
+    response = api.put("/identity-provider/instances/up/management/permissions", {"enabled": "yes please"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "unknown_error", "error_description": "Cannot parse the JSON"}
+    assert api.put("/identity-provider/instances/up/management/permissions", {"enabled": True}).status_code == 200
+    rm = api.get("/clients", clientId="realm-management").json()[0]["id"]
+    base = f"/clients/{rm}/authz/resource-server"
+    permissions = api.get(f"{base}/permission").json()
+    assert permissions and all("config" not in p for p in permissions)
+    policies = {p["name"]: p for p in api.get(f"{base}/policy").json()}
+    assert policies[permissions[0]["name"]]["config"] == {}
