@@ -19,6 +19,10 @@ from tests.sandbox.conftest import Api
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "realm-partial-export-26.7.3.json"
 FIXTURE_REALM = "f2internal"
+#: The full realm export (kc.sh export, secrets and ids included) of Keycloak 26.2.5, realm `internal`.
+FULL_EXPORT_26_2_5 = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "keycloak" / "fixtures" / "realm-export-26.2.5.json"
+)
 EXTRA_CLIENTS = {"internal-cli"}
 ID_KEYS = {"id", "containerId", "secret"}
 

@@ -142,6 +142,8 @@ def export_realm(
             if user is None:
                 continue
             user_rep = reps.user_rep(realm, user)
+            # an export names the client of a service account (ExportUtils), the admin API does not
+            user_rep["serviceAccountClientId"] = client.client_id
             if groups_and_roles:
                 user_rep["realmRoles"], user_rep["clientRoles"] = _mappings(realm, user.role_ids)
             users.append(user_rep)
