@@ -475,6 +475,27 @@ def _import_scope_mappings(realm: Realm, rep: dict[str, Any]) -> None:
                 holder |= _roles_by_names(realm, role_client, entry.get("roles") or [])
 
 
+def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
+    """The users of a `*-users-N.json` file, added to the realm its realm file made (a service
+    account its client's import already made takes the file's role grants)."""
+    from realmctl.sandbox.credentials import UnsupportedCredential
+
+    for user_rep in rep.get("users") or []:
+        name = str(user_rep.get("username"))
+        existing = realm.user_by_username(name)
+        if existing is not None and user_rep.get("serviceAccountClientId"):
+            existing.role_ids = ops.role_ids_by_names(
+                realm, user_rep.get("realmRoles") or [], user_rep.get("clientRoles") or {}
+            )
+            continue
+        if existing is not None:
+            raise HttpError(409, {"errorMessage": f"user {name!r} exists twice"})
+        try:
+            ops.import_user(realm, user_rep, keep_ids=True)
+        except UnsupportedCredential as exc:
+            raise UnsupportedCredential(f"user {name!r}: {exc}") from None
+
+
 def _import_users(realm: Realm, rep: dict[str, Any]) -> None:
     for user_rep in rep.get("users") or []:
         ops.import_user(realm, user_rep, keep_ids=True)

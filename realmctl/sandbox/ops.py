@@ -13,6 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from realmctl.sandbox import credentials
 from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.store import (
     Client,
@@ -260,8 +261,12 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     if realm.default_role_id:
         user.role_ids.add(realm.default_role_id)
     for cred in rep.get("credentials") or []:
-        if cred.get("type", "password") == "password" and cred.get("value") is not None:
+        if cred.get("type", "password") != "password":
+            continue
+        if cred.get("value") is not None:
             user.password = str(cred["value"])
+        else:  # an export's hashed credential
+            user.password_hash = credentials.hashed(cred)
     realm.users[user.id] = user
     return user
 

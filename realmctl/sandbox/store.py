@@ -94,6 +94,8 @@ class User:
     id: str
     rep: dict[str, Any]
     password: str | None = None
+    #: an imported hashed password (credentials.hashed), checked when `password` is None
+    password_hash: dict[str, Any] | None = None
     role_ids: set[str] = field(default_factory=set)
     group_ids: set[str] = field(default_factory=set)
     federated: dict[str, FederatedIdentity] = field(default_factory=dict)

@@ -9,6 +9,7 @@ enabled: the sandbox has no session store, so that is how a removed user's token
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
+from realmctl.sandbox import credentials
 from realmctl.sandbox.errors import HttpError
 from realmctl.sandbox.store import Client, Realm, User, new_id
 
@@ -332,6 +334,13 @@ def token_endpoint(req: Request) -> Response:
 PROFILE_REQUIRED = ("email", "firstName", "lastName")
 
 
+def _password_ok(user: User, password: str) -> bool:
+    """The user's password: set through the API, or a hash imported from an export."""
+    if user.password is not None:
+        return hmac.compare_digest(user.password.encode(), password.encode())
+    return user.password_hash is not None and credentials.matches(user.password_hash, password)
+
+
 def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """Direct access grant, with the direct-grant flow's answers in its order (the user is found
     by username, or by e-mail when the realm allows e-mail login)."""
@@ -342,7 +351,7 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
         raise oauth_error(400, "invalid_grant", "Account disabled")
-    if user.password is None or user.password != form.get("password"):
+    if not _password_ok(user, form.get("password") or ""):
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     incomplete = realm.name != "master" and not all(user.rep.get(k) for k in PROFILE_REQUIRED)
     if user.rep.get("requiredActions") or incomplete:
