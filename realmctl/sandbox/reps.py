@@ -97,7 +97,10 @@ def client_rep(realm: Realm, client: Client, realm_names: set[str], *, access: b
         rep["authorizationServicesEnabled"] = True
     if access:
         rep["access"] = dict(CLIENT_ACCESS)
-        if attributes["realm_client"] == "true":  # 26.7.3: a realm's admin client is view-only
+        admin_client = client.client_id == "realm-management" or (
+            realm.name == "master" and client.client_id.endswith("-realm") and attributes["realm_client"] == "true"
+        )
+        if admin_client:  # 26.7.3: a realm's admin client is view-only (broker, also a realm client, is not)
             rep["access"].update(configure=False, manage=False)
     rank = {k: i for i, k in enumerate(CLIENT_FIELD_ORDER)}
     ordered = sorted(rep.items(), key=lambda kv: rank.get(kv[0], len(rank)))

@@ -151,6 +151,7 @@ def test_a_realms_admin_client_is_view_only(api: Api) -> None:
     client = api.get("/clients", clientId="realm-management").json()[0]
     assert client["access"] == {"view": True, "configure": False, "manage": False}
     assert api.get("/clients", clientId="account").json()[0]["access"]["manage"] is True
+    assert api.get("/clients", clientId="broker").json()[0]["access"]["manage"] is True  # a realm client too
 
 
 def test_fgap_v1_wrong_typed_enabled_and_permission_listing(legacy_keycloak: KeycloakTarget) -> None:
