@@ -265,6 +265,8 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
             continue
         if cred.get("value") is not None:
             user.password = str(cred["value"])
+            if cred.get("temporary") and "UPDATE_PASSWORD" not in stored["requiredActions"]:
+                stored["requiredActions"].append("UPDATE_PASSWORD")  # what a temporary password means
         else:  # an export's hashed credential
             user.password_hash = credentials.hashed(cred)
     realm.users[user.id] = user

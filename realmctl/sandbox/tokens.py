@@ -380,6 +380,8 @@ def _client_credentials_grant(req: Request, realm: Realm, client: Client, form: 
 
 def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """New tokens for the refresh token's session and scope; the token must be this client's."""
+    if not form.get("refresh_token"):
+        raise oauth_error(400, "invalid_request", "No refresh token")  # 26.7.3
     checked = verify(req.app, form.get("refresh_token", ""), typ="Refresh")
     if checked is None or checked[0] is not realm:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
@@ -558,11 +560,16 @@ def userinfo(req: Request) -> Response:
 
     realm = find_realm(req)
     status, body = userinfo_for(req.app, realm, bearer_token(req), req.base_url)
+    if status == 400 and body.get("error_description") == "Token not provided":
+        # 26.7.3: 401, empty body, `WWW-Authenticate: Bearer realm="r"` without an error
+        return Response(401, None, {"WWW-Authenticate": f'Bearer realm="{realm.name}"'})
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = (
             f'Bearer realm="{realm.name}", error="{body["error"]}", error_description="{body["error_description"]}"'
         )
+        if body.get("error") == "invalid_token":  # 26.7.3: the reason is in the header only
+            return Response(401, None, headers)
     return Response(status, body, headers)
 
 

@@ -178,3 +178,20 @@ def _fgap_checks(api: Api) -> None:
     assert permissions and all("config" not in p for p in permissions)
     policies = {p["name"]: p for p in api.get(f"{base}/policy").json()}
     assert policies[permissions[0]["name"]]["config"] == {}
+
+
+def test_temporary_password_and_missing_refresh_token(api: Api, realm: str, keycloak: KeycloakTarget) -> None:
+    """26.7.3: a temporary password sets UPDATE_PASSWORD, so a direct grant is refused; a refresh
+    grant without `refresh_token` is `invalid_request` "No refresh token"."""
+    user = {"username": "temp", "email": "t@example.com", "firstName": "T", "lastName": "P", "enabled": True}
+    uid = api.create("/users", {**user, "credentials": [{"type": "password", "value": "pw", "temporary": True}]})
+    assert api.get(f"/users/{uid}").json()["requiredActions"] == ["UPDATE_PASSWORD"]
+    url = f"{keycloak.url}/realms/{realm}/protocol/openid-connect/token"
+    form = {"grant_type": "password", "client_id": "admin-cli", "username": "temp", "password": "pw"}
+    response = requests.post(url, data=form, timeout=30)
+    assert response.json() == {"error": "invalid_grant", "error_description": "Account is not fully set up"}
+    response = requests.post(url, data={"grant_type": "refresh_token", "client_id": "admin-cli"}, timeout=30)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "invalid_request", "error_description": "No refresh token"},
+    )
