@@ -195,3 +195,17 @@ def test_temporary_password_and_missing_refresh_token(api: Api, realm: str, keyc
         400,
         {"error": "invalid_request", "error_description": "No refresh token"},
     )
+
+
+def test_group_search_reaches_subgroups_and_q_filters_by_attribute(api: Api) -> None:
+    """26.7.3: `GET /groups?search=` matches at any depth and lists the top group with the matching
+    branch only; `/children?search=` filters; `q=k:v` filters groups and users by attribute."""
+    top = api.create("/groups", {"name": "top"})
+    for name in ("s1", "s3"):
+        assert api.post(f"/groups/{top}/children", {"name": name}).status_code == 201
+    found = api.get("/groups", search="s3").json()
+    assert [(g["name"], [s["name"] for s in g["subGroups"]]) for g in found] == [("top", ["s3"])]
+    assert [g["name"] for g in api.get(f"/groups/{top}/children", search="s1").json()] == ["s1"]
+    assert api.get("/groups", q="k:v").json() == []
+    api.create("/users", {"username": "user1", "enabled": True})
+    assert api.get("/users", q="nothing:here").json() == []

@@ -32,12 +32,34 @@ def list_groups(req: Request) -> Response:
     realm = req.realm("query-groups", "view-users")
     groups = [g for g in realm.groups.values() if g.parent_id is None]
     search = (req.arg("search") or "").strip()  # trimmed: 26.7.3 finds no group ` a` by `search= a`
-    if search:
-        exact = bool(req.bool_arg("exact", False))
-        groups = [g for g in groups if (g.name == search if exact else search.lower() in g.name.lower())]
-    groups.sort(key=lambda g: g.name)
+    exact = bool(req.bool_arg("exact", False))
     brief = bool(req.bool_arg("briefRepresentation", True))
+    query = req.arg("q")
+    if query is not None:  # `k:v` pairs over group attributes
+        pairs = [part.split(":", 1) for part in query.split() if ":" in part]
+        groups = [g for g in groups if all(v in (g.attributes.get(k) or []) for k, v in pairs)]
+    if search:
+        # 26.7.3 searches at any depth: a top-level group whose subtree matches is listed with the
+        # matching branches as `subGroups`
+        def hit(g: Group) -> bool:
+            return g.name == search if exact else search.lower() in g.name.lower()
+
+        def branch(g: Group) -> dict[str, object] | None:
+            subs = [b for c in _children(realm, g) if (b := branch(c)) is not None]
+            if not hit(g) and not subs:
+                return None
+            rep = _rep(realm, g, brief)
+            rep["subGroups"] = subs
+            return rep
+
+        found = [b for g in sorted(groups, key=lambda g: g.name) if (b := branch(g)) is not None]
+        return Response(200, req.page(found, DEFAULT_MAX))
+    groups.sort(key=lambda g: g.name)
     return Response(200, [_rep(realm, g, brief) for g in req.page(groups, DEFAULT_MAX)])
+
+
+def _children(realm: Realm, group: Group) -> list[Group]:
+    return sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
 
 
 def count_groups(req: Request) -> Response:
@@ -90,7 +112,11 @@ def delete_group(req: Request) -> Response:
 
 def children(req: Request) -> Response:
     realm, group = find_group(req, "query-groups", "view-users")
-    subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
+    subs = _children(realm, group)
+    search = req.arg("search")
+    if search:  # by name, case-insensitive unless `exact`
+        exact = bool(req.bool_arg("exact", False))
+        subs = [g for g in subs if (g.name == search if exact else search.lower() in g.name.lower())]
     brief = bool(req.bool_arg("briefRepresentation", False))  # 26.7.3: full by default, unlike /groups
     return Response(200, [_rep(realm, g, brief) for g in req.page(subs, CHILDREN_DEFAULT_MAX)])
 
