@@ -72,8 +72,8 @@ VOLATILE = {
     "serverTime": "<time>",
     "uptime": "<time>",
     "uptimeMillis": "<time>",
-    "client.secret.creation.time": "<time>",
-    "at_hash": "<hash>",  # a hash of the access token's bytes, which differ by nature  # seconds since the epoch, set when the client was made
+    "client.secret.creation.time": "<time>",  # seconds since the epoch, set when the client was made
+    "at_hash": "<hash>",  # a hash of the access token's bytes, which differ by nature
 }
 
 
