@@ -61,6 +61,39 @@ def build_router(modules: Iterable[str] = ROUTE_MODULES) -> Router:
     return router
 
 
+USERS_FILE_KEYS = {"realm", "users", "federatedUsers"}
+
+
+def import_files(store: Store, paths: Iterable[str | Path], *, organization: bool) -> None:
+    """Realm files as `kc.sh export` writes them: a realm file, with its users inline or in
+    `*-users-N.json` files beside it (`{"realm": r, "users": [...]}`), given in any order.
+
+    A file or object it cannot take is a ValueError of one sentence naming both."""
+    from realmctl.sandbox.credentials import UnsupportedCredential
+    from realmctl.sandbox.errors import HttpError
+
+    loaded = []
+    for path in paths:
+        try:
+            rep = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot import {path}: not a JSON realm file ({exc})") from None
+        if not isinstance(rep, dict) or not rep.get("realm"):
+            raise ValueError(f"cannot import {path}: it names no realm (`realm` field)")
+        loaded.append((path, rep, set(rep) <= USERS_FILE_KEYS and "users" in rep))
+    for path, rep, users_only in sorted(loaded, key=lambda item: item[2]):  # realm files first
+        realm = store.realm(rep["realm"]) if users_only else None
+        try:
+            if realm is not None:
+                defaults.import_users_file(realm, rep)
+            else:
+                defaults.import_realm(store, rep, organization=organization)
+        except (HttpError, UnsupportedCredential) as exc:
+            body = exc.body if isinstance(exc, HttpError) else {"errorMessage": str(exc)}
+            message = body.get("errorMessage") or body.get("error_description") or body.get("error") or body
+            raise ValueError(f"cannot import {path} (realm {rep['realm']!r}): {message}") from None
+
+
 class Sandbox:
     """An in-memory Keycloak on a loopback port, served from a background thread."""
 
@@ -85,9 +118,7 @@ class Sandbox:
         store = Store()
         organization = self.profile.has("ORGANIZATION")
         defaults.create_master(store, admin_user, admin_password, organization=organization)
-        for path in imports:
-            rep = json.loads(Path(path).read_text())
-            defaults.import_realm(store, rep, organization=organization)
+        import_files(store, imports, organization=organization)
         self.app = App(store, self.profile, build_router())
         self.app.latency_ms = latency_ms
         self.app.context_path = "/" + context_path.strip("/") if context_path.strip("/") else ""

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from realmctl.sandbox import ops
-from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, REALM_SETTINGS
+from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, DEFAULT_COMPONENTS, REALM_SETTINGS
 from realmctl.sandbox.errors import HttpError, exists
 from realmctl.sandbox.store import (
     Client,
@@ -49,8 +49,16 @@ ADMIN_ROLES = [
     "query-realms",
     "query-groups",
     "impersonation",
+    # 26.7.3 (in every profile)
+    "view-organizations",
+    "manage-organizations",
+    "query-organizations",
 ]
-ADMIN_COMPOSITES = {"view-users": ["query-users", "query-groups"], "view-clients": ["query-clients"]}
+ADMIN_COMPOSITES = {
+    "view-users": ["query-users", "query-groups"],
+    "view-clients": ["query-clients"],
+    "view-organizations": ["query-organizations"],
+}
 
 ACCOUNT_ROLES = [
     "view-profile",
@@ -67,6 +75,7 @@ ACCOUNT_COMPOSITES = {"manage-account": ["manage-account-links"], "manage-consen
 DEFAULT_DEFAULT_SCOPES = [
     "role_list",
     "saml_organization",
+    "AuthnContextClassRef",
     "profile",
     "email",
     "roles",
@@ -103,6 +112,16 @@ STRUCTURAL = {
     "federatedUsers",
     "organizations",
 }
+
+#: Parts of a realm file kept as imported (Realm.kept) though the sandbox does not act on them.
+KEPT = (
+    "components",
+    "authenticationFlows",
+    "authenticatorConfig",
+    "requiredActions",
+    "clientProfiles",
+    "clientPolicies",
+)
 
 
 #: RFC 3986 reserved characters Keycloak refuses in realm names and IdP aliases
@@ -147,7 +166,7 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
     if not name:
         raise HttpError(400, {"errorMessage": "Realm name cannot be empty"})
     if store.realm(name) is not None:
-        raise exists("Conflict detected. See logs for details")
+        raise exists(f"Realm {name} already exists")  # 26.7.3
     settings = copy.deepcopy(REALM_SETTINGS)
     settings["enabled"] = name == MASTER  # RealmEntity.enabled is a primitive: absent ⇒ false
     if name == MASTER:
@@ -156,6 +175,13 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
         if key not in STRUCTURAL and value is not None:
             settings[key] = copy.deepcopy(value)
     realm = Realm(id=rep.get("id") or new_id(), name=name, settings=settings)
+    for key in KEPT:
+        if rep.get(key) is not None:
+            realm.kept[key] = copy.deepcopy(rep[key])
+    if "components" not in realm.kept:
+        realm.kept["components"] = {
+            kind: [{"id": new_id(), **copy.deepcopy(c)} for c in items] for kind, items in DEFAULT_COMPONENTS.items()
+        }
     store.realms[name] = realm
 
     _import_realm_roles(realm, rep)
@@ -447,6 +473,27 @@ def _import_scope_mappings(realm: Realm, rep: dict[str, Any]) -> None:
             holder = _scope_holder(realm, entry)
             if holder is not None:
                 holder |= _roles_by_names(realm, role_client, entry.get("roles") or [])
+
+
+def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
+    """The users of a `*-users-N.json` file, added to the realm its realm file made (a service
+    account its client's import already made takes the file's role grants)."""
+    from realmctl.sandbox.credentials import UnsupportedCredential
+
+    for user_rep in rep.get("users") or []:
+        name = str(user_rep.get("username"))
+        existing = realm.user_by_username(name)
+        if existing is not None and user_rep.get("serviceAccountClientId"):
+            existing.role_ids = ops.role_ids_by_names(
+                realm, user_rep.get("realmRoles") or [], user_rep.get("clientRoles") or {}
+            )
+            continue
+        if existing is not None:
+            raise HttpError(409, {"errorMessage": f"user {name!r} exists twice"})
+        try:
+            ops.import_user(realm, user_rep, keep_ids=True)
+        except UnsupportedCredential as exc:
+            raise UnsupportedCredential(f"user {name!r}: {exc}") from None
 
 
 def _import_users(realm: Realm, rep: dict[str, Any]) -> None:

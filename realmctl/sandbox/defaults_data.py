@@ -46,6 +46,7 @@ REALM_SETTINGS: dict[str, Any] = {
     "maxTemporaryLockouts": 0,
     "bruteForceStrategy": "MULTIPLE",
     "maxFailureWaitSeconds": 900,
+    "maxSecondaryAuthFailures": 0,
     "minimumQuickLoginWaitSeconds": 60,
     "waitIncrementSeconds": 60,
     "quickLoginCheckMilliSeconds": 1000,
@@ -102,7 +103,6 @@ REALM_SETTINGS: dict[str, Any] = {
     "adminEventsEnabled": False,
     "adminEventsDetailsEnabled": False,
     "internationalizationEnabled": False,
-    "supportedLocales": [],
     "browserFlow": "browser",
     "registrationFlow": "registration",
     "directGrantFlow": "direct grant",
@@ -213,7 +213,6 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "protocol": "openid-connect",
         "attributes": {
             "client.use.lightweight.access.token.enabled": "true",
-            "post.logout.redirect.uris": "+",
         },
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": True,
@@ -238,7 +237,7 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "publicClient": False,
         "frontchannelLogout": False,
         "protocol": "openid-connect",
-        "attributes": {"post.logout.redirect.uris": "+"},
+        "attributes": {},
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": False,
         "nodeReRegistrationTimeout": 0,
@@ -262,7 +261,7 @@ BUILTIN_CLIENTS: list[dict[str, Any]] = [
         "publicClient": False,
         "frontchannelLogout": False,
         "protocol": "openid-connect",
-        "attributes": {"post.logout.redirect.uris": "+"},
+        "attributes": {},
         "authenticationFlowBindingOverrides": {},
         "fullScopeAllowed": False,
         "nodeReRegistrationTimeout": 0,
@@ -754,7 +753,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "introspection.token.claim": "true",
                     "multivalued": "true",
-                    "userinfo.token.claim": "true",
                     "user.attribute": "foo",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
@@ -779,7 +777,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                     "id.token.claim": "true",
                     "introspection.token.claim": "true",
                     "access.token.claim": "true",
-                    "userinfo.token.claim": "true",
                 },
             }
         ],
@@ -805,7 +802,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "AUTH_TIME",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "auth_time",
@@ -832,7 +828,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "introspection.token.claim": "true",
                     "multivalued": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "organization",
@@ -855,7 +850,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "client_id",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "client_id",
@@ -870,7 +864,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "clientHost",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "clientHost",
@@ -885,7 +878,6 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.session.note": "clientAddress",
                     "introspection.token.claim": "true",
-                    "userinfo.token.claim": "true",
                     "id.token.claim": "true",
                     "access.token.claim": "true",
                     "claim.name": "clientAddress",
@@ -927,4 +919,135 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
             }
         ],
     },
+    {  # 26.7.3: a built-in SAML scope, a realm default
+        "name": "AuthnContextClassRef",
+        "description": "AuthnContextClassRef Level of Authentiation",
+        "protocol": "saml",
+        "attributes": {},
+        "protocolMappers": [
+            {
+                "name": "AuthnContextClassRef",
+                "protocol": "saml",
+                "protocolMapper": "saml-authn-context-class-ref-mapper",
+                "consentRequired": False,
+                "config": {},
+            }
+        ],
+    },
 ]
+
+
+#: `components` of a new realm, from a 26.7.3 partial export (ids are made per realm): the
+#: anonymous/authenticated client-registration policies and the generated key providers.
+DEFAULT_COMPONENTS: dict[str, list[dict[str, Any]]] = {
+    "org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy": [
+        {
+            "name": "Allowed Client Scopes",
+            "providerId": "allowed-client-templates",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {"allow-default-scopes": ["true"]},
+        },
+        {
+            "name": "Allowed Client Scopes",
+            "providerId": "allowed-client-templates",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"allow-default-scopes": ["true"]},
+        },
+        {
+            "name": "Allowed Registration Web Origins",
+            "providerId": "registration-web-origins",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Allowed Protocol Mapper Types",
+            "providerId": "allowed-protocol-mappers",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {
+                "allowed-protocol-mapper-types": [
+                    "oidc-usermodel-property-mapper",
+                    "saml-role-list-mapper",
+                    "oidc-sha256-pairwise-sub-mapper",
+                    "saml-user-property-mapper",
+                    "saml-user-attribute-mapper",
+                    "oidc-full-name-mapper",
+                    "oidc-address-mapper",
+                    "oidc-usermodel-attribute-mapper",
+                ]
+            },
+        },
+        {
+            "name": "Max Clients Limit",
+            "providerId": "max-clients",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"max-clients": ["200"]},
+        },
+        {
+            "name": "Trusted Hosts",
+            "providerId": "trusted-hosts",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {"host-sending-registration-request-must-match": ["true"], "client-uris-must-match": ["true"]},
+        },
+        {
+            "name": "Allowed Protocol Mapper Types",
+            "providerId": "allowed-protocol-mappers",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {
+                "allowed-protocol-mapper-types": [
+                    "saml-user-attribute-mapper",
+                    "oidc-sha256-pairwise-sub-mapper",
+                    "saml-role-list-mapper",
+                    "oidc-address-mapper",
+                    "oidc-usermodel-property-mapper",
+                    "oidc-usermodel-attribute-mapper",
+                    "oidc-full-name-mapper",
+                    "saml-user-property-mapper",
+                ]
+            },
+        },
+        {
+            "name": "Consent Required",
+            "providerId": "consent-required",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Full Scope Disabled",
+            "providerId": "scope",
+            "subType": "anonymous",
+            "subComponents": {},
+            "config": {},
+        },
+        {
+            "name": "Allowed Registration Web Origins",
+            "providerId": "registration-web-origins",
+            "subType": "authenticated",
+            "subComponents": {},
+            "config": {},
+        },
+    ],
+    "org.keycloak.keys.KeyProvider": [
+        {
+            "name": "rsa-enc-generated",
+            "providerId": "rsa-enc-generated",
+            "subComponents": {},
+            "config": {"priority": ["100"], "algorithm": ["RSA-OAEP"]},
+        },
+        {"name": "rsa-generated", "providerId": "rsa-generated", "subComponents": {}, "config": {"priority": ["100"]}},
+        {
+            "name": "hmac-generated-hs512",
+            "providerId": "hmac-generated",
+            "subComponents": {},
+            "config": {"priority": ["100"], "algorithm": ["HS512"]},
+        },
+        {"name": "aes-generated", "providerId": "aes-generated", "subComponents": {}, "config": {"priority": ["100"]}},
+    ],
+}

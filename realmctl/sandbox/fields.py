@@ -202,6 +202,57 @@ USER_FIELDS = frozenset(
     ]
 )
 
+#: ClientRepresentation: every name 26.7.3 took as `{"clientId": "c", "name": null}` in a PUT
+#: (it refused `oauth2DeviceAuthorizationGrantEnabled` and `oidcCibaGrantEnabled`).
+CLIENT_FIELDS = frozenset(
+    [
+        "id",
+        "clientId",
+        "name",
+        "description",
+        "type",
+        "rootUrl",
+        "adminUrl",
+        "baseUrl",
+        "surrogateAuthRequired",
+        "enabled",
+        "alwaysDisplayInConsole",
+        "clientAuthenticatorType",
+        "secret",
+        "registrationAccessToken",
+        "defaultRoles",
+        "redirectUris",
+        "webOrigins",
+        "notBefore",
+        "bearerOnly",
+        "consentRequired",
+        "standardFlowEnabled",
+        "implicitFlowEnabled",
+        "directAccessGrantsEnabled",
+        "serviceAccountsEnabled",
+        "authorizationServicesEnabled",
+        "directGrantsOnly",
+        "publicClient",
+        "frontchannelLogout",
+        "protocol",
+        "attributes",
+        "authenticationFlowBindingOverrides",
+        "fullScopeAllowed",
+        "nodeReRegistrationTimeout",
+        "registeredNodes",
+        "protocolMappers",
+        "clientTemplate",
+        "useTemplateConfig",
+        "useTemplateScope",
+        "useTemplateMappers",
+        "defaultClientScopes",
+        "optionalClientScopes",
+        "authorizationSettings",
+        "access",
+        "origin",
+    ]
+)
+
 
 def _skip_space(text: str, index: int) -> int:
     while index < len(text) and text[index] in " \t\r\n":

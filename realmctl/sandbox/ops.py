@@ -13,6 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from realmctl.sandbox import credentials
 from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.store import (
     Client,
@@ -181,9 +182,11 @@ def create_client(
         stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
     if protocol_defaults and rep.get("protocol") == "openid-connect":
         oidc_client_defaults(rep, stored)
-    if stored.get("publicClient") or stored.get("bearerOnly"):
+    if stored.get("publicClient"):  # 26.7.3: a confidential bearer-only client keeps its secret
         stored.pop("secret", None)
-    elif not stored.get("secret"):
+    elif not stored.get("secret") and not stored.get("bearerOnly"):
+        # built-in bearer-only clients (broker, realm-management) have none; an admin-API one got
+        # its secret above
         stored["secret"] = generate_secret()
         stored["attributes"].setdefault("client.secret.creation.time", str(int(time.time())))
     uuid_ = str(rep["id"]) if rep.get("id") else new_id()
@@ -258,8 +261,14 @@ def create_user(realm: Realm, rep: dict[str, Any], *, keep_ids: bool = False) ->
     if realm.default_role_id:
         user.role_ids.add(realm.default_role_id)
     for cred in rep.get("credentials") or []:
-        if cred.get("type", "password") == "password" and cred.get("value") is not None:
+        if cred.get("type", "password") != "password":
+            continue
+        if cred.get("value") is not None:
             user.password = str(cred["value"])
+            if cred.get("temporary") and "UPDATE_PASSWORD" not in stored["requiredActions"]:
+                stored["requiredActions"].append("UPDATE_PASSWORD")  # what a temporary password means
+        else:  # an export's hashed credential
+            user.password_hash = credentials.hashed(cred)
     realm.users[user.id] = user
     realm.index_user(user)
     return user

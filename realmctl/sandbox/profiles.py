@@ -1,6 +1,6 @@
 """Server feature profiles, reported through `GET /admin/serverinfo` as Keycloak does (SEMANTICS §8).
 
-`keycloak-26` is a default 26.2+ server (standard token exchange v2, FGAP v2); `legacy-exchange`
+`keycloak-26` is a default 26.7.3 server (standard token exchange v2, FGAP v2); `legacy-exchange`
 is started with `--features=token-exchange,admin-fine-grained-authz:v1`, which also switches FGAP
 v2 off because both versions share one feature key.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-VERSION = "26.2.5"
+from realmctl.sandbox.features_data import FEATURES_26_7_3
+
+VERSION = "26.7.3"  # the release whose answers the sandbox is measured against (docs/fidelity.md)
 
 
 @dataclass(frozen=True)
@@ -22,25 +24,9 @@ class Feature:
     deprecated: bool = False
 
 
-#: Features realmctl looks at, with Keycloak's enum names, labels and types.
-FEATURES: tuple[Feature, ...] = (
-    Feature("AUTHORIZATION", "Authorization Service", "DEFAULT"),
-    Feature("ACCOUNT_V3", "Account Console version 3", "DEFAULT"),
-    Feature("ADMIN_FINE_GRAINED_AUTHZ", "Fine-Grained Admin Permissions", "PREVIEW", ("AUTHORIZATION",)),
-    Feature(
-        "ADMIN_FINE_GRAINED_AUTHZ_V2",
-        "Fine-Grained Admin Permissions version 2",
-        "DEFAULT",
-        ("AUTHORIZATION",),
-    ),
-    Feature("CLIENT_POLICIES", "Client configuration policies", "DEFAULT"),
-    Feature("DYNAMIC_SCOPES", "Dynamic OAuth 2.0 scopes", "EXPERIMENTAL"),
-    Feature("ORGANIZATION", "Organization support within realms", "DEFAULT"),
-    Feature("SCRIPTS", "Write custom authenticators using JavaScript", "PREVIEW"),
-    Feature("STEP_UP_AUTHENTICATION", "Step-up Authentication", "DEFAULT"),
-    Feature("TOKEN_EXCHANGE", "Token Exchange Service", "PREVIEW"),
-    Feature("TOKEN_EXCHANGE_STANDARD_V2", "Standard Token Exchange version 2", "DEFAULT"),
-    Feature("TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2", "External to Internal Token Exchange version 2", "EXPERIMENTAL"),
+#: Every 26.7.3 feature, with Keycloak's enum names, labels and types (features_data.py).
+FEATURES: tuple[Feature, ...] = tuple(
+    Feature(name, label, type_, deps, deprecated) for name, label, type_, deps, deprecated in FEATURES_26_7_3
 )
 
 
@@ -75,8 +61,9 @@ class Profile:
                 "name": f.name,
                 "label": f.label,
                 "type": f.type,
-                "enabled": f.name in self.enabled,
+                **({"deprecated": True} if f.deprecated else {}),
                 "dependencies": list(f.dependencies),
+                "enabled": f.name in self.enabled,
             }
             if f.deprecated:
                 entry["deprecated"] = True

@@ -83,7 +83,7 @@ def mapper_rep(mapper: dict[str, Any]) -> dict[str, Any]:
 def client_rep(realm: Realm, client: Client, realm_names: set[str], *, access: bool = True) -> dict[str, Any]:
     rep: dict[str, Any] = {"id": client.id}
     rep.update(copy.deepcopy(client.rep))
-    if rep.get("publicClient") or rep.get("bearerOnly"):
+    if rep.get("publicClient"):  # 26.7.3: a confidential bearer-only client shows its secret
         rep.pop("secret", None)
     attributes = {"realm_client": "true" if is_realm_client(realm, client, realm_names) else "false"}
     attributes.update(rep.get("attributes") or {})
@@ -97,6 +97,11 @@ def client_rep(realm: Realm, client: Client, realm_names: set[str], *, access: b
         rep["authorizationServicesEnabled"] = True
     if access:
         rep["access"] = dict(CLIENT_ACCESS)
+        admin_client = client.client_id == "realm-management" or (
+            realm.name == "master" and client.client_id.endswith("-realm") and attributes["realm_client"] == "true"
+        )
+        if admin_client:  # 26.7.3: a realm's admin client is view-only (broker, also a realm client, is not)
+            rep["access"].update(configure=False, manage=False)
     rank = {k: i for i, k in enumerate(CLIENT_FIELD_ORDER)}
     ordered = sorted(rep.items(), key=lambda kv: rank.get(kv[0], len(rank)))
     return {k: v for k, v in ordered if v is not None}
@@ -117,6 +122,8 @@ def scope_rep(scope: ClientScope) -> dict[str, Any]:
 def user_rep(realm: Realm, user: User, *, brief: bool = False) -> dict[str, Any]:
     rep: dict[str, Any] = {"id": user.id}
     rep.update(copy.deepcopy(user.rep))
+    # kept in the store to find a client's service account; 26.7.3 never writes it on the admin API
+    rep.pop("serviceAccountClientId", None)
     if brief:  # ModelToRepresentation.toBriefRepresentation
         keep = (
             "id",
@@ -163,4 +170,8 @@ def idp_rep(idp: IdentityProvider, *, mask: bool = True) -> dict[str, Any]:
     secret = rep.get("config", {}).get("clientSecret")
     if mask and secret is not None and not (secret.startswith("${vault.") and secret.endswith("}")):
         rep["config"]["clientSecret"] = SECRET_MASK
+    if "types" not in rep:  # computed from the provider (26.7.3), not stored
+        from realmctl.sandbox.admin.idps import TYPES
+
+        rep["types"] = list(TYPES.get(str(rep.get("providerId")), []))
     return rep

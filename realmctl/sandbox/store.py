@@ -94,6 +94,8 @@ class User:
     id: str
     rep: dict[str, Any]
     password: str | None = None
+    #: an imported hashed password (credentials.hashed), checked when `password` is None
+    password_hash: dict[str, Any] | None = None
     role_ids: set[str] = field(default_factory=set)
     group_ids: set[str] = field(default_factory=set)
     federated: dict[str, FederatedIdentity] = field(default_factory=dict)
@@ -181,6 +183,9 @@ class Realm:
     idps: dict[str, IdentityProvider] = field(default_factory=dict)
     resource_servers: dict[str, ResourceServer] = field(default_factory=dict)
     default_role_id: str | None = None
+    #: Parts of an imported realm the sandbox keeps without acting on them (components, flows,
+    #: required actions, client policies): returned on GET and in partial export as imported.
+    kept: dict[str, Any] = field(default_factory=dict)
     signing_key: Any = None
     key_id: str = field(default_factory=new_id)
     #: "u:<username>" and "e:<lower-cased e-mail>" -> ids of the users that had them, in creation order.

@@ -9,6 +9,7 @@ enabled: the sandbox has no session store, so that is how a removed user's token
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
+from realmctl.sandbox import credentials
 from realmctl.sandbox.errors import HttpError
 from realmctl.sandbox.store import Client, Realm, User, new_id
 
@@ -262,8 +264,13 @@ def token_response(
             "typ": "Refresh",
             "azp": claims["azp"],
             "sid": ctx.sid,
-            "scope": claims["scope"],
+            # 26.7.3: every scope in effect (not only those shown in the access token's `scope`),
+            # the access token's audience as `aud_x`, and the session provider `prov`
+            "scope": " ".join(([claimlib.OPENID] if ctx.openid else []) + [s.name for s in ctx.scopes]),
         }
+        if "aud" in claims:
+            refresh_claims["aud_x"] = claims["aud"]
+        refresh_claims["prov"] = "default"
         body["refresh_expires_in"] = idle
         body["refresh_token"] = sign(realm, refresh_claims)
     body["token_type"] = "Bearer"
@@ -331,6 +338,13 @@ def token_endpoint(req: Request) -> Response:
 PROFILE_REQUIRED = ("email", "firstName", "lastName")
 
 
+def _password_ok(user: User, password: str) -> bool:
+    """The user's password: set through the API, or a hash imported from an export."""
+    if user.password is not None:
+        return hmac.compare_digest(user.password.encode(), password.encode())
+    return user.password_hash is not None and credentials.matches(user.password_hash, password)
+
+
 def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """Direct access grant, with the direct-grant flow's answers in its order (the user is found
     by username, or by e-mail when the realm allows e-mail login)."""
@@ -341,7 +355,7 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     if not user.rep.get("enabled"):  # ValidateUsername checks this before the password
         raise oauth_error(400, "invalid_grant", "Account disabled")
-    if user.password is None or user.password != form.get("password"):
+    if not _password_ok(user, form.get("password") or ""):
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
     incomplete = realm.name != "master" and not all(user.rep.get(k) for k in PROFILE_REQUIRED)
     if user.rep.get("requiredActions") or incomplete:
@@ -370,6 +384,8 @@ def _client_credentials_grant(req: Request, realm: Realm, client: Client, form: 
 
 def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """New tokens for the refresh token's session and scope; the token must be this client's."""
+    if not form.get("refresh_token"):
+        raise oauth_error(400, "invalid_request", "No refresh token")  # 26.7.3
     checked = verify(req.app, form.get("refresh_token", ""), typ="Refresh")
     if checked is None or checked[0] is not realm:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
@@ -387,8 +403,9 @@ def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, s
 
 
 def _auth_notes(req: Request) -> dict[str, str]:
-    """User-session notes the builtin note mappers read (`AUTH_TIME` for `auth_time`)."""
-    return {"AUTH_TIME": str(int(time.time()))}
+    """User-session notes the builtin note mappers read. 26.7.3 sets no `AUTH_TIME` on a direct
+    grant or client-credentials session: its access tokens carry no `auth_time`."""
+    return {}
 
 
 # --- keys, discovery, userinfo --------------------------------------------------------------------
@@ -481,8 +498,11 @@ def discovery(req: Request) -> Response:
             "password",
             "refresh_token",
             "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
             TOKEN_EXCHANGE,
-        ],
+            "urn:ietf:params:oauth:grant-type:uma-ticket",
+            "urn:openid:params:grant-type:ciba",
+        ],  # 26.7.3, every profile (ordered by name)
         "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -544,11 +564,16 @@ def userinfo(req: Request) -> Response:
 
     realm = find_realm(req)
     status, body = userinfo_for(req.app, realm, bearer_token(req), req.base_url)
+    if status == 400 and body.get("error_description") == "Token not provided":
+        # 26.7.3: 401, empty body, `WWW-Authenticate: Bearer realm="r"` without an error
+        return Response(401, None, {"WWW-Authenticate": f'Bearer realm="{realm.name}"'})
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = (
             f'Bearer realm="{realm.name}", error="{body["error"]}", error_description="{body["error_description"]}"'
         )
+        if body.get("error") == "invalid_token":  # 26.7.3: the reason is in the header only
+            return Response(401, None, headers)
     return Response(status, body, headers)
 
 

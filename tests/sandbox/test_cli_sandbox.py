@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -76,5 +77,63 @@ def test_cli_refuses_an_import_twice_with_a_clear_message(tmp_path: Path) -> Non
         timeout=60,
     )
     assert result.returncode == 1
-    assert "Conflict detected" in result.stderr
+    assert "Realm twice already exists" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_imported_realm_keeps_components_flows_required_actions_and_client_policies(tmp_path: Path) -> None:
+    """Item 4 of issue #14: parts of a realm file the sandbox does not act on are kept as imported."""
+    from realmctl.sandbox import Sandbox
+
+    flow = {
+        "alias": "my-flow",
+        "providerId": "basic-flow",
+        "topLevel": True,
+        "builtIn": False,
+        "authenticationExecutions": [],
+    }
+    rep = {
+        "realm": "kept",
+        "enabled": True,
+        "authenticationFlows": [flow],
+        "requiredActions": [
+            {"alias": "VERIFY_EMAIL", "name": "Verify Email", "providerId": "VERIFY_EMAIL", "enabled": True}
+        ],
+        "clientPolicies": {"policies": [{"name": "p1", "enabled": True, "conditions": [], "profiles": []}]},
+        "clientProfiles": {"profiles": [{"name": "prof1", "executors": []}]},
+        "components": {
+            "org.keycloak.keys.KeyProvider": [
+                {
+                    "name": "k1",
+                    "providerId": "rsa-generated",
+                    "subComponents": {},
+                    "config": {"priority": ["7"], "privateKey": ["x"]},
+                }
+            ]
+        },
+    }
+    export = tmp_path / "kept.json"
+    export.write_text(json.dumps(rep))
+    with Sandbox(imports=[export]) as sb:
+        token = requests.post(
+            f"{sb.url}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": sb.admin_user,
+                "password": sb.admin_password,
+            },
+            timeout=30,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        realm = requests.get(f"{sb.url}/admin/realms/kept", headers=headers, timeout=30).json()
+        assert realm["clientPolicies"] == rep["clientPolicies"]
+        assert realm["clientProfiles"] == rep["clientProfiles"]
+        exported = requests.post(f"{sb.url}/admin/realms/kept/partial-export", headers=headers, timeout=30).json()
+        assert exported["authenticationFlows"] == [flow]
+        assert exported["requiredActions"] == rep["requiredActions"]
+        assert exported["components"] == {
+            "org.keycloak.keys.KeyProvider": [
+                {"name": "k1", "providerId": "rsa-generated", "subComponents": {}, "config": {"priority": ["7"]}}
+            ]
+        }

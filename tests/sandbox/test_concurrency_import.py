@@ -12,7 +12,7 @@ import requests
 from realmctl.sandbox import Sandbox
 from tests.conftest import KeycloakTarget
 from tests.sandbox.conftest import Api, admin_for
-from tests.sandbox.test_defaults import FIXTURE
+from tests.sandbox.test_defaults import FULL_EXPORT_26_2_5 as FIXTURE
 
 
 def test_concurrent_keep_alive_clients(keycloak: KeycloakTarget, api: Api, realm: str) -> None:

@@ -1,8 +1,10 @@
-"""A new realm equals a real Keycloak 26.2.5 export in clients, roles, scopes, mappers and lists.
+"""A new realm equals a real Keycloak 26.7.3 partial export in clients, roles, scopes, mappers and lists.
 
-The export (`shared/keycloak/fixtures/realm-export-26.2.5.json`) is of realm `internal`, which
-also holds one extra client (`internal-cli`) and one IdP; both are left out of the comparison, as
-are ids, container ids and secrets.
+The export (`tests/fixtures/realm-partial-export-26.7.3.json`, made by `POST /partial-export` with
+clients, groups and roles on a real 26.7.3 server) is of realm `f2internal`, which also holds one
+extra client (`internal-cli`) and one IdP, both created from the 26.2.5 export
+(`shared/keycloak/fixtures/realm-export-26.2.5.json`); they are left out of the comparison, as are
+ids, container ids and secrets.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import pytest
 
 from tests.sandbox.conftest import Api
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "keycloak" / "fixtures" / "realm-export-26.2.5.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "realm-partial-export-26.7.3.json"
+FIXTURE_REALM = "f2internal"
+#: The full realm export (kc.sh export, secrets and ids included) of Keycloak 26.2.5, realm `internal`.
+FULL_EXPORT_26_2_5 = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "keycloak" / "fixtures" / "realm-export-26.2.5.json"
+)
 EXTRA_CLIENTS = {"internal-cli"}
 ID_KEYS = {"id", "containerId", "secret"}
 
@@ -53,14 +60,14 @@ def test_clients_match_the_export(fixture_export: dict[str, Any], exported: dict
     got = {c["clientId"]: c for c in exported["clients"]}
     assert sorted(got) == sorted(want)
     for client_id, expected in want.items():
-        assert normalise(got[client_id], realm) == normalise(expected, "internal"), client_id
+        assert normalise(got[client_id], realm) == normalise(expected, FIXTURE_REALM), client_id
 
 
 def test_roles_match_the_export(fixture_export: dict[str, Any], exported: dict[str, Any], realm: str) -> None:
     want = dict(fixture_export["roles"])
     want["client"] = {k: v for k, v in want["client"].items() if k not in EXTRA_CLIENTS}
-    assert normalise(exported["roles"], realm) == normalise(want, "internal")
-    assert normalise(exported["defaultRole"], realm) == normalise(fixture_export["defaultRole"], "internal")
+    assert normalise(exported["roles"], realm) == normalise(want, FIXTURE_REALM)
+    assert normalise(exported["defaultRole"], realm) == normalise(fixture_export["defaultRole"], FIXTURE_REALM)
 
 
 def test_client_scopes_and_mappers_match_the_export(
@@ -70,7 +77,7 @@ def test_client_scopes_and_mappers_match_the_export(
     got = {s["name"]: s for s in exported["clientScopes"]}
     assert sorted(got) == sorted(want)
     for name, expected in want.items():
-        assert normalise(got[name], realm) == normalise(expected, "internal"), name
+        assert normalise(got[name], realm) == normalise(expected, FIXTURE_REALM), name
 
 
 def test_default_scope_lists_and_scope_mappings_match_the_export(

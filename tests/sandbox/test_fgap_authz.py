@@ -71,7 +71,7 @@ def test_serverinfo_reports_profile_features(keycloak: KeycloakTarget, master_ad
     assert ("TOKEN_EXCHANGE" in info["profileInfo"]["disabledFeatures"]) is not legacy
     assert "TOKEN_EXCHANGE" in info["profileInfo"]["previewFeatures"]
     if keycloak.is_sandbox:
-        assert info["systemInfo"]["version"] == "26.2.5"
+        assert info["systemInfo"]["version"] == "26.7.3"
 
 
 def test_legacy_profile_serverinfo(legacy_keycloak: KeycloakTarget) -> None:

@@ -42,15 +42,21 @@ def test_create_idp_201_location_and_representation(keycloak: KeycloakTarget, ap
     body = api.get("/identity-provider/instances/source-realm").json()
     assert body["internalId"]
     assert body["enabled"] is True
-    assert body["trustEmail"] is False
     assert body["storeToken"] is True
     assert body["addReadTokenRoleOnCreate"] is True
-    assert body["linkOnly"] is False
-    assert body["hideOnLogin"] is False
+    # 26.7.3 omits the booleans the body left out, and never writes updateProfileFirstLoginMode
+    for absent in ("trustEmail", "linkOnly", "hideOnLogin", "authenticateByDefault", "updateProfileFirstLoginMode"):
+        assert absent not in body
+    assert body["types"] == [
+        "USER_AUTHENTICATION",
+        "CLIENT_ASSERTION",
+        "TRUST_MATERIAL",
+        "EXCHANGE_EXTERNAL_TOKEN",
+        "JWT_AUTHORIZATION_GRANT",
+    ]
     # 26.x stores no flow when none is given (the realm's firstBrokerLoginFlow applies)
     assert "firstBrokerLoginFlowAlias" not in body
     assert "postBrokerLoginFlowAlias" not in body
-    assert body["updateProfileFirstLoginMode"] == "on"
     assert "pkceMethod" not in body["config"]  # empty strings are dropped on save
     assert body["config"]["clientSecret"] == MASK
 
@@ -118,7 +124,24 @@ def test_alias_change_is_400(api: Api) -> None:
 def test_brief_listing(api: Api) -> None:
     api.create("/identity-provider/instances", idp_body())
     brief = api.get("/identity-provider/instances", briefRepresentation="true").json()
-    assert set(brief[0]) == {"internalId", "providerId", "alias", "displayName", "enabled"}
+    assert set(brief[0]) == {"internalId", "providerId", "alias", "displayName", "enabled", "config"}
+    assert brief[0]["config"] == {}  # 26.7.3 writes an empty config in the brief form
+
+
+def test_booleans_read_back_as_sent_and_types_by_provider(api: Api) -> None:
+    """26.7.3: a boolean sent as false reads back false, one left out is absent; `types` by provider."""
+    api.create(
+        "/identity-provider/instances",
+        {"alias": "gh", "providerId": "github", "trustEmail": False, "linkOnly": True, "config": {"clientId": "x"}},
+    )
+    api.create("/identity-provider/instances", {"alias": "gg", "providerId": "google", "config": {"clientId": "x"}})
+    gh = api.get("/identity-provider/instances/gh").json()
+    assert (gh["trustEmail"], gh["linkOnly"], gh["types"]) == (False, True, [])
+    assert "storeToken" not in gh and "hideOnLogin" not in gh
+    gg = api.get("/identity-provider/instances/gg").json()
+    assert gg["config"] == {"clientId": "x", "issuer": "https://accounts.google.com"}
+    api.put("/identity-provider/instances/gh", {"alias": "gh", "providerId": "github", "config": {"clientId": "x"}})
+    assert "linkOnly" not in api.get("/identity-provider/instances/gh").json()  # left out: gone
 
 
 def test_idp_mappers_crud(keycloak: KeycloakTarget, api: Api, realm: str) -> None:

@@ -271,7 +271,10 @@ def _listing(req: Request, permissions_only: bool) -> Response:
     permission = True if permissions_only else req.bool_arg("permission")
     if permission is not None:
         policies = [p for p in policies if (p.rep["type"] in PERMISSION_TYPES) == permission]
-    return Response(200, [generic_rep(p) for p in req.page(policies, DEFAULT_MAX)])
+    body = [generic_rep(p) for p in req.page(policies, DEFAULT_MAX)]
+    if permissions_only:  # 26.7.3 leaves an empty `config` out of `/permission` (not of `/policy`)
+        body = [{k: v for k, v in rep.items() if k != "config" or v} for rep in body]
+    return Response(200, body)
 
 
 def list_policies(req: Request) -> Response:

@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-from realmctl.sandbox import ops, reps
+from realmctl.sandbox import fields, ops, reps
 from realmctl.sandbox.admin.roles import remove_role
 from realmctl.sandbox.errors import HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
@@ -45,6 +45,7 @@ def list_clients(req: Request) -> Response:
 def create_client(req: Request) -> Response:
     realm = req.realm("manage-clients", "create-client")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.CLIENT_FIELDS, "ClientRepresentation")
     if isinstance(body.get("clientId"), str) and not body["clientId"].strip():  # 26.7.3, `" "` too
         raise HttpError(400, {"error": "invalid_input", "error_description": "Client ID cannot be blank"})
     client = ops.create_client(realm, body)
@@ -64,6 +65,7 @@ def update_client(req: Request) -> Response:
     """PUT merges: null fields keep their value, attributes merge key by key, mappers are ignored."""
     realm, client = find_client(req, "manage-clients")
     body = req.json_object()
+    fields.refuse_unknown(req.body, fields.CLIENT_FIELDS, "ClientRepresentation")
     new_client_id = body.get("clientId")
     taken = new_client_id and new_client_id != client.client_id and realm.client_by_client_id(new_client_id)
     if taken:
@@ -83,7 +85,7 @@ def update_client(req: Request) -> Response:
                     stored["attributes"][attr] = as_text(attr_value)
         else:
             stored[key] = copy.deepcopy(value)
-    if stored.get("publicClient") or stored.get("bearerOnly"):
+    if stored.get("publicClient"):  # 26.7.3: a confidential bearer-only client keeps its secret
         stored.pop("secret", None)
     elif not stored.get("secret"):
         stored["secret"] = ops.generate_secret()

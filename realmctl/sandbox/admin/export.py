@@ -6,10 +6,12 @@ Partial export masks secrets (`stripSecrets`): client secrets and IdP client sec
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 from realmctl.sandbox import ops, reps
+from realmctl.sandbox.profiles import VERSION
 from realmctl.sandbox.store import Group, Policy, Realm, ResourceServer, Role, Store
 
 
@@ -140,6 +142,8 @@ def export_realm(
             if user is None:
                 continue
             user_rep = reps.user_rep(realm, user)
+            # an export names the client of a service account (ExportUtils), the admin API does not
+            user_rep["serviceAccountClientId"] = client.client_id
             if groups_and_roles:
                 user_rep["realmRoles"], user_rep["clientRoles"] = _mappings(realm, user.role_ids)
             users.append(user_rep)
@@ -157,4 +161,23 @@ def export_realm(
         rep["scopeMappings"], rep["clientScopeMappings"] = _scope_mappings(realm)
     rep["identityProviders"] = [reps.idp_rep(i, mask=mask) for i in realm.idps.values()]
     rep["identityProviderMappers"] = [dict(m) for i in realm.idps.values() for m in i.mappers.values()]
+    rep["components"] = _components(realm.kept.get("components") or {}, mask)
+    for key in ("authenticationFlows", "authenticatorConfig", "requiredActions"):
+        if key in realm.kept:
+            rep[key] = copy.deepcopy(realm.kept[key])
+    rep["keycloakVersion"] = VERSION
     return rep
+
+
+#: Component config a partial export leaves out (26.7.3 writes only `priority`/`algorithm` of keys).
+KEY_MATERIAL = ("privateKey", "certificate", "secret", "kid", "secretSize", "keySize")
+
+
+def _components(components: dict[str, Any], mask: bool) -> dict[str, Any]:
+    out = copy.deepcopy(components)
+    if mask:
+        for items in out.values():
+            for c in items if isinstance(items, list) else []:
+                for key in KEY_MATERIAL:
+                    (c.get("config") or {}).pop(key, None)
+    return out

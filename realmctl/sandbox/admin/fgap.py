@@ -117,7 +117,11 @@ def disable(realm: Realm, target: Target) -> None:
 def _handle(req: Request, realm: Realm, target: Target, write: bool) -> Response:
     if write:
         body = req.json_object()
-        if body.get("enabled"):
+        value = body.get("enabled")
+        # Jackson takes a boolean, a number, null or "true"/"false"; anything else fails to parse (26.7.3)
+        if isinstance(value, (list, dict)) or (isinstance(value, str) and value.lower() not in ("true", "false")):
+            raise HttpError(400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"})
+        if value is True or (isinstance(value, str) and value.lower() == "true") or (type(value) is int and value):
             enable(realm, target)
         else:
             disable(realm, target)

@@ -20,8 +20,8 @@ def find_group(req: Request, *roles: str) -> tuple[Realm, Group]:
     return realm, group
 
 
-def _rep(realm: Realm, group: Group, brief: bool) -> dict[str, object]:
-    rep = reps.group_rep(realm, group, ops.group_path(realm, group))
+def _rep(realm: Realm, group: Group, brief: bool, *, sub_count: bool = True) -> dict[str, object]:
+    rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=sub_count)
     if brief:
         for key in ("attributes", "realmRoles", "clientRoles", "access"):
             rep.pop(key, None)
@@ -32,12 +32,34 @@ def list_groups(req: Request) -> Response:
     realm = req.realm("query-groups", "view-users")
     groups = [g for g in realm.groups.values() if g.parent_id is None]
     search = (req.arg("search") or "").strip()  # trimmed: 26.7.3 finds no group ` a` by `search= a`
-    if search:
-        exact = bool(req.bool_arg("exact", False))
-        groups = [g for g in groups if (g.name == search if exact else search.lower() in g.name.lower())]
-    groups.sort(key=lambda g: g.name)
+    exact = bool(req.bool_arg("exact", False))
     brief = bool(req.bool_arg("briefRepresentation", True))
+    query = req.arg("q")
+    if query is not None:  # `k:v` pairs over group attributes
+        pairs = [part.split(":", 1) for part in query.split() if ":" in part]
+        groups = [g for g in groups if all(v in (g.attributes.get(k) or []) for k, v in pairs)]
+    if search:
+        # 26.7.3 searches at any depth: a top-level group whose subtree matches is listed with the
+        # matching branches as `subGroups`
+        def hit(g: Group) -> bool:
+            return g.name == search if exact else search.lower() in g.name.lower()
+
+        def branch(g: Group) -> dict[str, object] | None:
+            subs = [b for c in _children(realm, g) if (b := branch(c)) is not None]
+            if not hit(g) and not subs:
+                return None
+            rep = _rep(realm, g, brief)
+            rep["subGroups"] = subs
+            return rep
+
+        found = [b for g in sorted(groups, key=lambda g: g.name) if (b := branch(g)) is not None]
+        return Response(200, req.page(found, DEFAULT_MAX))
+    groups.sort(key=lambda g: g.name)
     return Response(200, [_rep(realm, g, brief) for g in req.page(groups, DEFAULT_MAX)])
+
+
+def _children(realm: Realm, group: Group) -> list[Group]:
+    return sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
 
 
 def count_groups(req: Request) -> Response:
@@ -90,8 +112,12 @@ def delete_group(req: Request) -> Response:
 
 def children(req: Request) -> Response:
     realm, group = find_group(req, "query-groups", "view-users")
-    subs = sorted((g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name)
-    brief = bool(req.bool_arg("briefRepresentation", True))
+    subs = _children(realm, group)
+    search = req.arg("search")
+    if search:  # by name, case-insensitive unless `exact`
+        exact = bool(req.bool_arg("exact", False))
+        subs = [g for g in subs if (g.name == search if exact else search.lower() in g.name.lower())]
+    brief = bool(req.bool_arg("briefRepresentation", False))  # 26.7.3: full by default, unlike /groups
     return Response(200, [_rep(realm, g, brief) for g in req.page(subs, CHILDREN_DEFAULT_MAX)])
 
 
@@ -100,7 +126,10 @@ def add_child(req: Request) -> Response:
     body = req.json_object()
     child = ops.create_group(realm, str(body.get("name")), group.id)
     child.attributes = dict(body.get("attributes") or {})
-    return Response(201, _rep(realm, child, brief=False), {"Location": req.admin_url(realm, "groups", child.id)})
+    # 26.7.3 answers the new subgroup without `subGroupCount`.
+    return Response(
+        201, _rep(realm, child, brief=False, sub_count=False), {"Location": req.admin_url(realm, "groups", child.id)}
+    )
 
 
 def members(req: Request) -> Response:

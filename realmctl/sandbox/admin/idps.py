@@ -31,29 +31,34 @@ PROVIDERS = {
     "bitbucket",
     "kubernetes",
 }
-BOOLEAN_DEFAULTS = {
-    "trustEmail": False,
-    "storeToken": False,
-    "addReadTokenRoleOnCreate": False,
-    "authenticateByDefault": False,
-    "linkOnly": False,
-    "hideOnLogin": False,
-}
+#: Optional booleans of the representation. 26.7.3 keeps each as sent (`false` included) and omits
+#: one the body left out; `updateProfileFirstLoginMode` is never written back.
+BOOLEANS = ("trustEmail", "storeToken", "addReadTokenRoleOnCreate", "authenticateByDefault", "linkOnly", "hideOnLogin")
+#: `types` of `GET …/instances/{alias}` on 26.7.3, by provider: what the provider can be used for.
+OIDC_TYPES = [
+    "USER_AUTHENTICATION",
+    "CLIENT_ASSERTION",
+    "TRUST_MATERIAL",
+    "EXCHANGE_EXTERNAL_TOKEN",
+    "JWT_AUTHORIZATION_GRANT",
+]
+TYPES = {"oidc": OIDC_TYPES, "keycloak-oidc": OIDC_TYPES, "saml": ["USER_AUTHENTICATION"]}
+#: Config the provider adds on save (26.7.3: a google IdP gains its issuer).
+ADDED_CONFIG = {"google": {"issuer": "https://accounts.google.com"}}
 
 
 def normalise_idp(rep: dict[str, Any]) -> dict[str, Any]:
-    """The stored form: primitives defaulted, empty config values dropped, flow alias defaulted."""
+    """The stored form: booleans as sent, empty config values dropped, flow alias kept if given."""
     stored: dict[str, Any] = {"alias": rep.get("alias")}
     if rep.get("displayName") is not None:
         stored["displayName"] = rep["displayName"]
     stored["providerId"] = rep.get("providerId")
     stored["enabled"] = True if rep.get("enabled") is None else bool(rep["enabled"])
-    # a field initializer of IdentityProviderRepresentation: always "on" on output (26.2.5 export)
-    stored["updateProfileFirstLoginMode"] = "on"
-    for key, default in BOOLEAN_DEFAULTS.items():
-        value = rep.get(key)
-        stored[key] = default if value is None else bool(value)
+    for key in BOOLEANS:
+        if rep.get(key) is not None:
+            stored[key] = bool(rep[key])
     config = {str(k): as_text(v) for k, v in (rep.get("config") or {}).items() if v is not None and v != ""}
+    config.update({k: v for k, v in ADDED_CONFIG.get(str(rep.get("providerId")), {}).items() if k not in config})
     if "hideOnLoginPage" in config:  # legacy key migrated to the top-level field
         stored["hideOnLogin"] = config.pop("hideOnLoginPage") == "true"
     # 26.x: blank ⇒ none (the realm's `firstBrokerLoginFlow` applies); older servers defaulted it
@@ -141,8 +146,9 @@ def list_idps(req: Request) -> Response:
         idps = [i for i in idps if needle in i.alias.lower()]
     idps = req.page(idps, DEFAULT_MAX)
     if req.bool_arg("briefRepresentation", False):
-        keys = ("internalId", "providerId", "alias", "displayName", "enabled")
-        return Response(200, [{k: i.rep[k] for k in keys if k in i.rep} for i in idps])
+        keys = ("alias", "displayName", "internalId", "providerId", "enabled")
+        # 26.7.3 writes an empty `config` in the brief form
+        return Response(200, [{**{k: i.rep[k] for k in keys if k in i.rep}, "config": {}} for i in idps])
     return Response(200, [reps.idp_rep(i) for i in idps])
 
 

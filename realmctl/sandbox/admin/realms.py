@@ -19,6 +19,11 @@ def realm_rep(realm: Realm) -> dict[str, Any]:
     if realm.default_role_id and realm.default_role_id in realm.roles:
         role = reps.role_rep(realm, realm.roles[realm.default_role_id], brief=True)
         rep["defaultRole"] = role
+    # client policies and profiles: kept as imported, not evaluated
+    rep["clientProfiles"] = copy.deepcopy(realm.kept.get("clientProfiles") or {"profiles": []})
+    rep["clientPolicies"] = copy.deepcopy(realm.kept.get("clientPolicies") or {"policies": []})
+    if not rep.get("supportedLocales"):  # 26.7.3 leaves an empty set out
+        rep.pop("supportedLocales", None)
     return rep
 
 

@@ -59,6 +59,10 @@ def _filter(req: Request, realm: Realm) -> list[User]:
         value = req.bool_arg(flag)
         if value is not None:
             users = [u for u in users if bool(u.rep.get(flag)) == value]
+    query = req.arg("q")
+    if query is not None:  # `k1:v1 k2:v2`: every pair an attribute value (26.7.3)
+        pairs = [part.split(":", 1) for part in query.split() if ":" in part]
+        users = [u for u in users if all(v in ((u.rep.get("attributes") or {}).get(k) or []) for k, v in pairs)]
     alias, idp_user = req.arg("idpAlias"), req.arg("idpUserId")
     if alias is not None:
         users = [u for u in users if alias in u.federated]
@@ -206,7 +210,7 @@ def user_groups(req: Request) -> Response:
     body: list[dict[str, Any]] = []
     for group in req.page(groups):  # no default limit
         rep = reps.group_rep(realm, group, ops.group_path(realm, group), sub_count=False)
-        body.append({k: rep[k] for k in ("id", "name", "path", "parentId") if k in rep})
+        body.append({k: rep[k] for k in ("id", "name", "path", "parentId", "subGroups") if k in rep})
     return Response(200, body)
 
 
