@@ -70,7 +70,6 @@ VOLATILE = {
     "x5t": "<key>",
     "x5t#S256": "<key>",
     "serverTime": "<time>",
-    "client.secret.creation.time": "<time>",  # epoch seconds as a string: a second apart across runs
     "uptime": "<time>",
     "uptimeMillis": "<time>",
     "client.secret.creation.time": "<time>",  # seconds since the epoch, set when the client was made
