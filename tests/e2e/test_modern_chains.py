@@ -107,20 +107,9 @@ def user_token(server: KeycloakTarget, admin: Admin, realm: str, upstream_token:
     return answer.json()["access_token"], upstream_token
 
 
-def test_stored_tokens_through_brokering_api_v2(modern: KeycloakTarget, realms: list[str], tmp_path: Path) -> None:
-    server, admin = modern, LongAdmin(modern)
-    realm = unique("st2")
-    if server.is_sandbox:
-        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
-        upstream_issuer = None
-    else:
-        upstream = make_upstream(server, realm, ALIAS)
-        realms.append(upstream.realm)
-        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
-        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
-        upstream_issuer = upstream.issuer
-    realms.append(realm)
-    spec = {
+def stored_spec(realm: str, idp: dict[str, Any]) -> dict[str, Any]:
+    """The stored-token intent: my-app reads azure's stored tokens, whichever API the server runs."""
+    return {
         "version": 1,
         "realms": {
             realm: {
@@ -138,8 +127,23 @@ def test_stored_tokens_through_brokering_api_v2(modern: KeycloakTarget, realms: 
             }
         },
     }
+
+
+def test_stored_tokens_through_brokering_api_v2(modern: KeycloakTarget, realms: list[str], tmp_path: Path) -> None:
+    server, admin = modern, LongAdmin(modern)
+    realm = unique("st2")
+    if server.is_sandbox:
+        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
+        upstream_issuer = None
+    else:
+        upstream = make_upstream(server, realm, ALIAS)
+        realms.append(upstream.realm)
+        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
+        upstream_issuer = upstream.issuer
+    realms.append(realm)
     path = tmp_path / "stored.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
 
     plan = run(server, "plan", str(path))
     assert "identity-brokering-api v2 (client attributes) because v2 is on" in plan.all
@@ -317,3 +321,93 @@ def test_cross_realm_through_jwt_authorization_grant(modern: KeycloakTarget, rea
         assert (refused.status_code, refused.json()) == (400, {"error": "invalid_grant", "error_description": text})
         applied_and_idle(server, path)  # the spec mends it
         assert grant(server, a, assertion(server, b, a)).status_code == 200, rule
+
+
+# --- the same intents, unchanged, on a legacy-exchange server: the v1 variants ---------------------------
+@pytest.fixture
+def legacy_realms(legacy_keycloak: KeycloakTarget) -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    if legacy_keycloak.is_sandbox:
+        return
+    admin = Admin(legacy_keycloak.url, legacy_keycloak.admin_user, legacy_keycloak.admin_password)
+    for realm in made:
+        with contextlib.suppress(requests.RequestException):
+            admin.call("DELETE", f"admin/realms/{realm}")
+
+
+def test_the_stored_token_intent_goes_through_v1_on_a_legacy_server(
+    legacy_keycloak: KeycloakTarget, legacy_realms: list[str], tmp_path: Path
+) -> None:
+    """`stored_spec`, as the v2 test applies it, on a server whose brokering API is v1: realmctl wires
+    the broker/read-token chain, and the user reads the stored token at the v1 GET endpoint."""
+    server, admin = legacy_keycloak, LongAdmin(legacy_keycloak)
+    realm = unique("st1")
+    if server.is_sandbox:
+        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
+        upstream_issuer = None
+    else:
+        upstream = make_upstream(server, realm, ALIAS)
+        legacy_realms.append(upstream.realm)
+        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
+        upstream_issuer = upstream.issuer
+    legacy_realms.append(realm)
+    path = tmp_path / "stored.yaml"
+    path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
+
+    plan = run(server, "plan", str(path))
+    assert "identity-brokering-api v1" in plan.all, plan.all
+    applied_and_idle(server, path)
+    attributes = (admin.client(realm, "my-app") or {}).get("attributes") or {}
+    assert "external.token.enabled" not in attributes
+    checked = run(server, "check", str(path))
+    assert checked.code == 0, checked.all
+
+    token, upstream_token = user_token(server, admin, realm, "upstream-access-token-e2e-v1")
+    answer = requests.get(
+        f"{server.url}/realms/{realm}/broker/{ALIAS}/token", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    stored = answer.json()["access_token"]
+    assert claims(stored)["iss"] == upstream_issuer if upstream_issuer else stored == upstream_token
+
+
+def test_the_cross_realm_intent_goes_through_legacy_exchange_on_a_legacy_server(
+    legacy_keycloak: KeycloakTarget, legacy_realms: list[str], tmp_path: Path
+) -> None:
+    """`jwt_spec`, as the JWT-grant test applies it, on a server with legacy token exchange: realmctl
+    wires the IdP, FGAP v1 permission and client policy, and bob's realm-B token is exchanged at A."""
+    server = legacy_keycloak
+    a, b = unique("lxa"), unique("lxb")
+    legacy_realms += [a, b]
+    path = tmp_path / "cross.yaml"
+    path.write_text(yaml.safe_dump(jwt_spec(a, b)))
+
+    plan = run(server, "plan", str(path))
+    assert "legacy" in plan.all.lower(), plan.all
+    applied_and_idle(server, path)
+    checked = run(server, "check", str(path))
+    assert checked.code == 0, checked.all
+
+    subject = requests.post(
+        f"{server.url}/realms/{b}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
+        | {"username": "bob", "password": "bob-pw-e2e", "scope": "openid"},
+        timeout=30,
+    )
+    assert subject.status_code == 200, subject.text
+    exchanged = requests.post(
+        f"{server.url}/realms/{a}/protocol/openid-connect/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": "a-app",
+            "client_secret": "a-app-secret-e2e",
+            "subject_token": subject.json()["access_token"],
+            "subject_issuer": "realm-b",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        },
+        timeout=30,
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    assert claims(exchanged.json()["access_token"])["iss"] == f"{server.url}/realms/{a}"
