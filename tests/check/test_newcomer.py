@@ -60,8 +60,15 @@ def test_check_on_an_empty_sandbox_says_so() -> None:
     assert "--sandbox-import" in result.err
 
 
-def test_plan_of_the_exchange_example_on_the_sandbox_suggests_the_legacy_profile() -> None:
-    result = realmctl("plan", "--sandbox", str(ROOT / "examples" / "cross-realm-exchange.yaml"))
+def test_plan_of_the_exchange_example_on_the_sandbox_suggests_the_legacy_profile(tmp_path: Path) -> None:
+    """The example pinned to the legacy exchange (unpinned, a 26.7 default server takes the JWT grant)."""
+    spec = yaml.safe_load((ROOT / "examples" / "cross-realm-exchange.yaml").read_text())
+    for realm in spec["realms"].values():
+        for entry in (realm.get("tokenExchange") or {}).values():
+            entry["method"] = "legacy-exchange"
+    path = tmp_path / "exchange.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = realmctl("plan", "--sandbox", str(path))
     assert result.code == 1
     assert "This is realmctl's sandbox: run it with --sandbox-profile legacy-exchange" in result.err
     assert "Start Keycloak with" not in result.err  # there is no Keycloak to restart

@@ -61,6 +61,7 @@ def test_without_legacy_features_check_still_names_the_other_links(keycloak: Any
                         "source": {"realm": b, "client": "b-client"},
                         "identityProvider": "realm-b",
                         "clients": ["a-client"],
+                        "method": "legacy-exchange",  # 26.6+ would take the JWT grant, which is on by default
                     }
                 },
             },

@@ -36,4 +36,5 @@ def test_cross_realm_exchange_under_auth(tmp_path: Path) -> None:
         assert idp["config"]["issuer"] == f"{sb.url}/realms/realm-b"
         checked = realmctl("check", "--probe", str(spec), env=env)
         assert checked.code == 0, checked.all
-        assert "(token exchange) -> 200" in checked.out
+        assert "ok   exchange: POST " in checked.out
+        assert "subject_issuer=realm-b client_secret=*** -> 200 realm realm-a token" in checked.out
