@@ -671,7 +671,7 @@ def export(
     """
     from pathlib import Path
 
-    from realmctl.export import export_realms, parse_kinds, to_json, to_yaml
+    from realmctl.export import export_realms, parse_kinds, schema_beside, to_json, to_yaml
     from realmctl.workflow import connect
 
     _note_empty_sandbox(kw, "export")
@@ -687,6 +687,14 @@ def export(
     if out:
         Path(out).write_text(body, encoding="utf-8")
         click.echo(f"realmctl: wrote {out} ({result.object_count()} objects)", err=True)
+        beside = schema_beside(out) if fmt == "yaml" else None
+        if beside is not None:
+            from realmctl.schema import schema_text
+
+            text = schema_text()
+            if not beside.is_file() or beside.read_text(encoding="utf-8") != text:
+                beside.write_text(text, encoding="utf-8")
+                click.echo(f"realmctl: wrote {beside} (the JSON Schema its modeline names)", err=True)
     else:
         click.echo(body, nl=False)
     return exitcodes.OK

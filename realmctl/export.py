@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -571,18 +572,35 @@ def _escaped(value: Any) -> Any:
     return value
 
 
+SCHEMA_NAME = "realmctl.schema.json"
+
+
+def installed_schema() -> Path | None:
+    """The schema file shipped in the installed package, when it is a file on disk."""
+    path = Path(str(files("realmctl") / "data" / SCHEMA_NAME))
+    return path if path.is_file() else None
+
+
 def schema_ref(out: str | None) -> str:
-    """The modeline's schema: a relative path to the repository's schema when the output file sits
-    in a checkout of it (so editors work offline), else the schema's `$id` (also for stdout, whose
-    destination is unknown, so a relative path could only be wrong)."""
+    """The modeline's schema, always something the editor can open (the schema's `$id` is a name,
+    not a published URL). With `--out`: a relative path to the repository's schema when the file
+    sits in a checkout of it, else `realmctl.schema.json`, which `export` writes beside the file
+    (`schema_beside`), so the pair can be committed and moved together. On stdout, whose
+    destination is unknown: the installed package's schema as a `file://` URI."""
     if out is None:
-        return str(load_schema()["$id"])
+        installed = installed_schema()
+        return installed.as_uri() if installed else str(load_schema()["$id"])
     start = Path(out).resolve().parent
     for directory in (start, *start.parents):
-        candidate = directory / "schemas" / "realmctl.schema.json"
+        candidate = directory / "schemas" / SCHEMA_NAME
         if candidate.is_file():
             return Path(os.path.relpath(candidate, start)).as_posix()
-    return str(load_schema()["$id"])
+    return SCHEMA_NAME
+
+
+def schema_beside(out: str) -> Path | None:
+    """Where `export --out FILE` must write the schema for its modeline to resolve, or None."""
+    return Path(out).parent / SCHEMA_NAME if schema_ref(out) == SCHEMA_NAME else None
 
 
 class _Dumper(yaml.SafeDumper):

@@ -7,12 +7,14 @@ Runs against the sandbox by default and against a real Keycloak when REALMCTL_TE
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 import yaml
 
 from realmctl.errors import RealmctlError
-from realmctl.export import DEFAULT_KINDS, KINDS, env_name, friendly_mapper, parse_kinds
+from realmctl.export import DEFAULT_KINDS, KINDS, env_name, friendly_mapper, parse_kinds, schema_beside, schema_ref
 from tests.helpers import Admin, Result, env_for, realmctl, unique
 
 CANARY = "canary-7d3b91e4-secret"
@@ -154,6 +156,13 @@ class HandMade:
         return result
 
 
+def modeline_schema(text: str) -> str:
+    """The schema the editor modeline on the first line names."""
+    first = text.splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema="), first
+    return first.split("$schema=", 1)[1]
+
+
 @pytest.fixture
 def hand(keycloak: Any, tmp_path: Path) -> HandMade:
     return HandMade(keycloak, tmp_path)
@@ -166,7 +175,9 @@ def test_export_of_a_hand_made_realm_plans_only_the_unknowable_idp_secret(hand: 
     assert result.code == 0, result.all
     text = out.read_text()
     assert CANARY not in text
-    assert text.startswith("# yaml-language-server: $schema=")
+    schema = out.parent / modeline_schema(text)  # outside a checkout: written beside the spec
+    assert schema.is_file() and schema.read_text() == realmctl("schema").out, text.splitlines()[0]
+    assert f"wrote {schema}" in result.err
     assert hand.secret_var in result.err, "the secret's variable name must be printed on stderr"
     assert "(sensitive) change" in result.err, "stderr must say why the first plan is not empty"
 
@@ -297,7 +308,8 @@ def test_export_converts_a_keycloak_realm_export_file_offline(hand: HandMade) ->
     assert realm["clientScopes"]["broker_read_token"]["mappers"]["broker roles"]["client"] == "broker"
     assert realm["identityProviders"]["azure"]["config"]["clientSecret"] == f"${{env:{hand.secret_var}}}"
     assert {"groups": ["staff"], "realmRoles": ["reader"]} in realm["roleGrants"]
-    assert result.out.startswith("# yaml-language-server: $schema=https://")
+    schema = modeline_schema(result.out)  # stdout: the installed package's schema, by file URI
+    assert schema.startswith("file:///") and Path(url2pathname(urlsplit(schema).path)).is_file(), schema
 
 
 def test_export_of_a_missing_realm_fails_with_its_name(hand: HandMade) -> None:
@@ -351,3 +363,11 @@ def test_mapper_friendly_only_when_exact() -> None:
         "protocolMapper": "oidc-usermodel-realm-role-mapper",
         "config": {"claim.name": "realm_access.roles"},
     }
+
+
+def test_schema_ref_inside_a_checkout_is_a_relative_path_that_resolves(tmp_path: Path) -> None:
+    inside = Path(__file__).parent / "no-such-dir" / "spec.yaml"  # never written
+    ref = schema_ref(str(inside))
+    assert not ref.startswith(("http", "/")) and (inside.parent / ref).resolve().is_file(), ref
+    assert schema_beside(str(inside)) is None  # the checkout's schema is used, nothing written
+    assert schema_beside(str(tmp_path / "spec.yaml")) == tmp_path / "realmctl.schema.json"

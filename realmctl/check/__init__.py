@@ -68,5 +68,5 @@ def run_check(
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda x: (order[x.severity], x.plan != "creates", x.realm, x.rule, x.subject))
     now = [f for f in report.findings if f.plan != "creates"]  # the probes try the server as it is
-    probes = run_probes(spec, api, facts, now, options) if probe else []
+    probes = run_probes(spec, api, facts, now, options, full) if probe else []
     return report, probes

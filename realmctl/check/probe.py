@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from realmctl import capabilities
+from realmctl.chains import JWT, _users, audience_scope
 from realmctl.check.broker import token_idps
 from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
@@ -30,6 +32,7 @@ from realmctl.keycloak.transport import origin
 from realmctl.spec.model import Spec
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 
 
@@ -48,6 +51,7 @@ class Probe:
     realm: str = ""
     source_realm: str = ""  # an exchange's subject token comes from here
     subjects: set[str] = field(default_factory=set)  # finding subjects this probe is about
+    rules: tuple[str, ...] = ()  # when set, only rules with these id prefixes explain a failure
 
     @property
     def ok(self) -> bool:
@@ -64,7 +68,7 @@ def claims_of(token: str) -> dict[str, Any]:
         return {}
 
 
-SECRET_FIELDS = ("password", "client_secret", "subject_token", "actor_token", "refresh_token", "assertion")
+SECRET_FIELDS = ("password", "client_secret", "subject_token", "actor_token", "refresh_token", "assertion", "token")
 
 
 @dataclass
@@ -162,7 +166,7 @@ class Prober:
             return "the service account"
         return str(self.user)
 
-    def token(self, probe: Probe, realm: str, client_id: str) -> str | None:
+    def token(self, probe: Probe, realm: str, client_id: str, scope: str = "openid") -> str | None:
         """The access token the probe presents: the given one, or one from the chosen grant."""
         if self.options.token is not None:
             probe.steps.append(Step("token", True, "token given with --probe-token-file/--probe-token-env (not sent)"))
@@ -173,7 +177,7 @@ class Prober:
         form = {"grant_type": self.options.grant, "client_id": client_id}
         if self.options.grant == "password":
             form.update(username=str(self.user), password=str(self.password))
-        form["scope"] = "openid"
+        form["scope"] = scope
         secret = self.secret(realm, client_id)
         if secret:
             form["client_secret"] = secret
@@ -272,6 +276,82 @@ class Prober:
         probe.steps.append(Step("broker", ok, f"GET {path} -> {response.status_code} {detail}"))
         return probe
 
+    def broker_v2(self, realm: str, client_id: str, alias: str) -> Probe:
+        """Identity Brokering API v2: the client itself authenticates and hands in the user's token."""
+        via = f" via client {client_id}" if self.options.token is None else ""
+        probe = Probe(
+            f"stored token of {self.who}{via}, realm {realm}, identity provider {alias} (identity-brokering-api v2)",
+            realm=realm,
+            rules=("v2.", "probe."),
+        )
+        probe.subjects = {f"client {client_id}", f"identity provider {alias}", f"user {str(self.user).lower()}"}
+        access = self.token(probe, realm, client_id)
+        if access is None:
+            return probe
+        claims = claims_of(access)
+        path = f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
+        foreign = self.token_findings(realm, claims, f"POST {path}", '400 invalid_token "Invalid token"')
+        probe.steps.append(Step("claims", not foreign, self.show_claims(realm, claims)))
+        probe.explained_by += foreign
+        form = {"client_id": client_id, "token": access}
+        secret = self.secret(realm, client_id)
+        if secret:
+            form["client_secret"] = secret
+        response = self.call("POST", path, data=form)
+        ok = response.status_code == 200
+        detail = _error_text(response)
+        if ok:
+            body = parse_json("POST", path, response)
+            kind = body.get("issued_token_type") if isinstance(body, dict) else None
+            detail = f"stored token with {sorted(body) if isinstance(body, dict) else []}, issued_token_type={kind}"
+        probe.steps.append(Step("broker", ok, f"POST {path} {masked(form)} -> {response.status_code} {detail}"))
+        return probe
+
+    def jwt_grant(self, target: str, name: str, entry: dict[str, Any]) -> Probe:
+        """JWT Authorization Grant: a realm-B token whose only audience is realm A's issuer (the
+        audience scope realmctl attaches), presented as the assertion at realm A's token endpoint."""
+        source, client_id = entry["source"], entry["clients"][0]
+        alias = entry["identityProvider"]
+        probe = Probe(
+            f"JWT Authorization Grant of a {source['realm']} token of {self.who} by {client_id} at {target} ({name})",
+            realm=target,
+            source_realm=source["realm"],
+            rules=("jwt.", "probe."),
+        )
+        probe.subjects = {
+            f"client {client_id}",
+            f"identity provider {alias}",
+            f"token exchange {name}",
+            f"client {source['client']} of realm {source['realm']}",
+            *(f"user {u}" for u in self.linked_targets(source["realm"], entry)),
+        }
+        assertion = self.token(probe, source["realm"], source["client"], f"openid {audience_scope(target)}")
+        if assertion is None:
+            return probe
+        claims = claims_of(assertion)
+        issuer = self.facts[target].discovery(target).get("issuer") or f"{self.url}/realms/{target}"
+        shown = self.show_claims(source["realm"], claims)
+        probe.steps.append(Step("claims", True, f"{shown}; the grant needs aud={issuer} only"))
+        path = f"/realms/{seg(target)}/protocol/openid-connect/token"
+        form = {"grant_type": JWT_BEARER, "client_id": client_id, "assertion": assertion}
+        secret = self.secret(target, client_id)
+        if secret:
+            form["client_secret"] = secret
+        response = self.call("POST", path, data=form)
+        ok = response.status_code == 200
+        detail = _error_text(response)
+        if ok:
+            c = claims_of(self.field("POST", path, response, "access_token"))
+            detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
+        probe.steps.append(Step("grant", ok, f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()))
+        return probe
+
+    def linked_targets(self, source_realm: str, entry: dict[str, Any]) -> list[str]:
+        """The realm-A users of `entry` the probe user of realm B stands for (by username or e-mail)."""
+        me = (self.facts[source_realm].user(str(self.user)) or {}) if self.user and source_realm in self.facts else {}
+        names = {str(self.user or "").lower(), str(me.get("email") or "").lower()} - {""}
+        return [target for target, src in _users(entry.get("users")).items() if src.lower() in names]
+
     def exchange(self, target: str, name: str, entry: dict[str, Any]) -> Probe:
         source = entry["source"]
         request = dict(self.options.request or {})
@@ -353,17 +433,45 @@ class Prober:
 
 
 def run_probes(
-    spec: Spec, api: Api, facts: dict[str, Facts], findings: list[Finding], options: ProbeOptions | None = None
+    spec: Spec,
+    api: Api,
+    facts: dict[str, Facts],
+    findings: list[Finding],
+    options: ProbeOptions | None = None,
+    full: Spec | None = None,
 ) -> list[Probe]:
     """The probes of this run: every declared client and exchange entry, or only the user's client,
-    token or request when `options` says so."""
+    token or request when `options` says so. `spec` is the view the v1 rules see; `full` (the spec
+    as written) adds the 26.6+ variants' own requests: the v2 broker POST and the jwt-bearer grant."""
+    from realmctl.check.modern import exchange_methods, stored_apis  # modern imports this module's peers
+
     options = options or ProbeOptions()
     prober = Prober(spec, api, facts, options=options)
     probes: list[Probe] = []
+    v2_idps: set[tuple[str, str]] = set()  # probed through v2 (the v1 GET is off on such a server)
+    if full is not None:
+        caps = capabilities.read(api)
+        for (realm, name), version in stored_apis(full, caps).items():
+            entry = full.realms[realm]["storedTokens"][name]
+            if version != "v2":
+                continue
+            v2_idps.add((realm, entry["identityProvider"]))
+            if options.request is not None or options.realm not in (None, realm):
+                continue
+            for client_id in entry["clients"]:
+                if options.client in (None, client_id):
+                    probes.append(prober.broker_v2(realm, client_id, entry["identityProvider"]))
+        for (realm, name), method in exchange_methods(full, caps).items():
+            entry = full.realms[realm]["tokenExchange"][name]
+            involved = {entry["source"]["client"], *entry["clients"]}
+            if method != JWT or options.request is not None or options.realm not in (None, realm):
+                continue
+            if options.client in (None, *involved):
+                probes.append(prober.jwt_grant(realm, name, entry))
     for realm, rs in spec.realms.items():
         if options.realm and realm != options.realm:
             continue
-        idps = list(token_idps(rs))
+        idps = [alias for alias in token_idps(rs) if (realm, alias) not in v2_idps]
         exchanges = rs.get("tokenExchange") or {}
         clients = [
             c
@@ -410,6 +518,7 @@ def explain(probe: Probe, findings: list[Finding]) -> None:
         f
         for f in findings
         if f.severity != "info"
+        and (not probe.rules or f.rule.startswith(probe.rules))
         and f.predicts == failed.name
         and (f.subject in probe.subjects or not f.subject.startswith(("user ", "client ", "identity provider ")))
         and f.rule != "broker.linked-users-without-read-token"
