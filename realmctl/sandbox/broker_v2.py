@@ -78,8 +78,8 @@ def retrieve(req: Request) -> Response:
     link = bearer.user.federated.get(alias)
     if link is None:
         raise _fail(400, "invalid_request", "User not associated to identity provider")
-    if link.token is None:
-        raise _fail(400, "token_expired", "No token stored.")
+    if link.token is None:  # 26.7.3: a link the IdP gave no stored token to is "not linked" for v2
+        raise _fail(400, "not_linked", "identity provider is not linked")
     return Response(200, answer(json.loads(link.token)), {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
