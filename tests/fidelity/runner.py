@@ -266,7 +266,10 @@ class Run:
             return (location or "").rstrip("/").rsplit("/", 1)[-1]
         node = body
         for part in source.split(".")[1:]:
-            node = node[int(part)] if isinstance(node, list) else (node or {}).get(part)
+            if isinstance(node, list):  # an element one server lacks (no `broker` client on modern) is None
+                node = node[int(part)] if int(part) < len(node) else None
+            else:
+                node = (node or {}).get(part)
         return str(node)
 
 
