@@ -7,7 +7,7 @@ whose order Keycloak does not promise) and compares status, `Location` and body.
 is either listed in `accepted.yaml` with its reason, listed in `known-open.yaml` (a difference not
 fixed yet: it must still occur, so a fix forces the list to shrink), or open.
 
-    python -m tests.fidelity.runner --real legacy-exchange=http://127.0.0.1:8080 [--real modern=URL ...] [--write docs/fidelity.md]
+    python -m tests.fidelity.runner --real legacy-exchange=http://127.0.0.1:8080 [--real modern=URL] [--write FILE]
 
 Scenario format::
 
@@ -276,7 +276,7 @@ class Run:
 def tamper(token: str, how: str) -> str:
     """A captured JWT spoiled the way a refusal step needs: `alg-none` (an unsigned token with
     the same claims) or `bad-signature` (the same header and claims, another signature)."""
-    header, payload, signature = (token.split(".") + ["", ""])[:3]
+    header, payload, signature = [*token.split("."), "", ""][:3]
     if how == "alg-none":
         return base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=") + f".{payload}."
     if how == "bad-signature":
@@ -386,7 +386,9 @@ def run(sandbox: Server, real: Server, profile: str, only: str = "*") -> Result:
 def cleanup(server: Server, realm: str) -> None:
     """Deletes the scenario's realm and the `realm-<suffix>` realms it made beside it."""
     headers = {"Authorization": f"Bearer {server.admin_token()}"}
-    listed = server.http.get(f"{server.url}/admin/realms", params={"briefRepresentation": "true"}, headers=headers, timeout=30)
+    listed = server.http.get(
+        f"{server.url}/admin/realms", params={"briefRepresentation": "true"}, headers=headers, timeout=30
+    )
     names = [r.get("realm") for r in listed.json()] if listed.ok else []
     for name in [realm, *(n for n in names if isinstance(n, str) and n.startswith(f"{realm}-"))]:
         server.http.delete(f"{server.url}/admin/realms/{name}", headers=headers, timeout=30)
