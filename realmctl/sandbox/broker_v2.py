@@ -6,7 +6,11 @@ attributes `external.token.enabled` and `external.token.idp` (aliases joined by 
 before the token is even looked at. Answers are OAuth-style JSON, as real 26.7.3 gives them
 (docs/keycloak-26.7-facts.md §2). With v2 on, v1 is off: the `GET` answers 400 and new realms get
 no `broker` client. The sandbox keeps no user-session copy of upstream tokens
-(`storeTokenInSession`): only tokens stored on the link (`storeToken`) are returned.
+(`storeTokenInSession`): only tokens stored on the link (`storeToken`) are returned. A link without a
+stored token answers what 26.7.3 answers a user whose session did not come through that IdP (400
+`not_linked`; tests/fidelity/scenarios/broker-v2-modern.yaml); after a real brokered login with
+`storeToken` and `storeTokenInSession` both off it says "No token stored." instead, which the
+sandbox cannot tell apart (it records no session origin).
 """
 
 from __future__ import annotations
@@ -78,8 +82,8 @@ def retrieve(req: Request) -> Response:
     link = bearer.user.federated.get(alias)
     if link is None:
         raise _fail(400, "invalid_request", "User not associated to identity provider")
-    if link.token is None:
-        raise _fail(400, "token_expired", "No token stored.")
+    if link.token is None:  # 26.7.3: a link the IdP gave no stored token to is "not linked" for v2
+        raise _fail(400, "not_linked", "identity provider is not linked")
     return Response(200, answer(json.loads(link.token)), {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

@@ -108,7 +108,8 @@ def grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> d
     single = aud[0] if isinstance(aud, list) and aud else aud
     if single not in (own, f"{own}/protocol/openid-connect/token"):
         raise _fail("Invalid token audience")
-    ctx = tokens.token_context(realm, client, user, form.get("scope"), notes={"AUTH_TIME": str(int(now))})
+    # 26.7.3 sets no AUTH_TIME on the grant's transient session: its access token has no `auth_time`.
+    ctx = tokens.token_context(realm, client, user, form.get("scope"))
     return tokens.token_response(req.base_url, ctx, refresh=False)
 
 

@@ -7,21 +7,26 @@ whose order Keycloak does not promise) and compares status, `Location` and body.
 is either listed in `accepted.yaml` with its reason, listed in `known-open.yaml` (a difference not
 fixed yet: it must still occur, so a fix forces the list to shrink), or open.
 
-    python -m tests.fidelity.runner --real http://127.0.0.1:8080 --profile legacy-exchange [--write docs/fidelity.md]
+    python -m tests.fidelity.runner --real legacy-exchange=http://127.0.0.1:8080 [--real modern=URL] [--write FILE]
 
 Scenario format::
 
     area: clients                     # for the per-area figures
-    profile: any | default | legacy-exchange
+    profile: any | default | legacy-exchange | modern
+    profiles: [modern, ...]           # or a list of the profiles the scenario runs on
     steps:
       - name: create a sparse client
         request: {method: POST, path: /admin/realms/$realm/clients, json: {clientId: c1}}
         capture: {client: location}   # `location` (last Location segment), `body.<dotted path>`, `token`
+                                      # a captured JWT may end `|alg-none` (header alg none, no signature)
+                                      # or `|bad-signature` (signature bytes changed) for refusal steps
         ordered: true                 # compare list order too (by default lists are put in canonical order)
         fields: [a, b]                # compare only these top-level keys of an object body
 
-`$realm` is a fresh realm name per run (created by the first step that POSTs it); `$admin` sends
-the master admin token (the default); `auth: none` sends none, `auth: $name` a captured token.
+`$realm` is a fresh realm name per run (created by the first step that POSTs it; further realms a
+scenario makes are named `$realm-<suffix>` and deleted with it); `$base` is the server's base URL
+(for issuers and JWKS URLs in request bodies); `$admin` sends the master admin token (the default);
+`auth: none` sends none, `auth: $name` a captured token.
 """
 
 from __future__ import annotations
@@ -221,7 +226,7 @@ class Run:
 
     def __init__(self, server: Server, realm: str) -> None:
         self.server = server
-        self.names: dict[str, str] = {"realm": realm}
+        self.names: dict[str, str] = {"realm": realm, "base": server.url}
 
     def send(self, step: dict[str, Any]) -> Answer:
         req = substitute(step["request"], self.names)
@@ -252,12 +257,33 @@ class Run:
 
     @staticmethod
     def capture(source: str, location: str | None, body: Any) -> str:
+        source, _, spoil = source.partition("|")
+        return tamper(Run.captured(source, location, body), spoil) if spoil else Run.captured(source, location, body)
+
+    @staticmethod
+    def captured(source: str, location: str | None, body: Any) -> str:
         if source == "location":
             return (location or "").rstrip("/").rsplit("/", 1)[-1]
         node = body
         for part in source.split(".")[1:]:
-            node = node[int(part)] if isinstance(node, list) else (node or {}).get(part)
+            if isinstance(node, list):  # an element one server lacks (no `broker` client on modern) is None
+                node = node[int(part)] if int(part) < len(node) else None
+            else:
+                node = (node or {}).get(part)
         return str(node)
+
+
+def tamper(token: str, how: str) -> str:
+    """A captured JWT spoiled the way a refusal step needs: `alg-none` (an unsigned token with
+    the same claims) or `bad-signature` (the same header and claims, another signature)."""
+    header, payload, signature = [*token.split("."), "", ""][:3]
+    if how == "alg-none":
+        return base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=") + f".{payload}."
+    if how == "bad-signature":
+        raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)) or b"x")
+        raw[0] ^= 0xFF
+        return f"{header}.{payload}." + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    raise ValueError(f"unknown capture spoiling {how!r} (alg-none or bad-signature)")
 
 
 def compare(name: str, step: dict[str, Any], sandbox: tuple[Answer, Run], real: tuple[Answer, Run]) -> list[Difference]:
@@ -306,7 +332,8 @@ def scenarios(profile: str, only: str = "*") -> list[tuple[str, dict[str, Any]]]
         if not fnmatch.fnmatchcase(path.stem, only):
             continue
         scenario = yaml.safe_load(path.read_text())
-        if scenario.get("profile", "any") in ("any", profile):
+        wanted = scenario.get("profiles") or [scenario.get("profile", "any")]
+        if "any" in wanted or profile in wanted:
             out.append((path.stem, scenario))
     return out
 
@@ -351,13 +378,24 @@ def run(sandbox: Server, real: Server, profile: str, only: str = "*") -> Result:
                 d.area = area
             result.differences.extend(found)
         for server in (sandbox, real):  # clean up; not compared
-            server.http.delete(
-                f"{server.url}/admin/realms/{realm}",
-                headers={"Authorization": f"Bearer {server.admin_token()}"},
-                timeout=30,
-            )
+            cleanup(server, realm)
     judge(result.differences, profile)
     return result
+
+
+def cleanup(server: Server, realm: str) -> None:
+    """Deletes the scenario's realm and the `realm-<suffix>` realms it made beside it."""
+    headers = {"Authorization": f"Bearer {server.admin_token()}"}
+    listed = server.http.get(
+        f"{server.url}/admin/realms", params={"briefRepresentation": "true"}, headers=headers, timeout=30
+    )
+    names = [r.get("realm") for r in listed.json()] if listed.ok else []
+    for name in [realm, *(n for n in names if isinstance(n, str) and n.startswith(f"{realm}-"))]:
+        server.http.delete(f"{server.url}/admin/realms/{name}", headers=headers, timeout=30)
+
+
+#: Runner profile (the real server's feature set) -> the sandbox profile that emulates it.
+SANDBOX_PROFILES = {"default": "keycloak-26", "legacy-exchange": "legacy-exchange", "modern": "modern"}
 
 
 def report(results: list[Result]) -> str:
@@ -440,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         required=True,
         metavar="PROFILE=URL",
-        help="a real Keycloak and its feature profile (default or legacy-exchange); repeatable",
+        help=f"a real Keycloak and its feature profile ({', '.join(SANDBOX_PROFILES)}); repeatable",
     )
     parser.add_argument("--write", help="write the report (markdown) to this file")
     parser.add_argument("--update-known", action="store_true", help="rewrite the known-open lists")
@@ -458,9 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for item in args.real:
         profile, _, url = item.partition("=")
-        if profile not in ("default", "legacy-exchange") or not url:
-            parser.error(f"--real takes PROFILE=URL with PROFILE default or legacy-exchange, not {item!r}")
-        with Sandbox(profile="legacy-exchange" if profile == "legacy-exchange" else "keycloak-26") as sb:
+        if profile not in SANDBOX_PROFILES or not url:
+            parser.error(f"--real takes PROFILE=URL with PROFILE one of {', '.join(SANDBOX_PROFILES)}, not {item!r}")
+        with Sandbox(profile=SANDBOX_PROFILES[profile]) as sb:
             result = run(
                 Server(sb.url, sb.admin_user, sb.admin_password), Server(url.rstrip("/")), profile, args.scenario
             )

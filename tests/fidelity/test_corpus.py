@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 
 from realmctl.sandbox import Sandbox
-from tests.fidelity.runner import Server, known_file, run, stale_known
+from tests.fidelity.runner import SANDBOX_PROFILES, Server, known_file, run, stale_known
 
 
 def _compare(target: Any, profile: str) -> None:
     if target.is_sandbox:
         pytest.skip("the differential corpus compares the sandbox with a real Keycloak (--backend keycloak)")
-    sandbox_profile = "legacy-exchange" if profile == "legacy-exchange" else "keycloak-26"
-    with Sandbox(profile=sandbox_profile) as sb:
+    with Sandbox(profile=SANDBOX_PROFILES[profile]) as sb:
         result = run(
             Server(sb.url, sb.admin_user, sb.admin_password),
             Server(target.url, target.admin_user, target.admin_password),
@@ -38,3 +37,7 @@ def test_sandbox_answers_like_keycloak_default_profile(keycloak: Any) -> None:
 
 def test_sandbox_answers_like_keycloak_legacy_exchange_profile(legacy_keycloak: Any) -> None:
     _compare(legacy_keycloak, "legacy-exchange")
+
+
+def test_sandbox_answers_like_keycloak_modern_profile(modern_keycloak: Any) -> None:
+    _compare(modern_keycloak, "modern")
