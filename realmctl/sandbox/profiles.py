@@ -30,15 +30,6 @@ FEATURES: tuple[Feature, ...] = tuple(
 )
 
 
-#: Features of Keycloak 26.6+ (names, labels and types as 26.7.3 reports them, docs/keycloak-26.7-facts.md
-#: §1), reported only by the profiles that stand for such a server.
-FEATURES_26_7: tuple[Feature, ...] = (
-    Feature("IDENTITY_BROKERING_API_V1", "Identity Brokering API V1", "DEFAULT", deprecated=True),
-    Feature("IDENTITY_BROKERING_API_V2", "Identity Brokering API V2", "DISABLED_BY_DEFAULT"),
-    Feature("JWT_AUTHORIZATION_GRANT", "JWT Profile for Oauth 2.0 Authorization Grant", "DEFAULT"),
-)
-
-
 @dataclass(frozen=True)
 class Profile:
     """A named set of enabled features."""
@@ -90,9 +81,7 @@ PROFILES: dict[str, Profile] = {
     # Keycloak 26.7 with --features=jwt-authorization-grant,identity-brokering-api:v2 (v2 turns v1 off).
     "modern": Profile(
         "modern",
-        (_DEFAULT_ON - {"TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2"})
-        | {"IDENTITY_BROKERING_API_V2", "JWT_AUTHORIZATION_GRANT"},
-        tuple(f for f in FEATURES if f.name != "TOKEN_EXCHANGE_EXTERNAL_INTERNAL_V2") + FEATURES_26_7,
+        (_DEFAULT_ON - {"IDENTITY_BROKERING_API_V1"}) | {"IDENTITY_BROKERING_API_V2", "JWT_AUTHORIZATION_GRANT"},
     ),
 }
 

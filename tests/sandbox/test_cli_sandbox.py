@@ -52,7 +52,7 @@ def test_cli_rejects_unknown_profile() -> None:
         timeout=60,
     )
     assert result.returncode == 1
-    assert "unknown sandbox profile 'nope'" in result.stderr
+    assert "'nope' is not one of 'keycloak-26', 'legacy-exchange', 'modern'" in result.stderr
 
 
 def test_cli_refuses_an_import_twice_with_a_clear_message(tmp_path: Path) -> None:

@@ -78,10 +78,10 @@ HOLDERS: dict[str, tuple[str, Callable[[Request, bool], Holder]]] = {
 }
 
 
-def _target_client(req: Request, realm: Realm) -> str | None:
+def _target_client(req: Request, realm: Realm, missing: str = "Client not found") -> str | None:
     client_uuid = req.params.get("client")
     if client_uuid is not None and client_uuid not in realm.clients:
-        raise error(404, "Client not found")
+        raise error(404, missing)
     return client_uuid
 
 
@@ -96,7 +96,9 @@ def _brief(realm: Realm, roles: list[Role], brief: bool = True) -> list[dict[str
 
 def make_handlers(kind: str) -> dict[str, Callable[[Request], Response]]:
     """GET/POST/DELETE direct, GET composite, GET available — for realm (no `{client}`) or a client."""
-    _, resolve = HOLDERS[kind]
+    # Keycloak words a missing client differently under scope mappings (26.7.3: "Could not find client").
+    segment, resolve = HOLDERS[kind]
+    missing = "Could not find client" if segment == "scope-mappings" else "Client not found"
 
     def all_mappings(req: Request) -> Response:
         holder = resolve(req, False)
@@ -120,25 +122,25 @@ def make_handlers(kind: str) -> dict[str, Callable[[Request], Response]]:
 
     def direct(req: Request) -> Response:
         holder = resolve(req, False)
-        client_uuid = _target_client(req, holder.realm)
+        client_uuid = _target_client(req, holder.realm, missing)
         return Response(200, _brief(holder.realm, _roles_of(holder.realm, holder.role_ids, client_uuid)))
 
     def composite(req: Request) -> Response:
         holder = resolve(req, False)
-        client_uuid = _target_client(req, holder.realm)
+        client_uuid = _target_client(req, holder.realm, missing)
         brief = bool(req.bool_arg("briefRepresentation", True))
         return Response(200, _brief(holder.realm, _roles_of(holder.realm, holder.effective(), client_uuid), brief))
 
     def available(req: Request) -> Response:
         holder = resolve(req, False)
         realm = holder.realm
-        client_uuid = _target_client(req, realm)
+        client_uuid = _target_client(req, realm, missing)
         pool = {r.id for r in realm.roles.values() if r.client_id == client_uuid}
         return Response(200, _brief(realm, _roles_of(realm, pool - holder.role_ids, client_uuid)))
 
     def add(req: Request) -> Response:
         holder = resolve(req, True)
-        client_uuid = _target_client(req, holder.realm)
+        client_uuid = _target_client(req, holder.realm, missing)
         for role in ops.resolve_roles(holder.realm, req.json(), client_uuid=client_uuid):
             holder.role_ids.add(role.id)
         return NO_CONTENT
@@ -146,7 +148,7 @@ def make_handlers(kind: str) -> dict[str, Callable[[Request], Response]]:
     def remove(req: Request) -> Response:
         holder = resolve(req, True)
         realm = holder.realm
-        client_uuid = _target_client(req, realm)
+        client_uuid = _target_client(req, realm, missing)
         body = req.json()
         if body is None:
             holder.role_ids -= {r.id for r in _roles_of(realm, holder.role_ids, client_uuid)}
