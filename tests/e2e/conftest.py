@@ -146,11 +146,16 @@ def real_legacy_keycloak(legacy_keycloak: KeycloakTarget) -> KeycloakTarget:
 @pytest.fixture
 def cleanup(keycloak: KeycloakTarget) -> Iterator[list[str]]:
     """Realms to delete after the test, so that the shared server does not fill up."""
+    yield from deleting(keycloak)
+
+
+def deleting(server: KeycloakTarget) -> Iterator[list[str]]:
+    """For a fixture: a list the test adds realm names to, deleted from a real server afterwards."""
     realms: list[str] = []
     yield realms
-    if keycloak.is_sandbox:
+    if server.is_sandbox:
         return
-    admin = Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+    admin = Admin(server.url, server.admin_user, server.admin_password)
     for realm in realms:
         # A busy server may answer after the client gave up; the deletion goes on there.
         with contextlib.suppress(requests.RequestException):

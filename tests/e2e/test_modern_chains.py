@@ -11,7 +11,6 @@ expects `check` to name it and the server to refuse with the text the rule quote
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import yaml
 
 from tests.brokered_login import brokered_login
 from tests.conftest import KeycloakTarget
-from tests.e2e.conftest import LongAdmin, make_upstream
+from tests.e2e.conftest import LongAdmin, deleting, make_upstream
 from tests.helpers import Admin, env_for, realmctl, unique
 
 ALIAS = "azure"
@@ -41,14 +40,7 @@ def modern(modern_keycloak: KeycloakTarget) -> KeycloakTarget:
 
 @pytest.fixture
 def realms(modern: KeycloakTarget) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    if modern.is_sandbox:
-        return
-    admin = Admin(modern.url, modern.admin_user, modern.admin_password)
-    for realm in made:
-        with contextlib.suppress(requests.RequestException):
-            admin.call("DELETE", f"admin/realms/{realm}")
+    yield from deleting(modern)
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -107,6 +99,17 @@ def user_token(server: KeycloakTarget, admin: Admin, realm: str, upstream_token:
     return answer.json()["access_token"], upstream_token
 
 
+def upstream_idp(server: KeycloakTarget, realm: str, made: list[str]) -> tuple[dict[str, Any], str | None]:
+    """The IdP alice logs in through: a real upstream realm on a real server (its issuer returned),
+    a placeholder on the sandbox (whose brokered login is simulated)."""
+    if server.is_sandbox:
+        return {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}, None
+    upstream = make_upstream(server, realm, ALIAS)
+    made.append(upstream.realm)
+    upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+    return {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}, upstream.issuer
+
+
 def stored_spec(realm: str, idp: dict[str, Any]) -> dict[str, Any]:
     """The stored-token intent: my-app reads azure's stored tokens, whichever API the server runs."""
     return {
@@ -132,15 +135,7 @@ def stored_spec(realm: str, idp: dict[str, Any]) -> dict[str, Any]:
 def test_stored_tokens_through_brokering_api_v2(modern: KeycloakTarget, realms: list[str], tmp_path: Path) -> None:
     server, admin = modern, LongAdmin(modern)
     realm = unique("st2")
-    if server.is_sandbox:
-        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
-        upstream_issuer = None
-    else:
-        upstream = make_upstream(server, realm, ALIAS)
-        realms.append(upstream.realm)
-        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
-        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
-        upstream_issuer = upstream.issuer
+    idp, upstream_issuer = upstream_idp(server, realm, realms)
     realms.append(realm)
     path = tmp_path / "stored.yaml"
     path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
@@ -326,14 +321,7 @@ def test_cross_realm_through_jwt_authorization_grant(modern: KeycloakTarget, rea
 # --- the same intents, unchanged, on a legacy-exchange server: the v1 variants ---------------------------
 @pytest.fixture
 def legacy_realms(legacy_keycloak: KeycloakTarget) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    if legacy_keycloak.is_sandbox:
-        return
-    admin = Admin(legacy_keycloak.url, legacy_keycloak.admin_user, legacy_keycloak.admin_password)
-    for realm in made:
-        with contextlib.suppress(requests.RequestException):
-            admin.call("DELETE", f"admin/realms/{realm}")
+    yield from deleting(legacy_keycloak)
 
 
 def test_the_stored_token_intent_goes_through_v1_on_a_legacy_server(
@@ -343,15 +331,7 @@ def test_the_stored_token_intent_goes_through_v1_on_a_legacy_server(
     the broker/read-token chain, and the user reads the stored token at the v1 GET endpoint."""
     server, admin = legacy_keycloak, LongAdmin(legacy_keycloak)
     realm = unique("st1")
-    if server.is_sandbox:
-        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
-        upstream_issuer = None
-    else:
-        upstream = make_upstream(server, realm, ALIAS)
-        legacy_realms.append(upstream.realm)
-        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
-        idp = {"providerId": "keycloak-oidc", "trustEmail": True, "config": upstream.idp_config()}
-        upstream_issuer = upstream.issuer
+    idp, upstream_issuer = upstream_idp(server, realm, legacy_realms)
     legacy_realms.append(realm)
     path = tmp_path / "stored.yaml"
     path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
