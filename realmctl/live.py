@@ -45,17 +45,28 @@ def record_entry(kind: str, key: tuple[str, ...], ids: Ids | None) -> str:
 
 def parse_record(raw: str) -> tuple[tuple[str, ...], Ids | None] | None:
     """((kind, *key), ids or None for a names-only entry), or None for an entry not understood."""
+    parsed = _parse_entry(raw)
+    return None if parsed is None else parsed[:2]
+
+
+def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
+    """`parse_record` and the entry's owner (as `owner_of_entry`) from one `json.loads`: the record
+    holds an entry per owned link, thousands in a large realm, and each was parsed twice."""
     try:
-        parsed = unwrap(json.loads(raw))  # an entry held by a named owner (realmctl.ownership)
+        outer = json.loads(raw)
     except (ValueError, TypeError):
         return None
+    owner = DEFAULT_OWNER
+    if isinstance(outer, dict) and isinstance(outer.get("owner"), str) and "of" in outer:
+        owner = str(outer["owner"])
+    parsed = unwrap(outer)  # an entry held by a named owner (realmctl.ownership)
     if isinstance(parsed, dict):
         key, ids = parsed.get("key"), parsed.get("ids")
         if isinstance(key, list) and key and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-            return tuple(str(k) for k in key), tuple(ids)
+            return tuple(str(k) for k in key), tuple(ids), owner
         return None
     if isinstance(parsed, list) and parsed and all(isinstance(k, str) for k in parsed):
-        return tuple(parsed), None
+        return tuple(parsed), None, owner
     return None
 
 
@@ -97,6 +108,8 @@ class RealmState:
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
         self.locks: dict[Any, threading.Lock] = {}
+        #: Owner of each record entry, from the record's one parse (`_records`).
+        self._owners: dict[str, str] = {}
 
     def _once(self, key: Any, fetch: Callable[[], T]) -> T:
         """Fetches `key` at most once, even when several threads ask for it at the same time."""
@@ -164,10 +177,14 @@ class RealmState:
 
         def parse() -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
             out: dict[tuple[str, ...], list[tuple[str, Ids | None]]] = {}
+            owners: dict[str, str] = {}
             for raw in self.links():
-                parsed = parse_record(raw)
+                parsed = _parse_entry(raw)
                 if parsed is not None:
                     out.setdefault(parsed[0], []).append((raw, parsed[1]))
+                    owners[raw] = parsed[2]
+            with self._lock:
+                self._owners = owners
             return out
 
         return self._once("records", parse)
@@ -189,9 +206,9 @@ class RealmState:
             if ids is not None and recorded in (None, ids):
                 owned = True
                 with self._lock:
-                    self.entry_owners[(kind, *key)] = owner_of_entry(raw)
+                    self.entry_owners[(kind, *key)] = self.owner_of(raw)
                 if recorded is None:
-                    self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
+                    self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
             else:
                 self._fix(raw, None)
         return owned
@@ -203,7 +220,12 @@ class RealmState:
             if ids is None:
                 self._fix(raw, None)
             elif recorded != ids:
-                self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
+                self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
+
+    def owner_of(self, raw: str) -> str:
+        """The owner of record entry `raw`, as `owner_of_entry`, without parsing it again."""
+        owner = self._owners.get(raw)
+        return owner if owner is not None else owner_of_entry(raw)
 
     def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
         """Ids of an object or link this run created, keyed (kind, *key), for the record."""
