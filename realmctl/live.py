@@ -22,6 +22,10 @@ LINKS_ATTRIBUTE = "realmctl.links"
 #: Marker on objects realmctl created (attribute, config key or role attribute, by kind).
 OWNED_MARKER = "realmctl.managed"
 
+#: Page size of user listings (users, role and group members). Keycloak 26.7.3 answers `max=2000`
+#: on these in full (checked with 1,100 users), so 1,000 halves the pages of the former 500.
+USER_PAGE = 1000
+
 #: The server ids of an owned object, or of both ends of an owned link, as recorded.
 Ids = tuple[str, ...]
 
@@ -41,17 +45,28 @@ def record_entry(kind: str, key: tuple[str, ...], ids: Ids | None) -> str:
 
 def parse_record(raw: str) -> tuple[tuple[str, ...], Ids | None] | None:
     """((kind, *key), ids or None for a names-only entry), or None for an entry not understood."""
+    parsed = _parse_entry(raw)
+    return None if parsed is None else parsed[:2]
+
+
+def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
+    """`parse_record` and the entry's owner (as `owner_of_entry`) from one `json.loads`: the record
+    holds an entry per owned link, thousands in a large realm, and each was parsed twice."""
     try:
-        parsed = unwrap(json.loads(raw))  # an entry held by a named owner (realmctl.ownership)
+        outer = json.loads(raw)
     except (ValueError, TypeError):
         return None
+    owner = DEFAULT_OWNER
+    if isinstance(outer, dict) and isinstance(outer.get("owner"), str) and "of" in outer:
+        owner = str(outer["owner"])
+    parsed = unwrap(outer)  # an entry held by a named owner (realmctl.ownership)
     if isinstance(parsed, dict):
         key, ids = parsed.get("key"), parsed.get("ids")
         if isinstance(key, list) and key and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-            return tuple(str(k) for k in key), tuple(ids)
+            return tuple(str(k) for k in key), tuple(ids), owner
         return None
     if isinstance(parsed, list) and parsed and all(isinstance(k, str) for k in parsed):
-        return tuple(parsed), None
+        return tuple(parsed), None, owner
     return None
 
 
@@ -93,6 +108,8 @@ class RealmState:
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
         self.locks: dict[Any, threading.Lock] = {}
+        #: Owner of each record entry, from the record's one parse (`_records`).
+        self._owners: dict[str, str] = {}
 
     def _once(self, key: Any, fetch: Callable[[], T]) -> T:
         """Fetches `key` at most once, even when several threads ask for it at the same time."""
@@ -160,10 +177,14 @@ class RealmState:
 
         def parse() -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
             out: dict[tuple[str, ...], list[tuple[str, Ids | None]]] = {}
+            owners: dict[str, str] = {}
             for raw in self.links():
-                parsed = parse_record(raw)
+                parsed = _parse_entry(raw)
                 if parsed is not None:
                     out.setdefault(parsed[0], []).append((raw, parsed[1]))
+                    owners[raw] = parsed[2]
+            with self._lock:
+                self._owners = owners
             return out
 
         return self._once("records", parse)
@@ -185,9 +206,9 @@ class RealmState:
             if ids is not None and recorded in (None, ids):
                 owned = True
                 with self._lock:
-                    self.entry_owners[(kind, *key)] = owner_of_entry(raw)
+                    self.entry_owners[(kind, *key)] = self.owner_of(raw)
                 if recorded is None:
-                    self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
+                    self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
             else:
                 self._fix(raw, None)
         return owned
@@ -199,7 +220,12 @@ class RealmState:
             if ids is None:
                 self._fix(raw, None)
             elif recorded != ids:
-                self._fix(raw, wrap(record_entry(kind, key, ids), owner_of_entry(raw)))
+                self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
+
+    def owner_of(self, raw: str) -> str:
+        """The owner of record entry `raw`, as `owner_of_entry`, without parsing it again."""
+        owner = self._owners.get(raw)
+        return owner if owner is not None else owner_of_entry(raw)
 
     def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
         """Ids of an object or link this run created, keyed (kind, *key), for the record."""
@@ -211,14 +237,25 @@ class RealmState:
             self.record_fixes[raw] = entry
 
     def links(self) -> set[str]:
-        """The links realmctl recorded as its own in this realm."""
+        """The links realmctl recorded as its own in this realm.
+
+        Parsed once per realm representation read (the record can hold thousands of entries, and
+        every kind asks), again only after the realm is re-read (`forget("realm")`).
+        """
         rep = self.realm_rep() or {}
         raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
+        with self._lock:
+            cached = self._cache.get("links")
+            if cached is not None and cached[0] is raw:
+                return set(cached[1])
         try:
             found = json.loads(raw) if raw else []
         except ValueError:
-            return set()
-        return {e for e in found if isinstance(e, str)} if isinstance(found, list) else set()
+            found = []
+        links = frozenset(e for e in found if isinstance(e, str)) if isinstance(found, list) else frozenset()
+        with self._lock:
+            self._cache["links"] = (raw, links)
+        return set(links)
 
     # -- lists -----------------------------------------------------------------------------------
     def _list(self, key: str, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -306,7 +343,9 @@ class RealmState:
             path = f"{self.base}/roles/{seg(name)}/users"
         else:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
-        return self._once(("members", container, name), lambda: self.api.get_all(path, briefRepresentation="true"))
+        return self._once(
+            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        )
 
     def role_member_ids(self, container: str, name: str) -> dict[str, str]:
         """Lower-cased username -> user id of a role's direct members: grants test membership by
@@ -359,6 +398,21 @@ class RealmState:
         path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
         return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
 
+    def group_role_names(self, name: str, container: str) -> set[str]:
+        """Role names of `container` ("realm" or a clientId) granted to group `name`.
+
+        Keycloak 26.7.3 lists them in the group listing (`briefRepresentation=false`: `realmRoles`,
+        `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
+        only a listing without them (another server) costs the group's role-mappings read.
+        """
+        if ("group", name) in self.created_ids:
+            return set()
+        found = self.group(name)
+        if found is not None and "realmRoles" in found and "clientRoles" in found:
+            names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
+            return set(names or [])
+        return mapped_names(self.group_role_mappings(name), container)
+
     def group_role_mappings(self, name: str) -> dict[str, Any]:
         gid = self.group_id(name)
         if gid is None or ("group", name) in self.created_ids:
@@ -371,14 +425,19 @@ class RealmState:
         if gid is None or ("group", name) in self.created_ids:
             return []
         path = f"{self.base}/groups/{gid}/members"
-        return self._once(("group-members", name), lambda: self.api.get_all(path, briefRepresentation="true"))
+        return self._once(
+            ("group-members", name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        )
 
     def linked_users(self, alias: str) -> list[dict[str, Any]]:
         """Users with a federated identity link to IdP `alias`."""
         if self.idp(alias) is None:
             return []
         path = f"{self.base}/users"
-        return self._once(("linked", alias), lambda: self.api.get_all(path, idpAlias=alias, briefRepresentation="true"))
+        return self._once(
+            ("linked", alias),
+            lambda: self.api.get_all(path, page=USER_PAGE, idpAlias=alias, briefRepresentation="true"),
+        )
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
@@ -422,7 +481,10 @@ class RealmState:
 
     def policies(self) -> list[dict[str, Any]]:
         """realmctl's client policies on the realm-management resource server (one listing)."""
-        if self.client(self.management_client()) is None:
+        management = self.client(self.management_client())
+        if management is None or not management.get("authorizationServicesEnabled"):
+            # No resource server yet (Keycloak 26.7.3 lists the field only once fine-grained
+            # permissions made one): no policy can exist, so there is nothing to list.
             return []
         return self._once(
             "policies",
@@ -450,11 +512,12 @@ class RealmState:
             known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
             missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
         if missing:
-            total = self._once("users-count", lambda: int(self.api.get(f"{self.base}/users/count") or 0))
-            # Listing costs one request per page of 500; searching, one per name. Take the cheaper,
-            # but never list a realm so large that holding it would be the problem.
-            if total // 500 + 1 < len(missing) and total <= 50_000:
-                for user in self._once("all-users", lambda: self.api.get_all(f"{self.base}/users")):
+            # Listing costs one request per page; searching, one per name. Take the cheaper, but never
+            # list a realm so large that holding it would be the problem. A first page that comes
+            # back short is the whole realm: no count needed (one request where count + page were two).
+            listing = self._list_users(len(missing)) if len(missing) > 1 else None
+            if listing is not None:
+                for user in listing:
                     known[user["username"].lower()] = user
                 for name in missing:
                     self._cache.setdefault(("user-miss", name), True)
@@ -471,6 +534,31 @@ class RealmState:
                 self.fanout(search, missing)
         return {u: known[u] for u in wanted if u in known}
 
+    def _list_users(self, missing: int) -> list[dict[str, Any]] | None:
+        """Every user of the realm (cached as "all-users"), or None where searching the `missing`
+        names one by one is cheaper: the realm fills more pages than there are names to find, or
+        holds more than 50,000 users (holding it would be the problem)."""
+        path = f"{self.base}/users"
+        first: list[dict[str, Any]] = self._once(
+            "users-page-0", lambda: self.api.get(path, first=0, max=USER_PAGE) or []
+        )
+        if len(first) < USER_PAGE:
+            return self._once("all-users", lambda: first)
+        total = self._once("users-count", lambda: int(self.api.get(f"{path}/count") or 0))
+        if total // USER_PAGE + 1 >= missing or total > 50_000:
+            return None
+
+        def rest() -> list[dict[str, Any]]:
+            users, offset = list(first), USER_PAGE
+            while True:
+                batch = self.api.get(path, first=offset, max=USER_PAGE) or []
+                users.extend(batch)
+                if len(batch) < USER_PAGE:
+                    return users
+                offset += USER_PAGE
+
+        return self._once("all-users", rest)
+
     def owned_users(self) -> list[dict[str, Any]]:
         """Users carrying realmctl's marker (one attribute search), so that owned users who left
         the spec can be found without listing the realm."""
@@ -481,7 +569,7 @@ class RealmState:
         if listed is not None:  # the whole realm was listed already: filter it, do not ask again
             return [u for u in listed if "true" in ((u.get("attributes") or {}).get(OWNED_MARKER) or [])]
         path = f"{self.base}/users"
-        return self._once("owned-users", lambda: self.api.get_all(path, q=f"{OWNED_MARKER}:true"))
+        return self._once("owned-users", lambda: self.api.get_all(path, page=USER_PAGE, q=f"{OWNED_MARKER}:true"))
 
     def user_id(self, username: str) -> str | None:
         name = username.lower()

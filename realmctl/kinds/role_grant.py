@@ -12,7 +12,7 @@ from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import Ids, RealmState, mapped_id, mapped_names
+from realmctl.live import Ids, RealmState
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
@@ -70,7 +70,7 @@ class RoleGrantKind(LinkKind):
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         subject, who, container, role = key
         if subject == "group":
-            return {} if role in mapped_names(ctx.state.group_role_mappings(who), container) else None
+            return {} if role in ctx.state.group_role_names(who, container) else None
         username = who if subject == "user" else service_account_username(who)
         return {} if username in ctx.state.role_member_ids(container, role) else None
 
@@ -78,7 +78,9 @@ class RoleGrantKind(LinkKind):
         subject, who, container, role = key
         if subject == "group":
             gid = ctx.state.group_id(who)
-            rid = mapped_id(ctx.state.group_role_mappings(who), container, role)
+            # A mapped role's id is the role's own: the role listing answers it, not a per-group read.
+            mapped = role in ctx.state.group_role_names(who, container)
+            rid = (ctx.state.role(container, role) or {}).get("id") if mapped else None
             return (gid, rid) if gid and rid else None
         username = who if subject == "user" else service_account_username(who)
         uid = ctx.state.role_member_ids(container, role).get(username)
