@@ -200,11 +200,15 @@ def test_the_examples_user_can_get_a_token(
     a, b = unique("realm-a"), unique("realm-b")
     cleanup += [a, b]
     out = probe(real_legacy_keycloak, example_for(a, b, tmp_path))  # the example as it is
-    assert f"ok   token: POST /realms/{b}/protocol/openid-connect/token (password grant" in out, out
+    token_step = (
+        f"ok   token: POST /realms/{b}/protocol/openid-connect/token grant_type=password client_id=realm-b-client"
+    )
+    assert token_step in out and "password=***" in out, out
 
 
 def test_probe_proves_the_exchange(real_legacy_keycloak: KeycloakTarget, cleanup: list[str], tmp_path: Path) -> None:
     a, b = unique("realm-a"), unique("realm-b")
     cleanup += [a, b]
     out = probe(real_legacy_keycloak, spec_for(a, b, tmp_path))
-    assert f"ok   exchange: POST /realms/{a}/protocol/openid-connect/token (token exchange) -> 200" in out, out
+    exchange_step = f"ok   exchange: POST /realms/{a}/protocol/openid-connect/token grant_type=urn:ietf:params:oauth"
+    assert exchange_step in out and f"-> 200 realm {a} token" in out, out
