@@ -257,15 +257,23 @@ class Prober:
             f"exp={exp} ({left}), resource_access.broker.roles={roles}, scope={claims.get('scope')}"
         )
 
-    def broker(self, realm: str, client_id: str, alias: str) -> Probe:
+    def _stored_token_probe(
+        self, realm: str, client_id: str, alias: str, suffix: str = "", rules: tuple[str, ...] = ()
+    ) -> tuple[Probe, str | None, dict[str, Any], str]:
+        """What both stored-token probes start with: the probe, the user's token for `client_id`
+        (None when getting it failed, recorded as a step), its claims and the broker path."""
         via = f" via client {client_id}" if self.options.token is None else ""
-        probe = Probe(f"stored token of {self.who}{via}, realm {realm}, identity provider {alias}", realm=realm)
+        title = f"stored token of {self.who}{via}, realm {realm}, identity provider {alias}{suffix}"
+        probe = Probe(title, realm=realm, rules=rules)
         probe.subjects = {f"client {client_id}", f"identity provider {alias}", f"user {str(self.user).lower()}"}
         access = self.token(probe, realm, client_id)
+        claims = claims_of(access) if access is not None else {}
+        return probe, access, claims, f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
+
+    def broker(self, realm: str, client_id: str, alias: str) -> Probe:
+        probe, access, claims, path = self._stored_token_probe(realm, client_id, alias)
         if access is None:
             return probe
-        claims = claims_of(access)
-        path = f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
         foreign = self.token_findings(realm, claims, f"GET {path}", '400 "Invalid token."')
         roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
         probe.steps.append(Step("claims", "read-token" in roles and not foreign, self.show_claims(realm, claims)))
@@ -278,18 +286,11 @@ class Prober:
 
     def broker_v2(self, realm: str, client_id: str, alias: str) -> Probe:
         """Identity Brokering API v2: the client itself authenticates and hands in the user's token."""
-        via = f" via client {client_id}" if self.options.token is None else ""
-        probe = Probe(
-            f"stored token of {self.who}{via}, realm {realm}, identity provider {alias} (identity-brokering-api v2)",
-            realm=realm,
-            rules=("v2.", "probe."),
+        probe, access, claims, path = self._stored_token_probe(
+            realm, client_id, alias, " (identity-brokering-api v2)", ("v2.", "probe.")
         )
-        probe.subjects = {f"client {client_id}", f"identity provider {alias}", f"user {str(self.user).lower()}"}
-        access = self.token(probe, realm, client_id)
         if access is None:
             return probe
-        claims = claims_of(access)
-        path = f"/realms/{seg(realm)}/broker/{seg(alias)}/token"
         foreign = self.token_findings(realm, claims, f"POST {path}", '400 invalid_token "Invalid token"')
         probe.steps.append(Step("claims", not foreign, self.show_claims(realm, claims)))
         probe.explained_by += foreign
