@@ -4,21 +4,23 @@ so a program can tell why a token was refused without parsing the step's text.
 Runs on the sandbox and on a real Keycloak, like the corpus these tests borrow their specs from.
 """
 
+import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 
 from tests.check.test_corpus import World, exchange, master_token, other_host_token, stored_tokens
-from tests.helpers import Result
+from tests.e2e.test_modern_chains import applied_and_idle, jwt_spec
+from tests.helpers import Admin, Result, env_for, realmctl, unique
 
 CLAIM_KEYS = {"iss", "aud", "azp", "user", "exp", "secondsLeft", "brokerRoles", "scope", "issuer"}
 
 
 def _body(result: Result) -> dict[str, Any]:
-    import json
-
     body: dict[str, Any] = json.loads(result.out)
     return body
 
@@ -153,3 +155,37 @@ def test_an_exchange_shows_the_subject_tokens_and_the_issued_tokens_claims(
         assert f"azp={issued['claims']['azp']}, preferred_username=carol" in issued["text"]
     finally:
         _cleanup(w, w.realm, w.source)
+
+
+def test_a_jwt_grant_shows_the_assertions_and_the_issued_tokens_claims(modern_keycloak: Any, tmp_path: Path) -> None:
+    server = modern_keycloak
+    a, b = unique("pja"), unique("pjb")
+    path = tmp_path / "jwt.yaml"
+    path.write_text(yaml.safe_dump(jwt_spec(a, b)))
+    try:
+        applied_and_idle(server, path)
+        env = env_for(
+            server.url,
+            server.admin_user,
+            server.admin_password,
+            REALMCTL_PROBE_USER="bob",
+            REALMCTL_PROBE_PASSWORD="bob-pw-e2e",
+        )
+        result = realmctl("check", "--probe", "--format", "json", str(path), env=env)
+        assert result.code == 0, result.all
+        body = _body(result)
+        w = World(server, tmp_path)
+        [assertion] = _steps(body, "claims")
+        claims = assertion["claims"]
+        assert claims["issuer"] == {"realm": b, "expected": _issuer(w, b), "verdict": "same"}
+        assert claims["aud"] in (_issuer(w, a), [_issuer(w, a)])  # the grant needs realm A's issuer only
+        _agrees_with_text(assertion)
+        [grant] = _steps(body, "grant")
+        assert grant["ok"] and grant["claims"]["iss"] == _issuer(w, a)
+        assert grant["claims"]["user"] == "alice-a" and grant["claims"]["azp"] == "a-app"
+    finally:
+        if not server.is_sandbox:
+            admin = Admin(server.url, server.admin_user, server.admin_password)
+            for realm in (a, b):
+                with contextlib.suppress(requests.RequestException):
+                    admin.call("DELETE", f"admin/realms/{realm}")
