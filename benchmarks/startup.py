@@ -2,9 +2,11 @@
 interpreter for scale (issues #17 and #19: `--help` and `validate` within 150 ms of CPU).
 
 Run from the repository root: `.venv/bin/python benchmarks/startup.py` (10 runs of each). Options:
-`--runs N`; `--realmctl PATH` (repeatable) to time other checkouts' entry points in the same run,
-their runs interleaved so that the shared machine's load falls on each alike (e.g. main's worktree
-beside this one: before and after); `--compile` to write realmctl's bytecode first. Each command
+`--runs N`; `--realmctl PATH` (repeatable) to time other entry points in the same run, their runs
+interleaved so that the shared machine's load falls on each alike (main's worktree beside this
+one: before and after; or `realmctl` of a venv where a built wheel is installed, as users have
+it); `--compile` to write realmctl's bytecode first. Every command runs in this repository's root
+(the spec path is relative to it). Each command
 runs as a child process; its user+system CPU comes from `getrusage` of the children (microseconds,
 where `/usr/bin/time` rounds to 10 ms). The median is printed beside the minimum and maximum
 because single runs move with the machine's load.
@@ -46,9 +48,11 @@ def row(label: str, samples: list[tuple[float, float]]) -> str:
     return f"| {label} | {statistics.median(cpu):.0f} | {cpu[0]:.0f} | {cpu[-1]:.0f} | {wall:.0f} |"
 
 
-def checkout_of(entry: Path) -> Path:
-    """The repository an entry point `<checkout>/.venv/bin/realmctl` belongs to."""
-    return entry.parents[2] if entry.parent.name == "bin" else ROOT
+def package_of(python: Path) -> Path:
+    """The directory of the realmctl package that `python` imports (a checkout's or a venv's)."""
+    code = "import os, realmctl; print(os.path.dirname(realmctl.__file__))"
+    found = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True, cwd="/")
+    return Path(found.stdout.strip())
 
 
 def main() -> None:
@@ -59,17 +63,18 @@ def main() -> None:
     args = parser.parse_args()
     entries = [Path(e).absolute() for e in args.realmctl or [str(ROOT / ".venv" / "bin" / "realmctl")]]
     commands: list[tuple[str, list[str], Path]] = []
-    for entry in entries:
-        checkout, python = checkout_of(entry), entry.parent / "python"
+    for n, entry in enumerate(entries, 1):
+        python = entry.parent / "python"
+        package = package_of(python)
         if args.compile:
-            subprocess.run([str(python), "-m", "compileall", "-q", str(checkout / "realmctl")], check=True)
-        has = any((checkout / "realmctl").rglob("__pycache__/*.pyc"))
-        print(f"{entry}: realmctl's bytecode {'present' if has else 'absent (compiled on every run)'}")
-        where = f" ({checkout.name})" if len(entries) > 1 else ""
+            subprocess.run([str(python), "-m", "compileall", "-q", str(package)], check=True)
+        has = any(package.rglob("__pycache__/*.pyc"))
+        print(f"[{n}] {entry}: realmctl from {package}, bytecode {'present' if has else 'absent (compiled every run)'}")
+        where = f" [{n}]" if len(entries) > 1 else ""
         commands += [
-            (f"`python -c pass`{where}", [str(python), "-c", "pass"], checkout),
-            (f"`realmctl --help`{where}", [str(entry), "--help"], checkout),
-            (f"`realmctl validate {SPEC}`{where}", [str(entry), "validate", SPEC], checkout),
+            (f"`python -c pass`{where}", [str(python), "-c", "pass"], ROOT),
+            (f"`realmctl --help`{where}", [str(entry), "--help"], ROOT),
+            (f"`realmctl validate {SPEC}`{where}", [str(entry), "validate", SPEC], ROOT),
         ]
     samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in commands}
     load = os.getloadavg()[0]
