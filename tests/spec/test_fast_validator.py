@@ -40,6 +40,26 @@ def test_the_generated_validator_does_not_need_fastjsonschema() -> None:
     assert "import fastjsonschema" not in code and "from fastjsonschema" not in code
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"properties": {"a": {"$ref": "#/$defs/x"}}},
+        {"dependentRequired": {"a": ["b"]}},
+        {"items": [{"type": "string"}]},
+        {"properties": {"a": {"type": "string", "format": "uri"}}},
+    ],
+)
+def test_the_generator_refuses_keywords_the_compiled_check_would_read_otherwise(schema: dict[str, Any]) -> None:
+    """fastjsonschema reads draft-07; a 2020-12 keyword it ignored would make the check lenient."""
+    with pytest.raises(SystemExit, match="the schema uses"):
+        gen_validator.constraints(schema)
+
+
+def test_a_property_named_like_an_annotation_is_kept() -> None:
+    schema = {"type": "object", "description": "x", "properties": {"description": {"type": "string"}}}
+    assert gen_validator.constraints(schema) == {"type": "object", "properties": {"description": {"type": "string"}}}
+
+
 def _corpus() -> list[str]:
     """Every bad spec (files and multi-file directories) and the examples."""
     entries = [p for p in sorted(BAD.iterdir()) if p.is_dir() or p.suffix == ".yaml"]
