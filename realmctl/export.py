@@ -27,6 +27,7 @@ import yaml
 
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api
+from realmctl.kinds import RealmState
 from realmctl.kinds.client import ATTRIBUTES as CLIENT_ATTRIBUTES
 from realmctl.kinds.client import FIELDS as CLIENT_FIELDS
 from realmctl.kinds.client_scope import ATTRIBUTES as SCOPE_ATTRIBUTES
@@ -34,7 +35,7 @@ from realmctl.kinds.idp import FIELDS as IDP_FIELDS
 from realmctl.kinds.idp import FINGERPRINT, is_secret_key
 from realmctl.kinds.mapper import SWITCHES, TYPES, mapper_config
 from realmctl.kinds.role_grant import service_account_username
-from realmctl.live import LINKS_ATTRIBUTE, OWNED_MARKER, RealmState
+from realmctl.live import LINKS_ATTRIBUTE, OWNED_MARKER
 from realmctl.schema import load_schema
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, BUILTIN_SCOPES, builtin_realm_roles
 from realmctl.spec.model import Spec

@@ -88,8 +88,10 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
-class RealmState:
-    """Bulk reads of one realm, each made at most once, with the ids they reveal."""
+class Reader:
+    """What every kind's reads share: single-flight caching, parallel fan-out, the realm
+    representation and realmctl's record in it. Each kind adds its own bulk reads in its file (a
+    subclass of `Reader`), and the registry composes them into `RealmState` (realmctl/kinds)."""
 
     def __init__(self, api: Api, realm: str, owner: str = DEFAULT_OWNER) -> None:
         self.api = api

@@ -18,6 +18,7 @@ from realmctl.kinds.role import RoleKind
 from realmctl.kinds.role_grant import RoleGrantKind
 from realmctl.kinds.scope_mapping import ScopeMappingKind
 from realmctl.kinds.user import UserKind
+from realmctl.live import Reader
 
 #: Every kind realmctl knows. The list's order only breaks ties: creates and updates run in the
 #: topological order of the kinds' `depends_on` (deletes in reverse), see `dependency_order`.
@@ -68,3 +69,9 @@ def dependency_order(kinds: list[Kind]) -> list[Kind]:
 KINDS: list[Kind] = dependency_order(REGISTERED)
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
+
+
+class RealmState(Reader):
+    """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
+    each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask
+    it; each list is fetched at most once per run."""

@@ -21,13 +21,18 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
 3. Add its spec section to `schemas/realmctl.schema.json`, and a fixture case to tests/core.
 """
 
-import copy
-from typing import Any, ClassVar
+from __future__ import annotations
 
-from realmctl.live import OWNED_MARKER, Ids, RealmState
+import copy
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from realmctl.live import OWNED_MARKER, Ids
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.model import Position, Spec
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 class Context:

@@ -5,14 +5,19 @@ when no scope list is sent; declared `defaultClientScopes` are attached by the c
 kind, so an app never silently loses `roles` or `profile`.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str, pick
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 #: Clients Keycloak creates and needs (`admin-permissions`: FGAP v2's resource server).
 PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})

@@ -1,13 +1,18 @@
 """Client scopes: name, protocol, description and the attributes declared (others left alone)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_SCOPES
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 ATTRIBUTES = {
     "includeInTokenScope": "include.in.token.scope",

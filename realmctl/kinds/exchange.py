@@ -5,12 +5,17 @@ realm's users), a client policy naming the clients allowed to exchange, and that
 to the target's permission. Attaching is read-modify-write: policies someone else attached stay.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, Kind, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Live, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 OWNED_DESCRIPTION = "Managed by realmctl: "
 TARGETS = {"idp": "identity provider", "client": "client", "users": "users of the realm"}

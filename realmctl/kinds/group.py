@@ -1,8 +1,15 @@
 """Top-level groups declared in the spec (targets of role grants and memberships)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from realmctl.kinds.base import Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 class GroupKind(Kind):

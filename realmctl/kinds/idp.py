@@ -7,15 +7,20 @@ in the console is invisible behind the mask), and never shown. PUT bodies keep t
 did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.fingerprint import fingerprint, matches
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 FIELDS = {
     "providerId": "providerId",

@@ -1,13 +1,18 @@
 """Identity provider mappers (raw Keycloak form), keyed by IdP alias and mapper name."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map
 from realmctl.kinds.mapper import full_config_changes, owned_config
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 class IdpMapperKind(Kind):

@@ -5,13 +5,18 @@ The User Client Role mapper for `broker` is the one that matters most: it must w
 answers 403 although the user holds broker/read-token (SEMANTICS §4, §5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource, field_changes
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 def owned_config(config: dict[str, str], owned: bool) -> dict[str, str]:

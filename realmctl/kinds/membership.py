@@ -1,10 +1,15 @@
 """Group memberships of declared users (`users.<name>.groups`)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 class MembershipKind(LinkKind):

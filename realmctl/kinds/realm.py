@@ -1,10 +1,15 @@
 """The realm itself: ensured to exist with the declared top-level fields. Never deleted."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 class RealmKind(Kind):

@@ -1,11 +1,16 @@
 """The realm's default and optional client scope lists (what new clients receive)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
 

@@ -1,12 +1,17 @@
 """Roles declared in the spec: realm roles (container "realm") and client roles of declared clients."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:

@@ -8,13 +8,18 @@ linked to it: Keycloak's `addReadTokenRoleOnCreate` reaches only users whose fir
 happens after it was switched on (SEMANTICS §3.5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
 

@@ -4,12 +4,17 @@ For a client with fullScopeAllowed=false these decide which of a user's roles re
 without one for broker/read-token the broker token endpoint answers 403 (SEMANTICS §5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState, mapped_id, mapped_names
+from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
 

@@ -1,12 +1,17 @@
 """Users declared in the spec: ensured to exist; an initial password only when realmctl creates one."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import pick
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
 
