@@ -455,50 +455,6 @@ class Reader:
 
         return self._once(("service-account", client_id), fetch)
 
-    # -- fine-grained permissions (v1) and the realm-management authorization API ----------------
-    def management_client(self) -> str:
-        """The client whose resource server holds FGAP v1 objects (master: `master-realm`)."""
-        return "master-realm" if self.realm == "master" else "realm-management"
-
-    def authz(self) -> str:
-        return f"{self.base}/clients/{self.client_uuid(self.management_client())}/authz/resource-server"
-
-    def fgap_path(self, target: str, name: str) -> str:
-        if target == "idp":
-            return f"{self.base}/identity-provider/instances/{seg(name)}/management/permissions"
-        if target == "client":
-            return f"{self.base}/clients/{self.client_uuid(name)}/management/permissions"
-        return f"{self.base}/users-management-permissions"
-
-    def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
-        """The ManagementPermissionReference of an IdP, a client or the realm's users."""
-        with self._lock:
-            if ("fgap", target, name) in self._cache:  # enabled during this apply
-                cached: dict[str, Any] = self._cache[("fgap", target, name)]
-                return cached
-        exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
-        if not exists or self.realm_rep() is None or (target == "client" and ("client", name) in self.created_ids):
-            return {"enabled": False}
-        return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
-
-    def policies(self) -> list[dict[str, Any]]:
-        """realmctl's client policies on the realm-management resource server (one listing)."""
-        management = self.client(self.management_client())
-        if management is None or not management.get("authorizationServicesEnabled"):
-            # No resource server yet (Keycloak 26.7.3 lists the field only once fine-grained
-            # permissions made one): no policy can exist, so there is nothing to list.
-            return []
-        return self._once(
-            "policies",
-            lambda: (
-                self.api.get_or_none(f"{self.authz()}/policy", name="realmctl-", type="client", first=0, max=1000) or []
-            ),
-        )
-
-    def associated(self, permission_id: str) -> list[dict[str, Any]]:
-        path = f"{self.authz()}/policy/{permission_id}/associatedPolicies"
-        return self._once(("associated", permission_id), lambda: self.api.get(path) or [])
-
     # -- users -------------------------------------------------------------------------------
     def users(self, usernames: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Users by (lower-cased) username, for the names asked: one listing when the realm is

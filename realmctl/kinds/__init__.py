@@ -5,7 +5,7 @@ from realmctl.kinds.client import ClientKind
 from realmctl.kinds.client_access import ClientAccessKind
 from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
-from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, FgapKind
+from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, ExchangeReads, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
 from realmctl.kinds.group import GroupKind
 from realmctl.kinds.idp import IdpKind
@@ -71,7 +71,16 @@ BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
 
 
-class RealmState(Reader):
+class RealmState(ExchangeReads, Reader):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
     each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask
     it; each list is fetched at most once per run."""
+
+
+def missing_reads(kinds: list[Kind]) -> list[str]:
+    """Kinds whose `reads` `RealmState` lacks (a programming error: add the class to its bases)."""
+    return [k.name for k in kinds if not issubclass(RealmState, k.reads)]
+
+
+if missing_reads(KINDS):
+    raise ValueError(f"RealmState lacks the reads of kind(s) {', '.join(missing_reads(KINDS))}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from realmctl.live import OWNED_MARKER, Ids
+from realmctl.live import OWNED_MARKER, Ids, Reader
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.model import Position, Spec
@@ -101,6 +101,9 @@ class Kind:
     name: ClassVar[str]
     title: ClassVar[str]
     depends_on: ClassVar[tuple[str, ...]] = ()
+    #: The kind's bulk reads: a `Reader` subclass in the kind's file, which the registry composes
+    #: into `RealmState` (a kind that reads nothing of its own keeps `Reader`).
+    reads: ClassVar[type[Reader]] = Reader
     link: ClassVar[bool] = False
     recorded: ClassVar[bool] = False
 
