@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import Ids
+from realmctl.live import USER_PAGE, Ids, Reader, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
@@ -28,9 +29,68 @@ def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
 
 
+class RoleGrantReads(Reader):
+    """Reads of who holds a role: a role's direct members (one paged listing per role, not a read
+    per user), a group's roles, and the users linked to an IdP (the read-token backfill)."""
+
+    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
+        """Users holding a role directly (one paged listing per role, not one read per user)."""
+        role = self.role(container, name)
+        if role is None or ("role", container, name) in self.created_ids:
+            return []
+        if container == "realm":
+            path = f"{self.base}/roles/{seg(name)}/users"
+        else:
+            path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
+        return self._once(
+            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        )
+
+    def role_member_ids(self, container: str, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a role's direct members: grants test membership by
+        name often, and an owned grant's recorded identity by id."""
+        return self._once(
+            ("member-ids", container, name),
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
+        )
+
+    def group_role_names(self, name: str, container: str) -> set[str]:
+        """Role names of `container` ("realm" or a clientId) granted to group `name`.
+
+        Keycloak 26.7.3 lists them in the group listing (`briefRepresentation=false`: `realmRoles`,
+        `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
+        only a listing without them (another server) costs the group's role-mappings read.
+        """
+        if ("group", name) in self.created_ids:
+            return set()
+        found = self.group(name)
+        if found is not None and "realmRoles" in found and "clientRoles" in found:
+            names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
+            return set(names or [])
+        return mapped_names(self.group_role_mappings(name), container)
+
+    def group_role_mappings(self, name: str) -> dict[str, Any]:
+        gid = self.group_id(name)
+        if gid is None or ("group", name) in self.created_ids:
+            return {}
+        path = f"{self.base}/groups/{gid}/role-mappings"
+        return self._once(("group-roles", name), lambda: self.api.get(path) or {})
+
+    def linked_users(self, alias: str) -> list[dict[str, Any]]:
+        """Users with a federated identity link to IdP `alias`."""
+        if self.idp(alias) is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once(
+            ("linked", alias),
+            lambda: self.api.get_all(path, page=USER_PAGE, idpAlias=alias, briefRepresentation="true"),
+        )
+
+
 class RoleGrantKind(LinkKind):
     name = "role-grant"
     title = "role grant"
+    reads = RoleGrantReads
     depends_on = ("user", "group", "role", "client")
 
     def describe(self, key: Key) -> str:
