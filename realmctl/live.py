@@ -342,17 +342,6 @@ class Reader:
             ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
         )
 
-    def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
-        """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
-        oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
-        if oid is None or (("client-scope" if owner == "scope" else "client"), name) in self.created_ids:
-            return {}
-        what = "client-scopes" if owner == "scope" else "clients"
-        return self._once(
-            ("scope-mappings", owner, name),
-            lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
-        )
-
     def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
         """Adds or removes one role on a role-mapping or scope-mapping endpoint.
 
