@@ -336,12 +336,6 @@ class Reader:
             return {"id": self.created_ids[("role", container, name)], "name": name}
         return found
 
-    def group_member_ids(self, name: str) -> dict[str, str]:
-        """Lower-cased username -> user id of a group's direct members."""
-        return self._once(
-            ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
-        )
-
     def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
         """Adds or removes one role on a role-mapping or scope-mapping endpoint.
 
@@ -367,15 +361,6 @@ class Reader:
             return []
         path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
         return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
-
-    def group_members(self, name: str) -> list[dict[str, Any]]:
-        gid = self.group_id(name)
-        if gid is None or ("group", name) in self.created_ids:
-            return []
-        path = f"{self.base}/groups/{gid}/members"
-        return self._once(
-            ("group-members", name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
-        )
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
