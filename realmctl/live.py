@@ -356,12 +356,6 @@ class Reader:
             self.api.delete(path, body)
         return str(found["id"])
 
-    def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
-        if self.idp(alias) is None:
-            return []
-        path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
-        return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
-
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
         if uuid is None or ("client", client_id) in self.created_ids:

@@ -9,7 +9,7 @@ from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, Exch
 from realmctl.kinds.federated_link import FederatedLinkKind
 from realmctl.kinds.group import GroupKind
 from realmctl.kinds.idp import IdpKind
-from realmctl.kinds.idp_mapper import IdpMapperKind
+from realmctl.kinds.idp_mapper import IdpMapperKind, IdpMapperReads
 from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind, MembershipReads
 from realmctl.kinds.realm import RealmKind
@@ -71,7 +71,7 @@ BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
 
 
-class RealmState(ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, Reader):
+class RealmState(ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, Reader):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
     each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask
     it; each list is fetched at most once per run."""
