@@ -277,9 +277,6 @@ class Reader:
     def realm_optional_scopes(self) -> list[dict[str, Any]]:
         return self._list("default-optional", "default-optional-client-scopes")
 
-    def realm_roles(self) -> list[dict[str, Any]]:
-        return self._list("roles", "roles", briefRepresentation="false")
-
     def groups(self) -> list[dict[str, Any]]:
         return self._list("groups", "groups", briefRepresentation="false")
 
@@ -318,43 +315,6 @@ class Reader:
     def group_id(self, name: str) -> str | None:
         found = self.group(name)
         return found["id"] if found else self.created_ids.get(("group", name))
-
-    def client_roles(self, client_id: str) -> list[dict[str, Any]]:
-        uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
-            return []
-        return self._once(
-            ("client-roles", client_id),
-            lambda: self.api.get(f"{self.base}/clients/{uuid}/roles", briefRepresentation="false") or [],
-        )
-
-    def role(self, container: str, name: str) -> dict[str, Any] | None:
-        """A realm role (container "realm") or a client role (container = clientId)."""
-        roles = self.realm_roles() if container == "realm" else self.client_roles(container)
-        found = next((r for r in roles if r.get("name") == name), None)
-        if found is None and ("role", container, name) in self.created_ids:
-            return {"id": self.created_ids[("role", container, name)], "name": name}
-        return found
-
-    def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
-        """Adds or removes one role on a role-mapping or scope-mapping endpoint.
-
-        `owner` is the endpoint without its `/realm` or `/clients/{uuid}` tail, e.g.
-        `users/{id}/role-mappings` or `client-scopes/{id}/scope-mappings`. Keycloak needs both the
-        role's id and name; adding a role that is already mapped is harmless, so it may be retried.
-        Returns the role's id (the link's identity is recorded with it).
-        """
-        found = self.role(container, role)
-        if found is None:
-            raise LookupError(f"role {container}/{role} does not exist in realm {self.realm}")
-        tail = "realm" if container == "realm" else f"clients/{self.client_uuid(container)}"
-        path = f"{self.base}/{owner}/{tail}"
-        body = [{"id": found["id"], "name": role}]
-        if add:
-            self.api.post(path, body, idempotent=True)
-        else:
-            self.api.delete(path, body)
-        return str(found["id"])
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.role import RoleReads
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import USER_PAGE, Ids, Reader, mapped_names
+from realmctl.live import USER_PAGE, Ids, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
@@ -29,7 +30,7 @@ def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
 
 
-class RoleGrantReads(Reader):
+class RoleGrantReads(RoleReads):
     """Reads of who holds a role: a role's direct members (one paged listing per role, not a read
     per user), a group's roles, and the users linked to an IdP (the read-token backfill)."""
 
