@@ -17,7 +17,7 @@ from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind
 from realmctl.kinds.role import RoleKind, RoleReads
 from realmctl.kinds.role_grant import RoleGrantKind, RoleGrantReads
 from realmctl.kinds.scope_mapping import ScopeMappingKind, ScopeMappingReads
-from realmctl.kinds.user import UserKind
+from realmctl.kinds.user import UserKind, UserReads
 from realmctl.live import Reader
 
 #: Every kind realmctl knows. The list's order only breaks ties: creates and updates run in the
@@ -71,7 +71,9 @@ BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
 
 
-class RealmState(ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, RoleReads, Reader):
+class RealmState(
+    ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, RoleReads, UserReads, Reader
+):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
     each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask
     it; each list is fetched at most once per run."""
