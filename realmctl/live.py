@@ -271,12 +271,6 @@ class Reader:
     def client_scopes(self) -> list[dict[str, Any]]:
         return self._list("client-scopes", "client-scopes")
 
-    def realm_default_scopes(self) -> list[dict[str, Any]]:
-        return self._list("default-default", "default-default-client-scopes")
-
-    def realm_optional_scopes(self) -> list[dict[str, Any]]:
-        return self._list("default-optional", "default-optional-client-scopes")
-
     def groups(self) -> list[dict[str, Any]]:
         return self._list("groups", "groups", briefRepresentation="false")
 

@@ -13,7 +13,7 @@ from realmctl.kinds.idp_mapper import IdpMapperKind, IdpMapperReads
 from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind, MembershipReads
 from realmctl.kinds.realm import RealmKind
-from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind
+from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind, RealmDefaultScopeReads
 from realmctl.kinds.role import RoleKind, RoleReads
 from realmctl.kinds.role_grant import RoleGrantKind, RoleGrantReads
 from realmctl.kinds.scope_mapping import ScopeMappingKind, ScopeMappingReads
@@ -72,7 +72,15 @@ RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
 
 
 class RealmState(
-    ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, RoleReads, UserReads, Reader
+    ExchangeReads,
+    RoleGrantReads,
+    ScopeMappingReads,
+    MembershipReads,
+    IdpMapperReads,
+    RoleReads,
+    UserReads,
+    RealmDefaultScopeReads,
+    Reader,
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
     each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask

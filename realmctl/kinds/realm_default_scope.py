@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import ApiError
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids
+from realmctl.live import Ids, Reader
 from realmctl.plan import Change, Key, Resource
 
 if TYPE_CHECKING:
@@ -15,9 +15,20 @@ if TYPE_CHECKING:
 PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
 
 
+class RealmDefaultScopeReads(Reader):
+    """The realm's default and optional client scope lists (one listing each)."""
+
+    def realm_default_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-default", "default-default-client-scopes")
+
+    def realm_optional_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-optional", "default-optional-client-scopes")
+
+
 class RealmDefaultScopeKind(LinkKind):
     name = "realm-default-scope"
     title = "realm default client scope"
+    reads = RealmDefaultScopeReads
     depends_on = ("client-scope",)
 
     def describe(self, key: Key) -> str:
