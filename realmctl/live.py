@@ -271,9 +271,6 @@ class Reader:
     def client_scopes(self) -> list[dict[str, Any]]:
         return self._list("client-scopes", "client-scopes")
 
-    def groups(self) -> list[dict[str, Any]]:
-        return self._list("groups", "groups", briefRepresentation="false")
-
     def idps(self) -> list[dict[str, Any]]:
         if self.realm_rep() is None:
             return []
@@ -302,13 +299,6 @@ class Reader:
 
     def idp(self, alias: str) -> dict[str, Any] | None:
         return next((i for i in self.idps() if i.get("alias") == alias), None)
-
-    def group(self, name: str) -> dict[str, Any] | None:
-        return next((g for g in self.groups() if g.get("name") == name), None)
-
-    def group_id(self, name: str) -> str | None:
-        found = self.group(name)
-        return found["id"] if found else self.created_ids.get(("group", name))
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)

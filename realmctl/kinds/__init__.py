@@ -7,7 +7,7 @@ from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, ExchangeReads, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
-from realmctl.kinds.group import GroupKind
+from realmctl.kinds.group import GroupKind, GroupReads
 from realmctl.kinds.idp import IdpKind
 from realmctl.kinds.idp_mapper import IdpMapperKind, IdpMapperReads
 from realmctl.kinds.mapper import MapperKind
@@ -80,6 +80,7 @@ class RealmState(
     RoleReads,
     UserReads,
     RealmDefaultScopeReads,
+    GroupReads,
     Reader,
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads

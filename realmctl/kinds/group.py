@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 
 if TYPE_CHECKING:
     from realmctl.kinds import RealmState
 
 
+class GroupReads(Reader):
+    """The realm's top-level groups (one listing, with their roles) and ids by name."""
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._list("groups", "groups", briefRepresentation="false")
+
+    def group(self, name: str) -> dict[str, Any] | None:
+        return next((g for g in self.groups() if g.get("name") == name), None)
+
+    def group_id(self, name: str) -> str | None:
+        found = self.group(name)
+        return found["id"] if found else self.created_ids.get(("group", name))
+
+
 class GroupKind(Kind):
     name = "group"
     title = "group"
+    reads = GroupReads
     depends_on = ("realm",)
 
     def desired(self, ctx: Context) -> list[Resource]:

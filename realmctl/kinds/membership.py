@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import USER_PAGE, Ids, Reader
+from realmctl.kinds.group import GroupReads
+from realmctl.live import USER_PAGE, Ids
 from realmctl.plan import Change, Key, Resource
 
 if TYPE_CHECKING:
     from realmctl.kinds import RealmState
 
 
-class MembershipReads(Reader):
+class MembershipReads(GroupReads):
     """A group's direct members (one paged listing per group)."""
 
     def group_member_ids(self, name: str) -> dict[str, str]:
