@@ -271,11 +271,6 @@ class Reader:
     def client_scopes(self) -> list[dict[str, Any]]:
         return self._list("client-scopes", "client-scopes")
 
-    def idps(self) -> list[dict[str, Any]]:
-        if self.realm_rep() is None:
-            return []
-        return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
-
     # -- by object ---------------------------------------------------------------------------
     def remember_client(self, client: dict[str, Any]) -> None:
         """Adds a client created during apply to the cached listing."""
@@ -296,9 +291,6 @@ class Reader:
     def scope_id(self, name: str) -> str | None:
         found = self.scope(name)
         return found["id"] if found else self.created_ids.get(("client-scope", name))
-
-    def idp(self, alias: str) -> dict[str, Any] | None:
-        return next((i for i in self.idps() if i.get("alias") == alias), None)
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)

@@ -8,7 +8,7 @@ from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, ExchangeReads, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
 from realmctl.kinds.group import GroupKind, GroupReads
-from realmctl.kinds.idp import IdpKind
+from realmctl.kinds.idp import IdpKind, IdpReads
 from realmctl.kinds.idp_mapper import IdpMapperKind, IdpMapperReads
 from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind, MembershipReads
@@ -81,6 +81,7 @@ class RealmState(
     UserReads,
     RealmDefaultScopeReads,
     GroupReads,
+    IdpReads,
     Reader,
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import ApiError, seg
 from realmctl.kinds.base import Context, Kind, LinkKind
-from realmctl.live import Ids, Reader
+from realmctl.kinds.idp import IdpReads
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Live, Resource
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def _position(ctx: Context, entry: str) -> Any:
     return ctx.where("tokenExchange", entry)
 
 
-class ExchangeReads(Reader):
+class ExchangeReads(IdpReads):
     """Reads of the fine-grained permissions (v1) on the realm-management resource server: the targets'
     permission references, realmctl's client policies, the policies attached to a permission."""
 

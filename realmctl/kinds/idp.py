@@ -15,7 +15,7 @@ from realmctl.fingerprint import fingerprint, matches
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
-from realmctl.live import OWNED_MARKER
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
 
@@ -41,9 +41,22 @@ def is_secret_key(key: str) -> bool:
     return "secret" in key.lower() or "password" in key.lower()
 
 
+class IdpReads(Reader):
+    """The realm's identity providers (one listing) and one by alias."""
+
+    def idps(self) -> list[dict[str, Any]]:
+        if self.realm_rep() is None:
+            return []
+        return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
+
+    def idp(self, alias: str) -> dict[str, Any] | None:
+        return next((i for i in self.idps() if i.get("alias") == alias), None)
+
+
 class IdpKind(Kind):
     name = "identity-provider"
     title = "identity provider"
+    reads = IdpReads
     depends_on = ("client",)  # an exchange IdP reads the secret of a source client made in this run
 
     def desired(self, ctx: Context) -> list[Resource]:

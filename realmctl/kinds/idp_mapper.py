@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING, Any
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map
+from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.mapper import full_config_changes, owned_config
-from realmctl.live import OWNED_MARKER, Reader
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
 
 if TYPE_CHECKING:
     from realmctl.kinds import RealmState
 
 
-class IdpMapperReads(Reader):
+class IdpMapperReads(IdpReads):
     """An identity provider's mappers (one read per IdP)."""
 
     def idp_mappers(self, alias: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, LinkKind
 from realmctl.kinds.group import GroupReads
+from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.role import RoleReads
 from realmctl.kinds.scope_mapping import role_refs
 from realmctl.live import USER_PAGE, Ids, mapped_names
@@ -31,7 +32,7 @@ def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
 
 
-class RoleGrantReads(RoleReads, GroupReads):
+class RoleGrantReads(RoleReads, GroupReads, IdpReads):
     """Reads of who holds a role: a role's direct members (one paged listing per role, not a read
     per user), a group's roles, and the users linked to an IdP (the read-token backfill)."""
 
