@@ -268,9 +268,6 @@ class Reader:
     def clients(self) -> list[dict[str, Any]]:
         return self._list("clients", "clients")
 
-    def client_scopes(self) -> list[dict[str, Any]]:
-        return self._list("client-scopes", "client-scopes")
-
     # -- by object ---------------------------------------------------------------------------
     def remember_client(self, client: dict[str, Any]) -> None:
         """Adds a client created during apply to the cached listing."""
@@ -284,13 +281,6 @@ class Reader:
     def client_uuid(self, client_id: str) -> str | None:
         found = self.client(client_id)
         return found["id"] if found else self.created_ids.get(("client", client_id))
-
-    def scope(self, name: str) -> dict[str, Any] | None:
-        return next((s for s in self.client_scopes() if s.get("name") == name), None)
-
-    def scope_id(self, name: str) -> str | None:
-        found = self.scope(name)
-        return found["id"] if found else self.created_ids.get(("client-scope", name))
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)

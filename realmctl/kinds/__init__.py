@@ -3,7 +3,7 @@
 from realmctl.kinds.base import Kind
 from realmctl.kinds.client import ClientKind
 from realmctl.kinds.client_access import ClientAccessKind
-from realmctl.kinds.client_scope import ClientScopeKind
+from realmctl.kinds.client_scope import ClientScopeKind, ClientScopeReads
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, ExchangeReads, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
@@ -82,6 +82,7 @@ class RealmState(
     RealmDefaultScopeReads,
     GroupReads,
     IdpReads,
+    ClientScopeReads,
     Reader,
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
-from realmctl.live import OWNED_MARKER
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_SCOPES
@@ -21,9 +21,24 @@ ATTRIBUTES = {
 }
 
 
+class ClientScopeReads(Reader):
+    """The realm's client scopes (one listing, with their protocol mappers) and ids by name."""
+
+    def client_scopes(self) -> list[dict[str, Any]]:
+        return self._list("client-scopes", "client-scopes")
+
+    def scope(self, name: str) -> dict[str, Any] | None:
+        return next((s for s in self.client_scopes() if s.get("name") == name), None)
+
+    def scope_id(self, name: str) -> str | None:
+        found = self.scope(name)
+        return found["id"] if found else self.created_ids.get(("client-scope", name))
+
+
 class ClientScopeKind(Kind):
     name = "client-scope"
     title = "client scope"
+    reads = ClientScopeReads
     depends_on = ("realm",)
 
     def desired(self, ctx: Context) -> list[Resource]:

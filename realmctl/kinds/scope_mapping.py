@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, Reader, mapped_id, mapped_names
+from realmctl.kinds.client_scope import ClientScopeReads
+from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
@@ -28,7 +29,7 @@ def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
     return pairs
 
 
-class ScopeMappingReads(Reader):
+class ScopeMappingReads(ClientScopeReads):
     """The role scope mappings of a client scope or a client (one read per owner)."""
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
