@@ -1,8 +1,11 @@
-"""Live state of one realm, read in bulk and cached, shared by every kind.
+"""What every kind's reads share: one realm's reader machinery, and realmctl's record of its links.
 
-Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
-run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Creates made during apply
-are recorded here, so later changes find the new ids without another read.
+Kinds never fetch an object on their own: each declares its bulk reads in its own file, as a
+subclass of `Reader` (e.g. `ClientReads` in realmctl/kinds/client.py), and the registry composes
+them into `RealmState`. `Reader` fetches each list once per run (single-flight, even across
+threads), fans independent reads out in parallel, and holds the realm representation with the
+record (LINKS_ATTRIBUTE) that ownership reads. Creates made during apply are recorded here, so
+later changes find the new ids without another read.
 """
 
 import json
@@ -11,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from realmctl.keycloak.session import Api, NotFound, seg
+from realmctl.keycloak.session import Api, seg
 from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
 
 T = TypeVar("T")
@@ -264,34 +267,3 @@ class Reader:
         if not self.exists or self.realm_rep() is None:
             return []
         return self._once(key, lambda: self.api.get(f"{self.base}/{path}", **params) or [])
-
-    def clients(self) -> list[dict[str, Any]]:
-        return self._list("clients", "clients")
-
-    # -- by object ---------------------------------------------------------------------------
-    def remember_client(self, client: dict[str, Any]) -> None:
-        """Adds a client created during apply to the cached listing."""
-        with self._lock:
-            clients = [c for c in self.clients() if c.get("clientId") != client.get("clientId")]
-            self._cache["clients"] = [*clients, client]
-
-    def client(self, client_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
-
-    def client_uuid(self, client_id: str) -> str | None:
-        found = self.client(client_id)
-        return found["id"] if found else self.created_ids.get(("client", client_id))
-
-    def service_account_user(self, client_id: str) -> dict[str, Any] | None:
-        uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
-            return None
-
-        def fetch() -> dict[str, Any] | None:
-            try:
-                result: dict[str, Any] | None = self.api.get(f"{self.base}/clients/{uuid}/service-account-user")
-                return result
-            except NotFound:
-                return None
-
-        return self._once(("service-account", client_id), fetch)

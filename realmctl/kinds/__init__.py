@@ -3,22 +3,21 @@
 from realmctl.kinds.base import Kind
 from realmctl.kinds.client import ClientKind
 from realmctl.kinds.client_access import ClientAccessKind
-from realmctl.kinds.client_scope import ClientScopeKind, ClientScopeReads
+from realmctl.kinds.client_scope import ClientScopeKind
 from realmctl.kinds.client_scope_link import ClientScopeLinkKind
 from realmctl.kinds.exchange import ExchangeAttachKind, ExchangePolicyKind, ExchangeReads, FgapKind
 from realmctl.kinds.federated_link import FederatedLinkKind
-from realmctl.kinds.group import GroupKind, GroupReads
-from realmctl.kinds.idp import IdpKind, IdpReads
+from realmctl.kinds.group import GroupKind
+from realmctl.kinds.idp import IdpKind
 from realmctl.kinds.idp_mapper import IdpMapperKind, IdpMapperReads
 from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind, MembershipReads
 from realmctl.kinds.realm import RealmKind
 from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind, RealmDefaultScopeReads
-from realmctl.kinds.role import RoleKind, RoleReads
+from realmctl.kinds.role import RoleKind
 from realmctl.kinds.role_grant import RoleGrantKind, RoleGrantReads
 from realmctl.kinds.scope_mapping import ScopeMappingKind, ScopeMappingReads
 from realmctl.kinds.user import UserKind, UserReads
-from realmctl.live import Reader
 
 #: Every kind realmctl knows. The list's order only breaks ties: creates and updates run in the
 #: topological order of the kinds' `depends_on` (deletes in reverse), see `dependency_order`.
@@ -72,18 +71,7 @@ RANK: dict[str, int] = {k.name: i for i, k in enumerate(KINDS)}
 
 
 class RealmState(
-    ExchangeReads,
-    RoleGrantReads,
-    ScopeMappingReads,
-    MembershipReads,
-    IdpMapperReads,
-    RoleReads,
-    UserReads,
-    RealmDefaultScopeReads,
-    GroupReads,
-    IdpReads,
-    ClientScopeReads,
-    Reader,
+    ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, UserReads, RealmDefaultScopeReads
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
     each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.keycloak.session import NotFound
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str, pick
-from realmctl.live import OWNED_MARKER
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
@@ -58,9 +59,45 @@ def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+class ClientReads(Reader):
+    """The realm's clients (one listing, kept current as apply creates clients), ids by clientId, and
+    a client's service-account user."""
+
+    def clients(self) -> list[dict[str, Any]]:
+        return self._list("clients", "clients")
+
+    def remember_client(self, client: dict[str, Any]) -> None:
+        """Adds a client created during apply to the cached listing."""
+        with self._lock:
+            clients = [c for c in self.clients() if c.get("clientId") != client.get("clientId")]
+            self._cache["clients"] = [*clients, client]
+
+    def client(self, client_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
+
+    def client_uuid(self, client_id: str) -> str | None:
+        found = self.client(client_id)
+        return found["id"] if found else self.created_ids.get(("client", client_id))
+
+    def service_account_user(self, client_id: str) -> dict[str, Any] | None:
+        uuid = self.client_uuid(client_id)
+        if uuid is None or ("client", client_id) in self.created_ids:
+            return None
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                result: dict[str, Any] | None = self.api.get(f"{self.base}/clients/{uuid}/service-account-user")
+                return result
+            except NotFound:
+                return None
+
+        return self._once(("service-account", client_id), fetch)
+
+
 class ClientKind(Kind):
     name = "client"
     title = "client"
+    reads = ClientReads
     depends_on = ("realm-default-scope",)  # a new client takes the realm's default scopes as they are
 
     def desired(self, ctx: Context) -> list[Resource]:

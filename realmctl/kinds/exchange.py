@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import ApiError, seg
 from realmctl.kinds.base import Context, Kind, LinkKind
+from realmctl.kinds.client import ClientReads
 from realmctl.kinds.idp import IdpReads
 from realmctl.live import Ids
 from realmctl.plan import Change, Key, Live, Resource
@@ -30,7 +31,7 @@ def _position(ctx: Context, entry: str) -> Any:
     return ctx.where("tokenExchange", entry)
 
 
-class ExchangeReads(IdpReads):
+class ExchangeReads(ClientReads, IdpReads):
     """Reads of the fine-grained permissions (v1) on the realm-management resource server: the targets'
     permission references, realmctl's client policies, the policies attached to a permission."""
 

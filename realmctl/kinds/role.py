@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER, Reader
+from realmctl.kinds.client import ClientReads
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
 
@@ -21,7 +22,7 @@ def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
     return {name: dict(value or {}) for name, value in (spec or {}).items()}
 
 
-class RoleReads(Reader):
+class RoleReads(ClientReads):
     """Realm roles and a client's roles (one listing each), and the role (un)mapping call that scope
     mappings and role grants share (Keycloak needs the role's id and name)."""
 

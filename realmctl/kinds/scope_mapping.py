@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.client import ClientReads
 from realmctl.kinds.client_scope import ClientScopeReads
 from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
@@ -29,7 +30,7 @@ def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
     return pairs
 
 
-class ScopeMappingReads(ClientScopeReads):
+class ScopeMappingReads(ClientScopeReads, ClientReads):
     """The role scope mappings of a client scope or a client (one read per owner)."""
 
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
