@@ -24,6 +24,8 @@ T = TypeVar("T")
 LINKS_ATTRIBUTE = "realmctl.links"
 #: Marker on objects realmctl created (attribute, config key or role attribute, by kind).
 OWNED_MARKER = "realmctl.managed"
+#: Prefix of the config keys beside an IdP secret that hold its fingerprint (realmctl/kinds/idp.py).
+FINGERPRINT = "realmctl.fingerprint."
 
 #: Page size of user listings (users, role and group members). Keycloak 26.7.3 answers `max=2000`
 #: on these in full (checked with 1,100 users), so 1,000 halves the pages of the former 500.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.inverse import RealmExport
 from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 
@@ -26,11 +27,29 @@ class GroupReads(Reader):
         return found["id"] if found else self.created_ids.get(("group", name))
 
 
+def exported_groups(ex: RealmExport) -> list[dict[str, Any]]:
+    """The top-level groups this export declares (sorted by name)."""
+    if "groups" not in ex.kinds:
+        return []
+    return sorted(ex.state.groups(), key=lambda g: g["name"])
+
+
 class GroupKind(Kind):
     name = "group"
     title = "group"
     reads = GroupReads
     depends_on = ("realm",)
+    export_as = "groups"
+    export_section = "groups"
+
+    def export(self, ex: RealmExport) -> None:
+        """The top-level group names (subgroups are noted, not exported)."""
+        groups = exported_groups(ex)
+        if groups:
+            ex.spec["groups"] = [g["name"] for g in groups]
+        nested = [g["name"] for g in groups if g.get("subGroupCount") or g.get("subGroups")]
+        if nested:
+            ex.note(f"subgroups of {', '.join(nested)} are not exported (the spec declares top-level groups)")
 
     def desired(self, ctx: Context) -> list[Resource]:
         return [

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.client import ClientReads
+from realmctl.kinds.inverse import RealmExport, roles_section
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
@@ -72,12 +73,26 @@ class RoleKind(Kind):
     title = "role"
     reads = RoleReads
     depends_on = ("client",)
+    export_as = "roles"
+    export_section = "roles"
     # Recorded (with the role's id) so that the roles of clients that no longer declare any need no
     # read to find; ownership itself is the marker attribute on the role, which Keycloak keeps.
     recorded = True
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"realm role {key[1]}" if key[0] == "realm" else f"client role {key[0]}/{key[1]}"
+
+    def export(self, ex: RealmExport) -> None:
+        """The realm roles, with their descriptions (composites are noted, not exported)."""
+        if "roles" not in ex.kinds:
+            return
+        builtin = builtin_realm_roles(ex.realm)
+        roles = [r for r in ex.state.realm_roles() if ex.builtins or r["name"] not in builtin]
+        composite = sorted(r["name"] for r in roles if r.get("composite"))
+        if composite:
+            ex.note(f"realm role(s) {', '.join(composite)} are composite; their composites are not exported")
+        if roles:
+            ex.spec["roles"] = roles_section(roles)
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

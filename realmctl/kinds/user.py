@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, Kind, is_owned
 from realmctl.kinds.convert import pick
+from realmctl.kinds.inverse import RealmExport, clean_map
 from realmctl.live import OWNED_MARKER, USER_PAGE, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView
@@ -105,17 +107,70 @@ class UserReads(Reader):
         found = self.users([name]).get(name)
         return found["id"] if found else None
 
+    def all_users(self) -> list[dict[str, Any]]:
+        """Every user of the realm, in full: the one listing only `export --kinds users` needs."""
+        if self.realm_rep() is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once("export-users", lambda: self.api.get_all(path, briefRepresentation="false"))
+
+
+def exported_users(ex: RealmExport) -> list[dict[str, Any]]:
+    """The users this export declares; service-account users belong to their client.
+
+    Without the users kind, the users realmctl itself created are still exported: they are in
+    its record of what it owns, so a spec without them would plan their deletion."""
+    if "users" not in ex.kinds:
+        owned = {key[0].lower() for key in ex.state.recorded("user") if key}
+        if not owned:
+            return []
+        found = ex.state.users(owned)
+        return sorted(found.values(), key=lambda u: u["username"])
+    people = [u for u in ex.state.all_users() if not u.get("serviceAccountClientId")]
+    return sorted(people, key=lambda u: u["username"])
+
 
 class UserKind(Kind):
     name = "user"
     title = "user"
     reads = UserReads
     depends_on = ("realm",)
+    export_as = "users"
+    export_default = False
+    export_section = "users"
     # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
     # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
     # record says which users realmctl created, by username and id (a namesake made by hand after
     # a deletion has another id, and is not realmctl's).
     recorded = True
+
+    def export(self, ex: RealmExport) -> None:
+        """The users with their fields, attributes and top-level group memberships."""
+        users = exported_users(ex)
+        if not users:
+            return
+        # Memberships belong to the user: read from every top-level group, exported or not.
+        members: dict[str, list[str]] = defaultdict(list)
+        for group in ex.state.groups():
+            for member in ex.state.group_members(group["name"]):
+                members[member["username"].lower()].append(group["name"])
+        out: dict[str, Any] = {}
+        for user in users:
+            entry: dict[str, Any] = {}
+            for name in FIELDS:
+                if user.get(name) not in (None, ""):
+                    entry[name] = user[name]
+            attributes: dict[str, Any] = {}
+            for name, value in clean_map(user.get("attributes")).items():
+                values = list(dict.fromkeys(v for v in (value if isinstance(value, list) else [value]) if v))
+                if values:
+                    attributes[name] = values[0] if len(values) == 1 else values
+            if attributes:
+                entry["attributes"] = dict(sorted(attributes.items()))
+            if members.get(user["username"].lower()):
+                entry["groups"] = sorted(members[user["username"].lower()])
+            out[user["username"]] = entry
+        ex.spec["users"] = out
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
