@@ -1,5 +1,8 @@
 """The registry of resource kinds, one module each (see realmctl/kinds/base.py on adding one)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from realmctl.kinds.base import Kind
 from realmctl.kinds.client import ClientKind
 from realmctl.kinds.client_access import ClientAccessKind
@@ -85,3 +88,30 @@ def missing_reads(kinds: list[Kind]) -> list[str]:
 
 if missing_reads(KINDS):
     raise ValueError(f"RealmState lacks the reads of kind(s) {', '.join(missing_reads(KINDS))}")
+
+
+@contextmanager
+def registered(*kinds: Kind) -> Iterator[None]:
+    """The registry with `kinds` added, for the duration (a test's own kind): `REGISTERED`,
+    `KINDS`, `BY_NAME` and `RANK` change in place, so every module that imported them sees the
+    kind, and are restored afterwards. A kind added so reads through `RealmState`'s shared
+    single-flight (`_once`) in its own file: its `reads` must already be part of `RealmState`."""
+    saved = list(REGISTERED)
+    REGISTERED.extend(kinds)
+    try:
+        _rebuild()
+        yield
+    finally:
+        REGISTERED[:] = saved
+        _rebuild()
+
+
+def _rebuild() -> None:
+    ordered = dependency_order(REGISTERED)
+    if missing_reads(ordered):
+        raise ValueError(f"RealmState lacks the reads of kind(s) {', '.join(missing_reads(ordered))}")
+    KINDS[:] = ordered
+    BY_NAME.clear()
+    BY_NAME.update((k.name, k) for k in ordered)
+    RANK.clear()
+    RANK.update((k.name, i) for i, k in enumerate(ordered))
