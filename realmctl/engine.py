@@ -18,9 +18,9 @@ from realmctl import ownership
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.gather import Snapshot, gather
 from realmctl.keycloak.session import Api, Transient
-from realmctl.kinds import BY_NAME, RANK
+from realmctl.kinds import BY_NAME, RANK, RealmState
 from realmctl.kinds.base import Kind
-from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_record, record_entry
+from realmctl.live import LINKS_ATTRIBUTE, parse_record, record_entry
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, Resource, created_fields
 from realmctl.spec.model import Spec
 from realmctl.spec.secrets import Secret, looks_secret

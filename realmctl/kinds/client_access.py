@@ -8,12 +8,17 @@ hold aliases realmctl did not add: each (client, chain, alias) is a link, added 
 read-modify-write of the client that keeps the other aliases.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.chains import ATTRIBUTES
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 SEPARATOR = "##"
 WHAT = {"stored-tokens": "read stored tokens of", "jwt-grant": "accept JWT Authorization Grant assertions from"}

@@ -1,11 +1,16 @@
 """Client scopes attached to clients as default or optional. Attachments not declared stay."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes"}
 
