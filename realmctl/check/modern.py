@@ -43,6 +43,10 @@ def stored_apis(spec: Spec, caps: Capabilities) -> dict[tuple[str, str], str | N
     }
 
 
+def pinned_jwt(spec: Spec, realm: str, name: str) -> bool:
+    return bool(spec.realms[realm]["tokenExchange"][name].get("method") == JWT)
+
+
 def compiled_view(spec: Spec, api: Api) -> Spec:
     """The spec as the v1 rules should see it on this server: `storedTokens` entries compiled
     (v1: the role, scope and grants they stand for) and JWT-grant exchange entries removed."""
@@ -54,7 +58,7 @@ def compiled_view(spec: Spec, api: Api) -> Spec:
     for realm, declared in realms.items():
         chains.stored_tokens(realm, declared)
     for (realm, name), method in exchange_methods(spec, caps).items():
-        if method == JWT:
+        if method == JWT or pinned_jwt(spec, realm, name):
             del realms[realm]["tokenExchange"][name]
     return dataclasses.replace(spec, realms=realms)
 
@@ -71,7 +75,8 @@ def check(spec: Spec, api: Api, facts: dict[str, Facts]) -> tuple[list[Finding],
     if caps.broker_api == "v2":
         out += _v1_chain_on_v2(spec, facts)
     for (realm, name), method in exchange_methods(spec, caps).items():
-        if method != JWT or facts[realm].state.realm_rep() is None:
+        # A pinned grant on a server that has it off is judged here too (jwt.feature-off).
+        if (method != JWT and not pinned_jwt(spec, realm, name)) or facts[realm].state.realm_rep() is None:
             continue
         entry = spec.realms[realm]["tokenExchange"][name]
         out += _jwt(spec, caps, realm, name, entry, facts)
