@@ -391,3 +391,67 @@ def test_the_cross_realm_intent_goes_through_legacy_exchange_on_a_legacy_server(
     )
     assert exchanged.status_code == 200, exchanged.text
     assert claims(exchanged.json()["access_token"])["iss"] == f"{server.url}/realms/{a}"
+
+
+# --- a public requester: legacy exchange lets it in, the JWT Authorization Grant does not ----------------
+def public_requester_spec(a: str, b: str, method: str | None) -> dict[str, Any]:
+    spec = jwt_spec(a, b)
+    spec["realms"][a]["clients"]["a-app"] = {"publicClient": True}
+    if method:
+        spec["realms"][a]["tokenExchange"]["from-b"]["method"] = method
+    return spec
+
+
+def test_a_public_requester_is_valid_for_legacy_exchange_and_exchanges(
+    legacy_keycloak: KeycloakTarget, legacy_realms: list[str], tmp_path: Path
+) -> None:
+    """Real 26.7.3 legacy exchange lets a public client exchange (200, no client authentication):
+    `validate` warns about the open door instead of refusing, and the chain is applied and works."""
+    server = legacy_keycloak
+    a, b = unique("lpa"), unique("lpb")
+    legacy_realms += [a, b]
+    path = tmp_path / "public.yaml"
+    path.write_text(yaml.safe_dump(public_requester_spec(a, b, "legacy-exchange")))
+
+    valid = realmctl("validate", str(path))
+    assert valid.code == 0, valid.all
+    assert "warning: exchange policy `from-b` lets client `a-app` exchange tokens, and `a-app` is public" in valid.out
+    applied_and_idle(server, path)
+    subject = requests.post(
+        f"{server.url}/realms/{b}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
+        | {"username": "bob", "password": "bob-pw-e2e", "scope": "openid"},
+        timeout=30,
+    )
+    assert subject.status_code == 200, subject.text
+    exchanged = requests.post(
+        f"{server.url}/realms/{a}/protocol/openid-connect/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": "a-app",  # public: no secret
+            "subject_token": subject.json()["access_token"],
+            "subject_issuer": "realm-b",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        },
+        timeout=30,
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    assert claims(exchanged.json()["access_token"])["azp"] == "a-app"
+
+
+def test_a_public_requester_is_refused_for_the_jwt_grant(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """The grant needs a confidential client: pinned, `validate` refuses it; unpinned, `validate`
+    warns and `plan` on a server without legacy exchange (where the grant is chosen) refuses it."""
+    a, b = unique("jpa"), unique("jpb")
+    pinned, unpinned = tmp_path / "pinned.yaml", tmp_path / "unpinned.yaml"
+    pinned.write_text(yaml.safe_dump(public_requester_spec(a, b, "jwt-authorization-grant")))
+    unpinned.write_text(yaml.safe_dump(public_requester_spec(a, b, None)))
+
+    refused = realmctl("validate", str(pinned))
+    assert refused.code == 1 and '"Public client not allowed to use authorization grant"' in refused.out, refused.all
+    warned = realmctl("validate", str(unpinned))
+    assert warned.code == 0 and "which refuses public clients (plan says so)" in warned.out, warned.all
+    plan = run(modern, "plan", str(unpinned))
+    assert plan.code != 0 and "client 'a-app' is public" in plan.all, plan.all
