@@ -455,3 +455,40 @@ def test_a_public_requester_is_refused_for_the_jwt_grant(
     assert warned.code == 0 and "which refuses public clients (plan says so)" in warned.out, warned.all
     plan = run(modern, "plan", str(unpinned))
     assert plan.code != 0 and "client 'a-app' is public" in plan.all, plan.all
+
+
+# --- a v1 chain wired by hand, in a realm made on a v2 server --------------------------------------------
+def test_a_v1_chain_by_hand_in_a_realm_without_broker_client_is_a_plan_error(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """broker/read-token named by hand (no storedTokens entry) in an existing realm that has no `broker`
+    client: `plan` names the cause from the client listing it reads anyway (no serverinfo request),
+    instead of `apply` failing half-way with "role broker/read-token does not exist"."""
+    server, admin = modern, LongAdmin(modern)
+    realm = unique("v1h")
+    realms.append(realm)
+    app = {"publicClient": False, "secret": APP_SECRET, "directAccessGrants": True}
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({"version": 1, "realms": {realm: {"clients": {"my-app": app}}}}))
+    applied_and_idle(server, base)
+    idp = {"providerId": "oidc", "storeToken": True, "storedTokensReadable": True, "config": {"clientId": "x"}}
+    v1 = {
+        "identityProviders": {ALIAS: idp},
+        "clients": {"my-app": app},
+        "users": {"alice": {"email": "alice@example.com", "firstName": "Alice", "lastName": "A"}},
+        "roleGrants": [{"users": ["alice"], "clientRoles": {"broker": ["read-token"]}}],
+    }
+    path = tmp_path / "v1.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "realms": {realm: v1}}))
+
+    if server.is_sandbox:
+        admin.reset_requests()
+    plan = run(server, "plan", str(path))
+    assert plan.code == 1, plan.all
+    assert f"realm {realm} wires stored-token reading for the Identity Brokering API v1" in plan.all
+    assert "has no `broker` client, so broker/read-token does not exist" in plan.all
+    if server.is_sandbox:
+        assert not [e for e in admin.requests()["log"] if "serverinfo" in e["path"]]
+    applied = run(server, "apply", "--yes", str(path))
+    assert applied.code == 1 and "has no `broker` client" in applied.all, applied.all
+    assert admin.get(f"admin/realms/{realm}/users", username="alice", exact="true") == []  # nothing written
