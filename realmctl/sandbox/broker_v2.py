@@ -89,7 +89,13 @@ def retrieve(req: Request) -> Response:
         raise _fail(400, "token_expired", "No token stored.")
     if link.token is None:  # 26.7.3: a link the IdP gave no stored token to is "not linked" for v2
         raise _fail(400, "not_linked", "identity provider is not linked")
-    return Response(200, answer(json.loads(link.token)), {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    stored = json.loads(link.token)
+    expiration = stored.get("accessTokenExpiration")
+    if isinstance(expiration, int | float) and expiration < time.time() and not stored.get("refresh_token"):
+        # 26.7.3 refreshes an expired token with the stored refresh token (the sandbox makes no
+        # outbound request, so it returns the stored one); without a refresh token it refuses.
+        raise _fail(400, "token_expired", "linked token is expired")
+    return Response(200, answer(stored), {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def answer(stored: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ expects `check` to name it and the server to refuse with the text the rule quote
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import yaml
 
 from tests.brokered_login import brokered_login
 from tests.conftest import KeycloakTarget
-from tests.e2e.conftest import LongAdmin, deleting, make_upstream
+from tests.e2e.conftest import BROKER_CLIENT, LongAdmin, deleting, make_upstream
 from tests.helpers import Admin, env_for, realmctl, unique
 
 ALIAS = "azure"
@@ -492,3 +493,78 @@ def test_a_v1_chain_by_hand_in_a_realm_without_broker_client_is_a_plan_error(
     applied = run(server, "apply", "--yes", str(path))
     assert applied.code == 1 and "has no `broker` client" in applied.all, applied.all
     assert admin.get(f"admin/realms/{realm}/users", username="alice", exact="true") == []  # nothing written
+
+
+# --- an expired stored token without a refresh token: what each API answers, and what check says ---------
+@pytest.mark.parametrize("target", ["modern_keycloak", "legacy_keycloak"])
+def test_an_expired_stored_token_without_refresh_token(target: str, request: Any, tmp_path: Path) -> None:
+    """Observed on real 26.7.3 with upstream access tokens of 10 s: when the IdP returned no refresh
+    token, the v1 GET answers 200 with the expired token as it was, and the v2 POST 400 token_expired
+    "linked token is expired" (with a refresh token both refresh it). `upkeep.no-refresh-token` says
+    which, for the API the server runs."""
+    server: KeycloakTarget = request.getfixturevalue(target)
+    made = request.getfixturevalue("legacy_realms" if target == "legacy_keycloak" else "realms")
+    admin, realm = LongAdmin(server), unique("exp")
+    v2 = server.profile == "modern"
+    if server.is_sandbox:
+        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
+    else:
+        upstream = make_upstream(server, realm, ALIAS)
+        made.append(upstream.realm)
+        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+        admin.put(f"admin/realms/{upstream.realm}", {"realm": upstream.realm, "accessTokenLifespan": 10})
+        broker = admin.client(upstream.realm, BROKER_CLIENT) or {}
+        broker["attributes"] = {**(broker.get("attributes") or {}), "use.refresh.tokens": "false"}
+        admin.put(f"admin/realms/{upstream.realm}/clients/{broker['id']}", broker)
+        idp = {"providerId": "oidc", "trustEmail": True, "config": upstream.idp_config()}
+    made.append(realm)
+    path = tmp_path / "stored.yaml"
+    path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
+    applied_and_idle(server, path)
+
+    if server.is_sandbox:
+        login = {"subject": "upstream-alice", "username": "alice", "email": "alice@example.com"}
+        login["token"] = {"access_token": "upstream-expiring", "token_type": "Bearer", "expires_in": 1}  # type: ignore[assignment]
+        admin.post(f"sandbox/realms/{realm}/broker/{ALIAS}/login", login)
+        uid = admin.get(f"admin/realms/{realm}/users", username="alice", exact="true")[0]["id"]
+        admin.put(f"admin/realms/{realm}/users/{uid}/reset-password", {"type": "password", "value": "alice-pw"})
+        token = requests.post(
+            f"{server.url}/realms/{realm}/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "my-app", "client_secret": APP_SECRET}
+            | {"username": "alice", "password": "alice-pw"},
+            timeout=30,
+        ).json()["access_token"]
+        time.sleep(2)
+    else:
+        token = brokered_login(
+            server.url, realm, "my-app", APP_SECRET, REDIRECT, ALIAS, "alice", "alice-up"
+        ).access_token
+        time.sleep(12)
+
+    if v2:
+        answer = read_v2(server, realm, token)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"error": "token_expired", "error_description": "linked token is expired"},
+        ), answer.text
+    else:
+        answer = requests.get(
+            f"{server.url}/realms/{realm}/broker/{ALIAS}/token",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and "refresh_token" not in answer.json(), answer.text
+        if not server.is_sandbox:  # the sandbox's stored access token is not a JWT
+            assert claims(answer.json()["access_token"])["exp"] < time.time()  # returned as it was, expired
+    checked = run(server, "check", str(path))
+    assert "upkeep.no-refresh-token" in checked.out, checked.all
+    said = " ".join(checked.out.split())
+    if v2:
+        assert (
+            f'POST /realms/{realm}/broker/{ALIAS}/token then answers 400 token_expired "linked token is expired"'
+            in said
+        )
+    else:
+        assert (
+            f"GET /realms/{realm}/broker/{ALIAS}/token keeps returning it as it was, expired (Keycloak 26.7.3" in said
+        )
