@@ -34,6 +34,7 @@ JWT_SETTINGS = {
     "maxAssertionAge": "jwtAuthorizationGrantMaxAllowedAssertionExpiration",
     "signatureAlgorithm": "jwtAuthorizationGrantAssertionSignatureAlg",
     "allowedClockSkew": "jwtAuthorizationGrantAllowedClockSkew",
+    "limitAccessTokenExp": "jwtAuthorizationGrantLimitAccessTokenExp",
 }
 #: Client attributes per chain: (switch, IdP aliases joined by `##`).
 ATTRIBUTES = {

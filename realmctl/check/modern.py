@@ -10,6 +10,7 @@ left out.
 
 import copy
 import dataclasses
+import json
 from typing import Any
 
 from realmctl import capabilities
@@ -240,6 +241,18 @@ def _jwt(
                 'the grant answers 400 "Identity Provider is not allowed for the client"',
                 "run `realmctl apply` (the tokenExchange entry adds it)",
             )
+        replaced = replaced_audiences(attributes, alias)
+        own = f.discovery(realm).get("issuer")
+        if replaced and own and not {own, f"{own}/protocol/openid-connect/token"} & set(replaced):
+            finding(
+                "jwt.audience-replaced",
+                f"client {client_id}",
+                f"client {client_id}'s oauth2.jwt.authorization.grant.audience accepts only {replaced} from "
+                f"identity provider {alias}, in place of realm {realm}'s issuer {own}, which realmctl's assertions "
+                'carry: the grant answers 400 "Invalid token audience"',
+                f"remove the attribute oauth2.jwt.authorization.grant.audience of client {client_id} (or add {own} "
+                "to its list for this identity provider)",
+            )
     for user, source_name in _users(entry.get("users")).items():
         source = _source_user(facts.get(source_realm), source_realm, source_name)
         links = _links(f, user)
@@ -256,6 +269,19 @@ def _jwt(
     if source_realm in facts and facts[source_realm].state.realm_rep() is not None:
         out += _audience(spec, realm, name, source_realm, source_client, facts[source_realm], where)
     return out
+
+
+def replaced_audiences(attributes: dict[str, Any], alias: str) -> list[str]:
+    """The audiences a client accepts from `alias` in place of the realm's own (Keycloak 26.6+ client
+    attribute `oauth2.jwt.authorization.grant.audience`: a JSON list of {"key": alias, "value":
+    audience}, as the admin console writes it; observed honoured on 26.7.3)."""
+    try:
+        pairs = json.loads(attributes.get("oauth2.jwt.authorization.grant.audience") or "[]")
+    except ValueError:
+        return []
+    if not isinstance(pairs, list):
+        return []
+    return [str(p.get("value")) for p in pairs if isinstance(p, dict) and p.get("key") == alias]
 
 
 def _audience(

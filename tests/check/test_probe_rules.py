@@ -11,6 +11,7 @@ answer the same. Runs on the sandbox's `modern` profile, or on the real server w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ class Case:
 
 
 NO_IDP = "400 No Identity Provider for provided issuer"
+AUDIENCE_ELSEWHERE = json.dumps([{"key": "realm-b", "value": "https://api.elsewhere.example"}])
 CASES = [
     Case(
         "v2.public-client",
@@ -195,6 +197,15 @@ CASES = [
         "400 Identity Provider is not allowed for the client",
     ),
     Case("jwt.user-not-linked", "jwt", _unlink_alice, "grant", "400 User not found"),
+    Case(
+        "jwt.audience-replaced",
+        "jwt",
+        lambda s: set_client_attribute(
+            s.admin, s.realm, "a-app", "oauth2.jwt.authorization.grant.audience", AUDIENCE_ELSEWHERE
+        ),
+        "grant",
+        "400 Invalid token audience",
+    ),
     Case("jwt.audience-missing", "jwt", _drop_audience_scope, "grant", "400 Invalid token audience"),
     Case(
         "jwt.multiple-audiences",

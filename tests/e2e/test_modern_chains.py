@@ -568,3 +568,38 @@ def test_an_expired_stored_token_without_refresh_token(target: str, request: Any
         assert (
             f"GET /realms/{realm}/broker/{ALIAS}/token keeps returning it as it was, expired (Keycloak 26.7.3" in said
         )
+
+
+def test_the_granted_token_can_be_limited_to_the_assertions_lifetime(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """`jwtGrant.limitAccessTokenExp` wires the IdP's jwtAuthorizationGrantLimitAccessTokenExp: on real
+    26.7.3 realm A's token then expires with the assertion (else it gets A's full lifespan: 240 s more
+    here, with realm B's tokens living 60 s)."""
+    server, admin = modern, LongAdmin(modern)
+    a, b = unique("jla"), unique("jlb")
+    realms += [a, b]
+    spec = jwt_spec(a, b)
+    spec["realms"][a]["tokenExchange"]["from-b"]["jwtGrant"] = {"limitAccessTokenExp": True}
+    path = tmp_path / "limit.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    applied_and_idle(server, path)
+    idp = admin.get(f"admin/realms/{a}/identity-provider/instances/realm-b")
+    assert idp["config"]["jwtAuthorizationGrantLimitAccessTokenExp"] == "true"
+    admin.put(f"admin/realms/{b}", {"realm": b, "accessTokenLifespan": 60})
+
+    def granted_minus_assertion() -> int:
+        sent = assertion(server, b, a)
+        answer = grant(server, a, sent)
+        assert answer.status_code == 200, answer.text
+        issued = claims(answer.json()["access_token"])
+        assert abs(answer.json()["expires_in"] - (issued["exp"] - issued["iat"])) <= 1
+        return int(issued["exp"] - claims(sent)["exp"])
+
+    assert granted_minus_assertion() == 0
+    spec["realms"][a]["tokenExchange"]["from-b"]["jwtGrant"] = {"limitAccessTokenExp": False}
+    path.write_text(yaml.safe_dump(spec))
+    plan = run(server, "plan", str(path))
+    assert 'config.jwtAuthorizationGrantLimitAccessTokenExp: "true" -> "false"' in plan.out, plan.all
+    applied_and_idle(server, path)
+    assert granted_minus_assertion() >= 200  # A's 300 s lifespan against B's 60 s
