@@ -85,6 +85,13 @@ def from_serverinfo(info: dict[str, Any]) -> Capabilities:
     )
 
 
+def if_read(api: Api) -> Capabilities | None:
+    """The capabilities when this run already read serverinfo, else None: for texts that are
+    better with the version but must not cost `plan` a request."""
+    info = getattr(api, "_serverinfo", None)
+    return from_serverinfo(info) if isinstance(info, dict) else None
+
+
 def read(api: Api) -> Capabilities:
     """The capabilities of `api`'s server (serverinfo is fetched once per run by `Api`)."""
     return from_serverinfo(api.serverinfo())

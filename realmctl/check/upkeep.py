@@ -27,7 +27,7 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> list[Finding]:
                     f"identity provider {alias}",
                     f"identity provider {alias} does not ask for offline_access, so most OIDC providers "
                     "(Microsoft Entra ID among them) return no refresh token; the stored access token expires "
-                    f"(about an hour for Entra ID) and {after_expiry(capabilities.read(facts.api), realm, alias)}",
+                    f"(about an hour for Entra ID) and {after_expiry(capabilities.if_read(facts.api), realm, alias)}",
                     f"identityProviders:\n  {alias}:\n    config:\n"
                     "      defaultScope: openid profile email offline_access",
                     spec.where("realms", realm, "identityProviders", alias),
@@ -37,12 +37,19 @@ def check_realm(spec: Spec, realm: str, facts: Facts) -> list[Finding]:
     return out
 
 
-def after_expiry(caps: Capabilities, realm: str, alias: str) -> str:
+def after_expiry(caps: Capabilities | None, realm: str, alias: str) -> str:
     """What the server does with an expired stored token that has no refresh token, observed on
     26.7.3 (upstream access tokens of 10 s, the upstream client with `use.refresh.tokens` off or on):
     since 26.4 Keycloak refreshes an expired stored token itself when it holds a refresh token (v1
     and v2 alike: 200 with a new token); without one the v1 GET answers 200 with the expired token
-    and the v2 POST 400 token_expired. Before 26.4 it never refreshed."""
+    and the v2 POST 400 token_expired. Before 26.4 it never refreshed. `caps` is None when the run
+    has not read serverinfo (`plan`, which must not ask for it just for this text)."""
+    if caps is None:
+        return (
+            f"GET /realms/{realm}/broker/{alias}/token keeps returning it as it was, expired (the v2 POST answers "
+            '400 token_expired "linked token is expired"); Keycloak 26.4+ refreshes a stored token itself only '
+            "when the IdP returned a refresh token"
+        )
     if caps.broker_api == "v2":
         return (
             f'POST /realms/{realm}/broker/{alias}/token then answers 400 token_expired "linked token is '

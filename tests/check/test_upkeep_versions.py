@@ -21,3 +21,9 @@ def test_each_server_gets_its_own_text() -> None:
     )
     unknown = after_expiry(Capabilities("unknown", frozenset(), frozenset(), frozenset()), "apps", "azure")
     assert "(Keycloak before 26.4 does not; 26.4+ does it itself)" in unknown
+
+
+def test_without_serverinfo_the_text_covers_both_apis() -> None:
+    """`plan` runs the upkeep rules too, and reads serverinfo only for chains that need it."""
+    text = after_expiry(None, "apps", "azure")
+    assert "keeps returning it as it was, expired" in text and '"linked token is expired"' in text

@@ -489,7 +489,8 @@ def test_a_v1_chain_by_hand_in_a_realm_without_broker_client_is_a_plan_error(
     assert f"realm {realm} wires stored-token reading for the Identity Brokering API v1" in plan.all
     assert "has no `broker` client, so broker/read-token does not exist" in plan.all
     if server.is_sandbox:
-        assert not [e for e in admin.requests()["log"] if "serverinfo" in e["path"]]
+        log = admin.requests()["log"]
+        assert not [e for e in log if "serverinfo" in e["path"]], "\n".join(f"{e['method']} {e['target']}" for e in log)
     applied = run(server, "apply", "--yes", str(path))
     assert applied.code == 1 and "has no `broker` client" in applied.all, applied.all
     assert admin.get(f"admin/realms/{realm}/users", username="alice", exact="true") == []  # nothing written
