@@ -90,8 +90,8 @@ def _stored_v2(spec: Spec, realm: str, name: str, entry: dict[str, Any], f: Fact
     alias = entry["identityProvider"]
     where = spec.where("realms", realm, "storedTokens", name)
 
-    def finding(rule: str, subject: str, message: str, fix: str) -> None:
-        out.append(Finding("error", rule, realm, subject, message, fix, where, "broker"))
+    def finding(rule: str, subject: str, message: str, fix: str, severity: Severity = "error") -> None:
+        out.append(Finding(severity, rule, realm, subject, message, fix, where, "broker"))
 
     idp = f.idp(alias)
     if idp is None:
@@ -101,13 +101,21 @@ def _stored_v2(spec: Spec, realm: str, name: str, entry: dict[str, Any], f: Fact
             f"identity provider {alias} does not exist, so no token is ever stored for it",
             "run `realmctl apply`",
         )
-    elif not idp.get("storeToken") and (idp.get("config") or {}).get("storeTokenInSession") == "false":
+    elif not idp.get("storeToken"):
+        in_session = (idp.get("config") or {}).get("storeTokenInSession") != "false"
         finding(
             "v2.no-stored-token",
             f"identity provider {alias}",
-            f"identity provider {alias} has storeToken off and storeTokenInSession false, so "
-            f'POST /realms/{realm}/broker/{alias}/token answers 400 "No token stored." (token_expired)',
+            f"identity provider {alias} has storeToken off "
+            + (
+                "(storeTokenInSession on), so only a session that came through it gets a token (from the "
+                "session); for any other (a password login, a token from another login) "
+                if in_session
+                else "and storeTokenInSession false, so "
+            )
+            + f'POST /realms/{realm}/broker/{alias}/token answers 400 "No token stored." (token_expired)',
             f"identityProviders:\n  {alias}:\n    storeToken: true",
+            "warning" if in_session else "error",
         )
     for client_id in entry["clients"]:
         client = f.state.client(client_id)

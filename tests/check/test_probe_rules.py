@@ -96,6 +96,11 @@ class Case:
     answer: str  # status and Keycloak's text, as the probe prints them
     also: tuple[str, ...] = ()  # other rules the same break makes true (they may be named too)
     skip: str = ""  # why this rule cannot be probed on the servers the tests have
+    name: str = ""  # tells two cases of one rule apart
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{self.name}" if self.name else self.rule
 
 
 NO_IDP = "400 No Identity Provider for provided issuer"
@@ -128,6 +133,14 @@ CASES = [
         lambda s: s.update_idp(ALIAS, {"storeTokenInSession": "false"}, storeToken=False),
         "broker",
         "400 No token stored.",
+    ),
+    Case(
+        "v2.no-stored-token",
+        "stored",
+        lambda s: s.update_idp(ALIAS, storeToken=False),  # storeTokenInSession left on: a warning
+        "broker",
+        "400 No token stored.",
+        name="session-only",
     ),
     Case(
         "v2.idp-missing",
@@ -257,7 +270,7 @@ def predicted_rules(out: str) -> list[str]:
     return [line.split(":")[0].split()[-1] for line in out.splitlines() if "predicted by" in line]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.rule for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_probe_fails_where_the_rule_says(
     case: Case, modern_keycloak: KeycloakTarget, made: list[str], tmp_path: Path
 ) -> None:
