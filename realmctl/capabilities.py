@@ -61,6 +61,14 @@ class Capabilities:
     def jwt_grant(self) -> bool:
         return self.on(JWT_GRANT)
 
+    def at_least(self, major: int, minor: int) -> bool:
+        """Whether the server is Keycloak major.minor or later (False when the version is unknown)."""
+        parts = self.version.split(".")
+        try:
+            return (int(parts[0]), int(parts[1])) >= (major, minor)
+        except (IndexError, ValueError):
+            return False
+
     def state(self, *features: str) -> str:
         """`NAME on, NAME off` for the features named, for messages."""
         return ", ".join(f"{f} {'on' if self.on(f) else 'off'}" for f in features)
@@ -75,6 +83,13 @@ def from_serverinfo(info: dict[str, Any]) -> Capabilities:
         known=frozenset(f["name"] for f in features),
         deprecated=frozenset(f["name"] for f in features if f.get("deprecated")),
     )
+
+
+def if_read(api: Api) -> Capabilities | None:
+    """The capabilities when this run already read serverinfo, else None: for texts that are
+    better with the version but must not cost `plan` a request."""
+    info = getattr(api, "_serverinfo", None)
+    return from_serverinfo(info) if isinstance(info, dict) else None
 
 
 def read(api: Api) -> Capabilities:

@@ -18,9 +18,12 @@ when a deprecated variant is wired while the supported one is available, and wri
 variant's objects into the per-realm declarations the kinds read, like `compile.expand` does.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realmctl.capabilities import BROKER_V1, BROKER_V2, FGAP_V1, JWT_GRANT, TOKEN_EXCHANGE_V1, Capabilities
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 LEGACY = "legacy-exchange"
 JWT = "jwt-authorization-grant"
@@ -31,6 +34,7 @@ JWT_SETTINGS = {
     "maxAssertionAge": "jwtAuthorizationGrantMaxAllowedAssertionExpiration",
     "signatureAlgorithm": "jwtAuthorizationGrantAssertionSignatureAlg",
     "allowedClockSkew": "jwtAuthorizationGrantAllowedClockSkew",
+    "limitAccessTokenExp": "jwtAuthorizationGrantLimitAccessTokenExp",
 }
 #: Client attributes per chain: (switch, IdP aliases joined by `##`).
 ATTRIBUTES = {
@@ -289,6 +293,28 @@ def v1_references(declared: dict[str, Any]) -> list[str]:
     if any("broker" in ((spec or {}).get("roleScope") or {}).get("clients", {}) for _, spec in owners):
         found.append("a roleScope names broker roles")
     return found
+
+
+def v1_chain_without_broker(realm: str, declared: dict[str, Any], state: "RealmState") -> str | None:
+    """A plan error for a spec naming `broker/read-token` by hand in an existing realm that has no
+    `broker` client (what a realm made with identity-brokering-api:v2 on looks like), instead of
+    apply failing with "role broker/read-token does not exist". Only what the plan already read is
+    consulted (the realm and its client listing), so this costs no request; a spec with
+    `storedTokens`/`tokenExchange` is judged by `Chains.stored_tokens` from serverinfo instead."""
+    refs = v1_references(declared)
+    if not refs or declared.get("storedTokens") or declared.get("tokenExchange"):
+        return None
+    if "clients" not in state._cache or state.realm_rep() is None:  # not read by this plan: no new request
+        return None
+    if state.client("broker") is not None:
+        return None
+    return (
+        f"realm {realm} wires stored-token reading for the Identity Brokering API v1 ({', '.join(refs)}), and "
+        f"the realm has no `broker` client, so broker/read-token does not exist: Keycloak creates realms without "
+        'it when identity-brokering-api:v2 is on (v1 off), where GET /broker/{alias}/token answers 400 "Identity '
+        'Brokering API feature not enabled". Declare a `storedTokens` entry instead (wired through v2 there, '
+        "through v1 on a v1 server)"
+    )
 
 
 def _users(value: Any) -> dict[str, str]:

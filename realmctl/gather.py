@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from realmctl import ownership
+from realmctl.chains import v1_chain_without_broker
 from realmctl.compile import expand
 from realmctl.keycloak.session import Api
 from realmctl.kinds import KINDS, RealmState
@@ -71,6 +72,8 @@ def gather(spec: Spec, api: Api, resend_secrets: bool = False) -> Snapshot:
         wanted[(ctx.realm, kind.name)] = tuple(want)
         lives[(ctx.realm, kind.name)] = tuple(live)
     errors = tuple(expanded.errors) + tuple(e for ctx in contexts.values() for e in ctx.errors)
+    # After the reads: a hand-wired v1 chain in a realm without `broker` client, from the reads' cache.
+    errors += tuple(e for r, s in states.items() if (e := v1_chain_without_broker(r, spec.realms[r], s)))
     return Snapshot(
         MappingProxyType(states),
         MappingProxyType(wanted),

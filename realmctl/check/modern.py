@@ -10,6 +10,7 @@ left out.
 
 import copy
 import dataclasses
+import json
 from typing import Any
 
 from realmctl import capabilities
@@ -43,6 +44,10 @@ def stored_apis(spec: Spec, caps: Capabilities) -> dict[tuple[str, str], str | N
     }
 
 
+def pinned_jwt(spec: Spec, realm: str, name: str) -> bool:
+    return bool(spec.realms[realm]["tokenExchange"][name].get("method") == JWT)
+
+
 def compiled_view(spec: Spec, api: Api) -> Spec:
     """The spec as the v1 rules should see it on this server: `storedTokens` entries compiled
     (v1: the role, scope and grants they stand for) and JWT-grant exchange entries removed."""
@@ -54,7 +59,7 @@ def compiled_view(spec: Spec, api: Api) -> Spec:
     for realm, declared in realms.items():
         chains.stored_tokens(realm, declared)
     for (realm, name), method in exchange_methods(spec, caps).items():
-        if method == JWT:
+        if method == JWT or pinned_jwt(spec, realm, name):
             del realms[realm]["tokenExchange"][name]
     return dataclasses.replace(spec, realms=realms)
 
@@ -71,7 +76,8 @@ def check(spec: Spec, api: Api, facts: dict[str, Facts]) -> tuple[list[Finding],
     if caps.broker_api == "v2":
         out += _v1_chain_on_v2(spec, facts)
     for (realm, name), method in exchange_methods(spec, caps).items():
-        if method != JWT or facts[realm].state.realm_rep() is None:
+        # A pinned grant on a server that has it off is judged here too (jwt.feature-off).
+        if (method != JWT and not pinned_jwt(spec, realm, name)) or facts[realm].state.realm_rep() is None:
             continue
         entry = spec.realms[realm]["tokenExchange"][name]
         out += _jwt(spec, caps, realm, name, entry, facts)
@@ -84,8 +90,8 @@ def _stored_v2(spec: Spec, realm: str, name: str, entry: dict[str, Any], f: Fact
     alias = entry["identityProvider"]
     where = spec.where("realms", realm, "storedTokens", name)
 
-    def finding(rule: str, subject: str, message: str, fix: str) -> None:
-        out.append(Finding("error", rule, realm, subject, message, fix, where, "broker"))
+    def finding(rule: str, subject: str, message: str, fix: str, severity: Severity = "error") -> None:
+        out.append(Finding(severity, rule, realm, subject, message, fix, where, "broker"))
 
     idp = f.idp(alias)
     if idp is None:
@@ -95,13 +101,21 @@ def _stored_v2(spec: Spec, realm: str, name: str, entry: dict[str, Any], f: Fact
             f"identity provider {alias} does not exist, so no token is ever stored for it",
             "run `realmctl apply`",
         )
-    elif not idp.get("storeToken") and (idp.get("config") or {}).get("storeTokenInSession") == "false":
+    elif not idp.get("storeToken"):
+        in_session = (idp.get("config") or {}).get("storeTokenInSession") != "false"
         finding(
             "v2.no-stored-token",
             f"identity provider {alias}",
-            f"identity provider {alias} has storeToken off and storeTokenInSession false, so "
-            f'POST /realms/{realm}/broker/{alias}/token answers 400 "No token stored." (token_expired)',
+            f"identity provider {alias} has storeToken off "
+            + (
+                "(storeTokenInSession on), so only a session that came through it gets a token (from the "
+                "session); for any other (a password login, a token from another login) "
+                if in_session
+                else "and storeTokenInSession false, so "
+            )
+            + f'POST /realms/{realm}/broker/{alias}/token answers 400 "No token stored." (token_expired)',
             f"identityProviders:\n  {alias}:\n    storeToken: true",
+            "warning" if in_session else "error",
         )
     for client_id in entry["clients"]:
         client = f.state.client(client_id)
@@ -235,6 +249,18 @@ def _jwt(
                 'the grant answers 400 "Identity Provider is not allowed for the client"',
                 "run `realmctl apply` (the tokenExchange entry adds it)",
             )
+        replaced = replaced_audiences(attributes, alias)
+        own = f.discovery(realm).get("issuer")
+        if replaced and own and not {own, f"{own}/protocol/openid-connect/token"} & set(replaced):
+            finding(
+                "jwt.audience-replaced",
+                f"client {client_id}",
+                f"client {client_id}'s oauth2.jwt.authorization.grant.audience accepts only {replaced} from "
+                f"identity provider {alias}, in place of realm {realm}'s issuer {own}, which realmctl's assertions "
+                'carry: the grant answers 400 "Invalid token audience"',
+                f"remove the attribute oauth2.jwt.authorization.grant.audience of client {client_id} (or add {own} "
+                "to its list for this identity provider)",
+            )
     for user, source_name in _users(entry.get("users")).items():
         source = _source_user(facts.get(source_realm), source_realm, source_name)
         links = _links(f, user)
@@ -251,6 +277,19 @@ def _jwt(
     if source_realm in facts and facts[source_realm].state.realm_rep() is not None:
         out += _audience(spec, realm, name, source_realm, source_client, facts[source_realm], where)
     return out
+
+
+def replaced_audiences(attributes: dict[str, Any], alias: str) -> list[str]:
+    """The audiences a client accepts from `alias` in place of the realm's own (Keycloak 26.6+ client
+    attribute `oauth2.jwt.authorization.grant.audience`: a JSON list of {"key": alias, "value":
+    audience}, as the admin console writes it; observed honoured on 26.7.3)."""
+    try:
+        pairs = json.loads(attributes.get("oauth2.jwt.authorization.grant.audience") or "[]")
+    except ValueError:
+        return []
+    if not isinstance(pairs, list):
+        return []
+    return [str(p.get("value")) for p in pairs if isinstance(p, dict) and p.get("key") == alias]
 
 
 def _audience(

@@ -317,8 +317,13 @@ class Prober:
             return probe
         foreign = self.token_findings(realm, claims, f"GET {path}", '400 "Invalid token."')
         roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
+        # With v2 on, the v1 GET is refused before the token is read: the role decides nothing, and
+        # the GET itself shows Keycloak's answer (predicted by v2.v1-chain).
+        v1_off = capabilities.read(self.api).broker_api == "v2"
+        if v1_off:
+            probe.rules = ("v2.", "probe.")
         shown, view = self.show_claims(realm, claims), self.claims_view(realm, claims)
-        probe.steps.append(Step("claims", "read-token" in roles and not foreign, shown, view))
+        probe.steps.append(Step("claims", ("read-token" in roles or v1_off) and not foreign, shown, view))
         probe.explained_by += foreign
         response = self.call("GET", path, headers={"Authorization": f"Bearer {access}"})
         ok = response.status_code == 200
@@ -370,7 +375,13 @@ class Prober:
             f"client {source['client']} of realm {source['realm']}",
             *(f"user {u}" for u in self.linked_targets(source["realm"], entry)),
         }
-        assertion = self.token(probe, source["realm"], source["client"], f"openid {audience_scope(target)}")
+        # The audience scope is asked for when the source client has it; without it Keycloak would
+        # refuse the token request ("Invalid scopes"), and the grant, which jwt.audience-missing
+        # predicts, would never be tried.
+        live = self.facts[source["realm"]].state.client(source["client"]) or {}
+        listed = (live.get("defaultClientScopes") or []) + (live.get("optionalClientScopes") or [])
+        scope = f"openid {audience_scope(target)}" if audience_scope(target) in listed or not live else "openid"
+        assertion = self.token(probe, source["realm"], source["client"], scope)
         if assertion is None:
             return probe
         claims = claims_of(assertion)

@@ -90,6 +90,7 @@ JWT_LINKS = {
     "jwt.idp-not-allowed": "client",
     "jwt.user-not-linked": "link",
     "jwt.audience-missing": "audience",
+    "jwt.audience-replaced": "audience",
     "jwt.multiple-audiences": "audience",
 }
 JWT_STOPS = {"jwt.feature-off": {"source", "trust", "client", "link", "audience"}}

@@ -5,12 +5,12 @@ only) and sends the user's access token in form field `token`; authorisation is 
 attributes `external.token.enabled` and `external.token.idp` (aliases joined by `##`), checked
 before the token is even looked at. Answers are OAuth-style JSON, as real 26.7.3 gives them
 (docs/keycloak-26.7-facts.md §2). With v2 on, v1 is off: the `GET` answers 400 and new realms get
-no `broker` client. The sandbox keeps no user-session copy of upstream tokens
-(`storeTokenInSession`): only tokens stored on the link (`storeToken`) are returned. A link without a
-stored token answers what 26.7.3 answers a user whose session did not come through that IdP (400
-`not_linked`; tests/fidelity/scenarios/broker-v2-modern.yaml); after a real brokered login with
-`storeToken` and `storeTokenInSession` both off it says "No token stored." instead, which the
-sandbox cannot tell apart (it records no session origin).
+no `broker` client. After the token, 26.7.3 checks the IdP (none, or disabled: 400 "Invalid
+identity provider") and the user's link (400 "User not associated to identity provider"). The
+sandbox keeps no user-session copy of upstream tokens (`storeTokenInSession`), so it answers as
+26.7.3 answers a session that did not come through the IdP: with `storeToken` off, 400 "No token
+stored." even when the link still holds a token; with it on, the link's token, or 400 `not_linked`
+for a link without one (tests/fidelity/scenarios/broker-v2-modern.yaml).
 """
 
 from __future__ import annotations
@@ -79,12 +79,23 @@ def retrieve(req: Request) -> Response:
     audiences = aud if isinstance(aud, list) else [aud]
     if client.client_id not in audiences and bearer.claims.get("azp") != client.client_id:
         raise _fail(403, "unauthorized_client", "Client is not within the token audience")
+    idp = realm.idps.get(alias)
+    if idp is None or idp.rep.get("enabled") is False:
+        raise _fail(400, "invalid_request", "Invalid identity provider")
     link = bearer.user.federated.get(alias)
     if link is None:
         raise _fail(400, "invalid_request", "User not associated to identity provider")
+    if not idp.rep.get("storeToken"):  # 26.7.3: the link's copy is not read; no session copy here
+        raise _fail(400, "token_expired", "No token stored.")
     if link.token is None:  # 26.7.3: a link the IdP gave no stored token to is "not linked" for v2
         raise _fail(400, "not_linked", "identity provider is not linked")
-    return Response(200, answer(json.loads(link.token)), {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    stored = json.loads(link.token)
+    expiration = stored.get("accessTokenExpiration")
+    if isinstance(expiration, int | float) and expiration < time.time() and not stored.get("refresh_token"):
+        # 26.7.3 refreshes an expired token with the stored refresh token (the sandbox makes no
+        # outbound request, so it returns the stored one); without a refresh token it refuses.
+        raise _fail(400, "token_expired", "linked token is expired")
+    return Response(200, answer(stored), {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def answer(stored: dict[str, Any]) -> dict[str, Any]:

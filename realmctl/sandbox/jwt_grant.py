@@ -42,6 +42,18 @@ def _aliases(client: Client) -> list[str]:
     return [a for a in str(value).split("##") if a]
 
 
+def _replaced_audiences(client: Client, alias: str) -> list[str]:
+    try:
+        pairs = json.loads((client.rep.get("attributes") or {}).get("oauth2.jwt.authorization.grant.audience") or "[]")
+    except ValueError:
+        return []
+    return (
+        [str(p.get("value")) for p in pairs if isinstance(p, dict) and p.get("key") == alias]
+        if isinstance(pairs, list)
+        else []
+    )
+
+
 def _idp_for(realm: Realm, iss: Any) -> IdentityProvider | None:
     for idp in realm.idps.values():
         config = idp.rep.get("config") or {}
@@ -106,11 +118,21 @@ def grant(req: Request, realm: Realm, client: Client, form: dict[str, str]) -> d
         raise _fail("Multiple audiences not allowed")
     own = tokens.issuer(req.base_url, realm)
     single = aud[0] if isinstance(aud, list) and aud else aud
-    if single not in (own, f"{own}/protocol/openid-connect/token"):
+    # The client's `oauth2.jwt.authorization.grant.audience` (alias -> audiences) replaces the
+    # realm's own audiences for assertions of that IdP (honoured by 26.7.3).
+    valid = _replaced_audiences(client, idp.rep["alias"]) or [own, f"{own}/protocol/openid-connect/token"]
+    if single not in valid:
         raise _fail("Invalid token audience")
     # 26.7.3 sets no AUTH_TIME on the grant's transient session: its access token has no `auth_time`.
     ctx = tokens.token_context(realm, client, user, form.get("scope"))
-    return tokens.token_response(req.base_url, ctx, refresh=False)
+    body = tokens.token_response(req.base_url, ctx, refresh=False)
+    if config.get("jwtAuthorizationGrantLimitAccessTokenExp") == "true" and isinstance(claims.get("exp"), int):
+        issued = tokens.decode_unverified(body["access_token"]) or {}
+        if claims["exp"] < issued.get("exp", 0):  # 26.7.3: the token expires with the assertion
+            issued["exp"] = claims["exp"]
+            body["access_token"] = tokens.sign(realm, issued)
+            body["expires_in"] = claims["exp"] - issued["iat"]
+    return body
 
 
 def decode_header(token: str) -> dict[str, Any] | None:

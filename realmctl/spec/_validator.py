@@ -398,6 +398,11 @@ def validate___definitions_s23(data, custom_formats={}, name_prefix=None):
             if isinstance(data__allowedClockSkew, (int, float, Decimal)) and (not isinstance(data__allowedClockSkew, bool)):
                 if data__allowedClockSkew < 0:
                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.allowedClockSkew must be bigger than or equal to 0')
+        if 'limitAccessTokenExp' in data_keys:
+            data_keys.remove('limitAccessTokenExp')
+            data__limitAccessTokenExp = data['limitAccessTokenExp']
+            if not isinstance(data__limitAccessTokenExp, bool):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.limitAccessTokenExp must be boolean')
         if data_keys:
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data

@@ -281,13 +281,7 @@ class _Checker:
                         "it must exist on the server",
                     )
                 elif key == "clients" and _map(clients[c]).get("publicClient") is True:
-                    self.add(
-                        "error",
-                        "public-exchange-client",
-                        f"{desc} lets client `{c}` exchange tokens, but `{c}` is public",
-                        where,
-                        "public clients cannot exchange tokens; set `publicClient: false`",
-                    )
+                    self._public_requester(desc, c, policy.get("method"), where)
         alias = policy.get("identityProvider")
         if isinstance(alias, str) and alias in _map(realm.get("identityProviders")):
             self.add(
@@ -297,6 +291,37 @@ class _Checker:
                 (*path, "identityProvider"),
                 "give the exchange its own alias, or remove one of them",
             )
+
+    def _public_requester(self, desc: str, client: str, method: Any, where: Path) -> None:
+        """A public requester: the JWT Authorization Grant refuses it ("Public client not allowed to
+        use authorization grant"); legacy token exchange lets it exchange without authenticating
+        (real 26.7.3 answers 200), which works but lets anyone holding a source-realm token in."""
+        if method == "jwt-authorization-grant":
+            self.add(
+                "error",
+                "public-exchange-client",
+                f"{desc} lets client `{client}` accept tokens through the JWT Authorization Grant, but "
+                f'`{client}` is public: Keycloak answers "Public client not allowed to use authorization grant"',
+                where,
+                "set `publicClient: false`",
+            )
+            return
+        pinned = method == "legacy-exchange"
+        self.add(
+            "warning",
+            "public-exchange-client",
+            f"{desc} lets client `{client}` exchange tokens, and `{client}` is public: legacy token exchange "
+            "lets it exchange without authenticating, so anyone holding a source-realm token gets one of this "
+            "realm"
+            + (
+                ""
+                if pinned
+                else "; on a server without legacy token exchange the entry goes through the JWT Authorization "
+                "Grant, which refuses public clients (plan says so)"
+            ),
+            where,
+            "set `publicClient: false`",
+        )
 
 
 def check_references(realms: dict[str, Any], positions: dict[Path, Position]) -> list[Finding]:

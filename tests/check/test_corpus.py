@@ -642,7 +642,7 @@ CASES = [
         "requester-is-public",
         "exchange.requester-public",
         None,  # Keycloak 26.7 lets a public client exchange (200): a warning, not a broken link
-        edit(lambda r: None),  # `validate` refuses a public requester: someone flips it in the console
+        edit(lambda r: None),  # the spec keeps it confidential: someone flips it in the console
         FROM_FINDING,
         says="anyone holding a realm",
         after_apply=nothing,

@@ -11,6 +11,7 @@ expects `check` to name it and the server to refuse with the text the rule quote
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import yaml
 
 from tests.brokered_login import brokered_login
 from tests.conftest import KeycloakTarget
-from tests.e2e.conftest import LongAdmin, deleting, make_upstream
+from tests.e2e.conftest import BROKER_CLIENT, LongAdmin, deleting, make_upstream
 from tests.helpers import Admin, env_for, realmctl, unique
 
 ALIAS = "azure"
@@ -391,3 +392,215 @@ def test_the_cross_realm_intent_goes_through_legacy_exchange_on_a_legacy_server(
     )
     assert exchanged.status_code == 200, exchanged.text
     assert claims(exchanged.json()["access_token"])["iss"] == f"{server.url}/realms/{a}"
+
+
+# --- a public requester: legacy exchange lets it in, the JWT Authorization Grant does not ----------------
+def public_requester_spec(a: str, b: str, method: str | None) -> dict[str, Any]:
+    spec = jwt_spec(a, b)
+    spec["realms"][a]["clients"]["a-app"] = {"publicClient": True}
+    if method:
+        spec["realms"][a]["tokenExchange"]["from-b"]["method"] = method
+    return spec
+
+
+def test_a_public_requester_is_valid_for_legacy_exchange_and_exchanges(
+    legacy_keycloak: KeycloakTarget, legacy_realms: list[str], tmp_path: Path
+) -> None:
+    """Real 26.7.3 legacy exchange lets a public client exchange (200, no client authentication):
+    `validate` warns about the open door instead of refusing, and the chain is applied and works."""
+    server = legacy_keycloak
+    a, b = unique("lpa"), unique("lpb")
+    legacy_realms += [a, b]
+    path = tmp_path / "public.yaml"
+    path.write_text(yaml.safe_dump(public_requester_spec(a, b, "legacy-exchange")))
+
+    valid = realmctl("validate", str(path))
+    assert valid.code == 0, valid.all
+    assert "warning: exchange policy `from-b` lets client `a-app` exchange tokens, and `a-app` is public" in valid.out
+    applied_and_idle(server, path)
+    subject = requests.post(
+        f"{server.url}/realms/{b}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
+        | {"username": "bob", "password": "bob-pw-e2e", "scope": "openid"},
+        timeout=30,
+    )
+    assert subject.status_code == 200, subject.text
+    exchanged = requests.post(
+        f"{server.url}/realms/{a}/protocol/openid-connect/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": "a-app",  # public: no secret
+            "subject_token": subject.json()["access_token"],
+            "subject_issuer": "realm-b",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        },
+        timeout=30,
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    assert claims(exchanged.json()["access_token"])["azp"] == "a-app"
+
+
+def test_a_public_requester_is_refused_for_the_jwt_grant(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """The grant needs a confidential client: pinned, `validate` refuses it; unpinned, `validate`
+    warns and `plan` on a server without legacy exchange (where the grant is chosen) refuses it."""
+    a, b = unique("jpa"), unique("jpb")
+    pinned, unpinned = tmp_path / "pinned.yaml", tmp_path / "unpinned.yaml"
+    pinned.write_text(yaml.safe_dump(public_requester_spec(a, b, "jwt-authorization-grant")))
+    unpinned.write_text(yaml.safe_dump(public_requester_spec(a, b, None)))
+
+    refused = realmctl("validate", str(pinned))
+    assert refused.code == 1 and '"Public client not allowed to use authorization grant"' in refused.out, refused.all
+    warned = realmctl("validate", str(unpinned))
+    assert warned.code == 0 and "which refuses public clients (plan says so)" in warned.out, warned.all
+    plan = run(modern, "plan", str(unpinned))
+    assert plan.code != 0 and "client 'a-app' is public" in plan.all, plan.all
+
+
+# --- a v1 chain wired by hand, in a realm made on a v2 server --------------------------------------------
+def test_a_v1_chain_by_hand_in_a_realm_without_broker_client_is_a_plan_error(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """broker/read-token named by hand (no storedTokens entry) in an existing realm that has no `broker`
+    client: `plan` names the cause from the client listing it reads anyway (no serverinfo request),
+    instead of `apply` failing half-way with "role broker/read-token does not exist"."""
+    server, admin = modern, LongAdmin(modern)
+    realm = unique("v1h")
+    realms.append(realm)
+    app = {"publicClient": False, "secret": APP_SECRET, "directAccessGrants": True}
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({"version": 1, "realms": {realm: {"clients": {"my-app": app}}}}))
+    applied_and_idle(server, base)
+    idp = {"providerId": "oidc", "storeToken": True, "storedTokensReadable": True, "config": {"clientId": "x"}}
+    v1 = {
+        "identityProviders": {ALIAS: idp},
+        "clients": {"my-app": app},
+        "users": {"alice": {"email": "alice@example.com", "firstName": "Alice", "lastName": "A"}},
+        "roleGrants": [{"users": ["alice"], "clientRoles": {"broker": ["read-token"]}}],
+    }
+    path = tmp_path / "v1.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "realms": {realm: v1}}))
+
+    if server.is_sandbox:
+        admin.reset_requests()
+    plan = run(server, "plan", str(path))
+    assert plan.code == 1, plan.all
+    assert f"realm {realm} wires stored-token reading for the Identity Brokering API v1" in plan.all
+    assert "has no `broker` client, so broker/read-token does not exist" in plan.all
+    if server.is_sandbox:
+        log = admin.requests()["log"]
+        assert not [e for e in log if "serverinfo" in e["path"]], "\n".join(f"{e['method']} {e['target']}" for e in log)
+    applied = run(server, "apply", "--yes", str(path))
+    assert applied.code == 1 and "has no `broker` client" in applied.all, applied.all
+    assert admin.get(f"admin/realms/{realm}/users", username="alice", exact="true") == []  # nothing written
+
+
+# --- an expired stored token without a refresh token: what each API answers, and what check says ---------
+@pytest.mark.parametrize("target", ["modern_keycloak", "legacy_keycloak"])
+def test_an_expired_stored_token_without_refresh_token(target: str, request: Any, tmp_path: Path) -> None:
+    """Observed on real 26.7.3 with upstream access tokens of 10 s: when the IdP returned no refresh
+    token, the v1 GET answers 200 with the expired token as it was, and the v2 POST 400 token_expired
+    "linked token is expired" (with a refresh token both refresh it). `upkeep.no-refresh-token` says
+    which, for the API the server runs."""
+    server: KeycloakTarget = request.getfixturevalue(target)
+    made = request.getfixturevalue("legacy_realms" if target == "legacy_keycloak" else "realms")
+    admin, realm = LongAdmin(server), unique("exp")
+    v2 = server.profile == "modern"
+    if server.is_sandbox:
+        idp: dict[str, Any] = {"providerId": "oidc", "trustEmail": True, "config": {"clientId": "x"}}
+    else:
+        upstream = make_upstream(server, realm, ALIAS)
+        made.append(upstream.realm)
+        upstream.add_user("alice", "alice-up", email="alice@example.com", firstName="Alice", lastName="Liddell")
+        admin.put(f"admin/realms/{upstream.realm}", {"realm": upstream.realm, "accessTokenLifespan": 10})
+        broker = admin.client(upstream.realm, BROKER_CLIENT) or {}
+        broker["attributes"] = {**(broker.get("attributes") or {}), "use.refresh.tokens": "false"}
+        admin.put(f"admin/realms/{upstream.realm}/clients/{broker['id']}", broker)
+        idp = {"providerId": "oidc", "trustEmail": True, "config": upstream.idp_config()}
+    made.append(realm)
+    path = tmp_path / "stored.yaml"
+    path.write_text(yaml.safe_dump(stored_spec(realm, idp)))
+    applied_and_idle(server, path)
+
+    if server.is_sandbox:
+        login = {"subject": "upstream-alice", "username": "alice", "email": "alice@example.com"}
+        login["token"] = {"access_token": "upstream-expiring", "token_type": "Bearer", "expires_in": 1}  # type: ignore[assignment]
+        admin.post(f"sandbox/realms/{realm}/broker/{ALIAS}/login", login)
+        uid = admin.get(f"admin/realms/{realm}/users", username="alice", exact="true")[0]["id"]
+        admin.put(f"admin/realms/{realm}/users/{uid}/reset-password", {"type": "password", "value": "alice-pw"})
+        token = requests.post(
+            f"{server.url}/realms/{realm}/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "my-app", "client_secret": APP_SECRET}
+            | {"username": "alice", "password": "alice-pw"},
+            timeout=30,
+        ).json()["access_token"]
+        time.sleep(2)
+    else:
+        token = brokered_login(
+            server.url, realm, "my-app", APP_SECRET, REDIRECT, ALIAS, "alice", "alice-up"
+        ).access_token
+        time.sleep(12)
+
+    if v2:
+        answer = read_v2(server, realm, token)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"error": "token_expired", "error_description": "linked token is expired"},
+        ), answer.text
+    else:
+        answer = requests.get(
+            f"{server.url}/realms/{realm}/broker/{ALIAS}/token",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and "refresh_token" not in answer.json(), answer.text
+        if not server.is_sandbox:  # the sandbox's stored access token is not a JWT
+            assert claims(answer.json()["access_token"])["exp"] < time.time()  # returned as it was, expired
+    checked = run(server, "check", str(path))
+    assert "upkeep.no-refresh-token" in checked.out, checked.all
+    said = " ".join(checked.out.split())
+    if v2:
+        assert (
+            f'POST /realms/{realm}/broker/{ALIAS}/token then answers 400 token_expired "linked token is expired"'
+            in said
+        )
+    else:
+        assert (
+            f"GET /realms/{realm}/broker/{ALIAS}/token keeps returning it as it was, expired (Keycloak 26.7.3" in said
+        )
+
+
+def test_the_granted_token_can_be_limited_to_the_assertions_lifetime(
+    modern: KeycloakTarget, realms: list[str], tmp_path: Path
+) -> None:
+    """`jwtGrant.limitAccessTokenExp` wires the IdP's jwtAuthorizationGrantLimitAccessTokenExp: on real
+    26.7.3 realm A's token then expires with the assertion (else it gets A's full lifespan: 240 s more
+    here, with realm B's tokens living 60 s)."""
+    server, admin = modern, LongAdmin(modern)
+    a, b = unique("jla"), unique("jlb")
+    realms += [a, b]
+    spec = jwt_spec(a, b)
+    spec["realms"][a]["tokenExchange"]["from-b"]["jwtGrant"] = {"limitAccessTokenExp": True}
+    path = tmp_path / "limit.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    applied_and_idle(server, path)
+    idp = admin.get(f"admin/realms/{a}/identity-provider/instances/realm-b")
+    assert idp["config"]["jwtAuthorizationGrantLimitAccessTokenExp"] == "true"
+    admin.put(f"admin/realms/{b}", {"realm": b, "accessTokenLifespan": 60})
+
+    def granted_minus_assertion() -> int:
+        sent = assertion(server, b, a)
+        answer = grant(server, a, sent)
+        assert answer.status_code == 200, answer.text
+        issued = claims(answer.json()["access_token"])
+        assert abs(answer.json()["expires_in"] - (issued["exp"] - issued["iat"])) <= 1
+        return int(issued["exp"] - claims(sent)["exp"])
+
+    assert granted_minus_assertion() == 0
+    spec["realms"][a]["tokenExchange"]["from-b"]["jwtGrant"] = {"limitAccessTokenExp": False}
+    path.write_text(yaml.safe_dump(spec))
+    plan = run(server, "plan", str(path))
+    assert 'config.jwtAuthorizationGrantLimitAccessTokenExp: "true" -> "false"' in plan.out, plan.all
+    applied_and_idle(server, path)
+    assert granted_minus_assertion() >= 200  # A's 300 s lifespan against B's 60 s
