@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from realmctl.sandbox import ops
+from realmctl.sandbox import ops, userprofile
 from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, DEFAULT_COMPONENTS, REALM_SETTINGS
 from realmctl.sandbox.errors import HttpError, exists
 from realmctl.sandbox.store import (
@@ -182,6 +182,8 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
         realm.kept["components"] = {
             kind: [{"id": new_id(), **copy.deepcopy(c)} for c in items] for kind, items in DEFAULT_COMPONENTS.items()
         }
+        if name == MASTER:  # 26.7.3 writes master's own profile (names not required) at bootstrap
+            realm.kept["components"][userprofile.COMPONENT] = [userprofile.master_component()]
     store.realms[name] = realm
 
     _import_realm_roles(realm, rep)

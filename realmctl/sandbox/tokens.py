@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
-from realmctl.sandbox import credentials
+from realmctl.sandbox import credentials, userprofile
 from realmctl.sandbox.errors import HttpError
 from realmctl.sandbox.store import Client, Realm, User, new_id
 
@@ -333,11 +333,6 @@ def token_endpoint(req: Request) -> Response:
     raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
 
 
-#: Attributes the default user profile of a new realm (Keycloak 24+) requires before a user may
-#: log in; checked on 26.7.3: lacking any, 400 "Account is not fully set up"; master requires none.
-PROFILE_REQUIRED = ("email", "firstName", "lastName")
-
-
 def _password_ok(user: User, password: str) -> bool:
     """The user's password: set through the API, or a hash imported from an export."""
     if user.password is not None:
@@ -357,9 +352,11 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "invalid_grant", "Account disabled")
     if not _password_ok(user, form.get("password") or ""):
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
-    incomplete = realm.name != "master" and not all(user.rep.get(k) for k in PROFILE_REQUIRED)
+    # What the realm's user profile requires of a user (the default: e-mail, first and last name;
+    # master's: nothing); checked on 26.7.3: lacking any, 400 "Account is not fully set up".
+    stored = user.rep.get("attributes") or {}
+    incomplete = not all(user.rep.get(k) or stored.get(k) for k in userprofile.user_required(realm))
     if user.rep.get("requiredActions") or incomplete:
-        # Keycloak 24+'s default user profile (not master's) requires these of users who log in.
         raise oauth_error(400, "invalid_grant", "Account is not fully set up")
     ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))
     return token_response(req.base_url, ctx, refresh=True)
