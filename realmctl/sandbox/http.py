@@ -328,7 +328,7 @@ class App:
         realm, claims = checked
         if not tokens.issued_here(claims, req.base_url, realm):
             raise error(401, UNAUTHORIZED)
-        user = realm.users.get(str(claims.get("sub")))
+        user = realm.token_user(claims)
         if user is None or not user.rep.get("enabled"):
             raise error(401, UNAUTHORIZED)
         req.principal = Principal(realm, user, claims)
