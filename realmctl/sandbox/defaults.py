@@ -480,8 +480,6 @@ def _import_scope_mappings(realm: Realm, rep: dict[str, Any]) -> None:
 def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
     """The users of a `*-users-N.json` file, added to the realm its realm file made (a service
     account its client's import already made takes the file's role grants)."""
-    from realmctl.sandbox.credentials import UnsupportedCredential
-
     for user_rep in rep.get("users") or []:
         name = str(user_rep.get("username"))
         existing = realm.user_by_username(name)
@@ -492,15 +490,22 @@ def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
             continue
         if existing is not None:
             raise HttpError(409, {"errorMessage": f"user {name!r} exists twice"})
-        try:
-            ops.import_user(realm, user_rep, keep_ids=True)
-        except UnsupportedCredential as exc:
-            raise UnsupportedCredential(f"user {name!r}: {exc}") from None
+        _import_user(realm, user_rep)
+
+
+def _import_user(realm: Realm, user_rep: dict[str, Any]) -> None:
+    """One exported user; a credential the sandbox cannot verify is refused naming the user."""
+    from realmctl.sandbox.credentials import UnsupportedCredential
+
+    try:
+        ops.import_user(realm, user_rep, keep_ids=True)
+    except UnsupportedCredential as exc:
+        raise UnsupportedCredential(f"user {str(user_rep.get('username'))!r}: {exc}") from None
 
 
 def _import_users(realm: Realm, rep: dict[str, Any]) -> None:
     for user_rep in rep.get("users") or []:
-        ops.import_user(realm, user_rep, keep_ids=True)
+        _import_user(realm, user_rep)
     for client in realm.clients.values():
         if client.rep.get("serviceAccountsEnabled"):
             ops.enable_service_account(realm, client)
