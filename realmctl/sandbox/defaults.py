@@ -238,6 +238,9 @@ def _import_client(realm: Realm, rep: dict[str, Any]) -> Client:
     rep.pop("optionalClientScopes", None)
     rep["defaultClientScopes"] = []  # scopes are linked after they exist (_link_client_scopes)
     client = ops.create_client(realm, rep, keep_ids=True, service_account=False, protocol_defaults=False)
+    if client.client_id not in _builtin_ids(realm) and not client.client_id.endswith("-realm"):
+        # 26.7.3 gives an imported client of the file's own the default post-logout redirect
+        client.rep.setdefault("attributes", {}).setdefault("post.logout.redirect.uris", "+")
     if rep.get("authorizationServicesEnabled") or rep.get("authorizationSettings"):
         realm.resource_servers.setdefault(client.id, ResourceServer(client_id=client.id))
     return client
