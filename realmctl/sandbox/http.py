@@ -73,8 +73,7 @@ UNIMPLEMENTED = re.compile(
     r"|disable-credential-types)"
     r"|clients/[^/]+/(?:installation|certificates|nodes|evaluate-scopes|offline-sessions|user-sessions"
     r"|session-count|offline-session-count|test-nodes-available|registration-access-token|push-revocation)"
-    r"|clients/[^/]+/authz/resource-server/(?:import|(?:policy|permission)/evaluate"
-    r"|(?:policy|permission)/providers)"
+    r"|clients/[^/]+/authz/resource-server/(?:import|(?:policy|permission)/evaluate)"
     r")(?:/.*)?\Z"
 )
 

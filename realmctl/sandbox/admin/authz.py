@@ -274,7 +274,7 @@ def export_settings(req: Request) -> Response:
         for key in ("clients", "resources", "scopes", "applyPolicies"):  # Jackson's compact lists
             if isinstance(rep.get("config", {}).get(key), str):
                 names = json.loads(rep["config"][key])
-                if key == "applyPolicies":  # a set in Keycloak's model; 26.7.3 wrote them by name here
+                if key == "applyPolicies":  # a set in Keycloak's model, in no promised order: sorted here
                     names = sorted(names)
                 rep["config"][key] = json.dumps(names, separators=(",", ":"))
         policies.append(rep)
@@ -470,9 +470,38 @@ def search_policy(req: Request) -> Response:
     return Response(200, generic_rep(policy)) if policy else Response(204)
 
 
+#: `GET /policy/providers` and `/permission/providers` on 26.7.3 (the same list on all three profiles).
+PROVIDERS = [
+    {"type": t, "name": n, "group": g}
+    for t, n, g in (
+        ("regex", "Regex", "Identity Based"),
+        ("role", "Role", "Identity Based"),
+        ("resource", "Resource-Based", "Permission"),
+        ("scope", "Scope-Based", "Permission"),
+        ("client", "Client", "Identity Based"),
+        ("time", "Time", "Time Based"),
+        ("user", "User", "Identity Based"),
+        ("client-scope", "Client Scope", "Identity Based"),
+        ("group", "Group", "Identity Based"),
+        ("aggregate", "Aggregated", "Others"),
+    )
+]
+
+
+def providers(req: Request) -> Response:
+    find_server(req, False)
+    return Response(200, [dict(p) for p in PROVIDERS])
+
+
 def get_generic(req: Request) -> Response:
+    """A policy by id, or (`/policy/client`, `/permission/scope` ...) the listing of one type in
+    its typed representation, as 26.7.3 answers a type name in the id's place."""
     _, _, server = find_server(req, False)
-    return Response(200, generic_rep(find_policy(server, req.params["pid"])))
+    pid = req.params["pid"]
+    if pid in POLICY_TYPES | PERMISSION_TYPES and pid not in server.policies:
+        typed = [typed_rep(p) for p in server.policies.values() if p.rep["type"] == pid]
+        return Response(200, req.page(typed, DEFAULT_MAX))
+    return Response(200, generic_rep(find_policy(server, pid)))
 
 
 def associated_policies(req: Request) -> Response:
@@ -585,6 +614,8 @@ def register(router: Router) -> None:
     router.add("GET", base, get_settings)
     router.add("PUT", base, update_settings)
     router.add("GET", base + "/settings", export_settings)
+    router.add("GET", base + "/policy/providers", providers)
+    router.add("GET", base + "/permission/providers", providers)
     router.add("GET", base + "/policy/{pid}/dependentPolicies", dependent_policies)
     router.add("GET", base + "/permission/{pid}/dependentPolicies", dependent_policies)
     router.add("GET", base + "/resource/{rid}/permissions", resource_permissions)
