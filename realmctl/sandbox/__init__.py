@@ -92,6 +92,12 @@ def import_files(store: Store, paths: Iterable[str | Path], *, organization: boo
             body = exc.body if isinstance(exc, HttpError) else {"errorMessage": str(exc)}
             message = body.get("errorMessage") or body.get("error_description") or body.get("error") or body
             raise ValueError(f"cannot import {path} (realm {rep['realm']!r}): {message}") from None
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            # a field of a shape Keycloak's export never writes (a string where a list belongs ...)
+            raise ValueError(
+                f"cannot import {path} (realm {rep['realm']!r}): not a realm export Keycloak writes "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
 
 
 class Sandbox:

@@ -295,8 +295,8 @@ def allowed_origins(client: Client) -> list[str]:
 def access_token_claims(ctx: TokenContext, issuer: str) -> dict[str, Any]:
     """The access token: basic claims, then every mapper that belongs in (lightweight) access tokens.
 
-    `sub` is always present: the sandbox authenticates admin calls by it, where Keycloak
-    resolves the session from `sid` (lightweight tokens have no `sub` mapper output).
+    `sub` comes from the `basic` scope's sub mapper, as on 26.7.3: a lightweight token (admin-cli's)
+    has none, and its user is found through its session (`Realm.token_user`).
     """
     now = int(time.time())
     lifespan = access_token_lifespan(ctx.realm, ctx.client)
@@ -305,7 +305,6 @@ def access_token_claims(ctx: TokenContext, issuer: str) -> dict[str, Any]:
         "iat": now,
         "jti": new_id(),
         "iss": issuer,
-        "sub": ctx.user.id,
         "typ": "Bearer",
         "azp": ctx.client.client_id,
     }

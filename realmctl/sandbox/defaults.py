@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from realmctl.sandbox import ops
+from realmctl.sandbox import ops, userprofile
 from realmctl.sandbox.defaults_data import BUILTIN_CLIENTS, CLIENT_SCOPES, DEFAULT_COMPONENTS, REALM_SETTINGS
 from realmctl.sandbox.errors import HttpError, exists
 from realmctl.sandbox.store import (
@@ -182,6 +182,8 @@ def import_realm(store: Store, rep: dict[str, Any], *, organization: bool = True
         realm.kept["components"] = {
             kind: [{"id": new_id(), **copy.deepcopy(c)} for c in items] for kind, items in DEFAULT_COMPONENTS.items()
         }
+        if name == MASTER:  # 26.7.3 writes master's own profile (names not required) at bootstrap
+            realm.kept["components"][userprofile.COMPONENT] = [userprofile.master_component()]
     store.realms[name] = realm
 
     _import_realm_roles(realm, rep)
@@ -236,6 +238,9 @@ def _import_client(realm: Realm, rep: dict[str, Any]) -> Client:
     rep.pop("optionalClientScopes", None)
     rep["defaultClientScopes"] = []  # scopes are linked after they exist (_link_client_scopes)
     client = ops.create_client(realm, rep, keep_ids=True, service_account=False, protocol_defaults=False)
+    if client.client_id not in _builtin_ids(realm) and not client.client_id.endswith("-realm"):
+        # 26.7.3 gives an imported client of the file's own the default post-logout redirect
+        client.rep.setdefault("attributes", {}).setdefault("post.logout.redirect.uris", "+")
     if rep.get("authorizationServicesEnabled") or rep.get("authorizationSettings"):
         realm.resource_servers.setdefault(client.id, ResourceServer(client_id=client.id))
     return client
@@ -478,8 +483,6 @@ def _import_scope_mappings(realm: Realm, rep: dict[str, Any]) -> None:
 def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
     """The users of a `*-users-N.json` file, added to the realm its realm file made (a service
     account its client's import already made takes the file's role grants)."""
-    from realmctl.sandbox.credentials import UnsupportedCredential
-
     for user_rep in rep.get("users") or []:
         name = str(user_rep.get("username"))
         existing = realm.user_by_username(name)
@@ -490,15 +493,22 @@ def import_users_file(realm: Realm, rep: dict[str, Any]) -> None:
             continue
         if existing is not None:
             raise HttpError(409, {"errorMessage": f"user {name!r} exists twice"})
-        try:
-            ops.import_user(realm, user_rep, keep_ids=True)
-        except UnsupportedCredential as exc:
-            raise UnsupportedCredential(f"user {name!r}: {exc}") from None
+        _import_user(realm, user_rep)
+
+
+def _import_user(realm: Realm, user_rep: dict[str, Any]) -> None:
+    """One exported user; a credential the sandbox cannot verify is refused naming the user."""
+    from realmctl.sandbox.credentials import UnsupportedCredential
+
+    try:
+        ops.import_user(realm, user_rep, keep_ids=True)
+    except UnsupportedCredential as exc:
+        raise UnsupportedCredential(f"user {str(user_rep.get('username'))!r}: {exc}") from None
 
 
 def _import_users(realm: Realm, rep: dict[str, Any]) -> None:
     for user_rep in rep.get("users") or []:
-        ops.import_user(realm, user_rep, keep_ids=True)
+        _import_user(realm, user_rep)
     for client in realm.clients.values():
         if client.rep.get("serviceAccountsEnabled"):
             ops.enable_service_account(realm, client)

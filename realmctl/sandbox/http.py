@@ -67,14 +67,13 @@ UNIMPLEMENTED = re.compile(
     r"|client-registration-policy|clients-initial-access|client-types|keys|localization|organizations"
     r"|sessions|client-session-stats|logout-all|push-revocation|testSMTPConnection|default-groups"
     r"|credential-registrators|ldap-server-capability|testLDAPConnection|client-description-converter"
-    r"|users/profile|identity-provider/(?:import-config|providers|upload-certificate)"
+    r"|identity-provider/(?:import-config|providers|upload-certificate)"
     r"|users/[^/]+/(?:sessions|offline-sessions|consents|credentials|execute-actions-email"
     r"|send-verify-email|impersonation|logout|configured-user-storage-credential-types"
-    r"|unmanagedAttributes|disable-credential-types)"
+    r"|disable-credential-types)"
     r"|clients/[^/]+/(?:installation|certificates|nodes|evaluate-scopes|offline-sessions|user-sessions"
     r"|session-count|offline-session-count|test-nodes-available|registration-access-token|push-revocation)"
-    r"|clients/[^/]+/authz/resource-server/(?:settings|import|(?:policy|permission)/evaluate"
-    r"|(?:policy|permission)/providers|(?:policy|permission)/[^/]+/dependentPolicies)"
+    r"|clients/[^/]+/authz/resource-server/(?:import|(?:policy|permission)/evaluate)"
     r")(?:/.*)?\Z"
 )
 
@@ -328,7 +327,7 @@ class App:
         realm, claims = checked
         if not tokens.issued_here(claims, req.base_url, realm):
             raise error(401, UNAUTHORIZED)
-        user = realm.users.get(str(claims.get("sub")))
+        user = realm.token_user(claims)
         if user is None or not user.rep.get("enabled"):
             raise error(401, UNAUTHORIZED)
         req.principal = Principal(realm, user, claims)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from realmctl.sandbox import userprofile
 from realmctl.sandbox.store import Client, ClientScope, Group, IdentityProvider, Realm, Role, User
 
 SECRET_MASK = "**********"
@@ -119,9 +120,17 @@ def scope_rep(scope: ClientScope) -> dict[str, Any]:
     return rep
 
 
-def user_rep(realm: Realm, user: User, *, brief: bool = False) -> dict[str, Any]:
+def user_rep(realm: Realm, user: User, *, brief: bool = False, stored: bool = False) -> dict[str, Any]:
+    """A user as the admin API shows it: `attributes` as the realm's user profile lets an admin
+    read them (`stored`: every stored attribute, as an export writes them)."""
     rep: dict[str, Any] = {"id": user.id}
     rep.update(copy.deepcopy(user.rep))
+    if not stored and "attributes" in rep:
+        shown = userprofile.admin_view(realm, rep["attributes"])
+        if shown:
+            rep["attributes"] = shown
+        else:
+            del rep["attributes"]
     # kept in the store to find a client's service account; 26.7.3 never writes it on the admin API
     rep.pop("serviceAccountClientId", None)
     if brief:  # ModelToRepresentation.toBriefRepresentation

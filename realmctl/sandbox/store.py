@@ -192,6 +192,9 @@ class Realm:
     #: Kept by `index_user` (on create and on update) and checked on every read, so that a lookup by
     #: name or e-mail does not scan every user (a create did: quadratic over a large apply).
     user_keys: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
+    #: User sessions: `sid` -> user id. Keycloak finds a token's user through its session, since
+    #: lightweight access tokens (admin-cli's) and their refresh tokens carry no `sub`.
+    sessions: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- lookups -------------------------------------------------------------------------------
     def client_by_client_id(self, client_id: str) -> Client | None:
@@ -236,6 +239,14 @@ class Realm:
     def user_by_email(self, email: str) -> User | None:
         wanted = email.lower()
         return self._indexed("e:" + wanted, lambda u: str(u.rep.get("email") or "").lower() == wanted)
+
+    def token_user(self, claims: dict[str, Any]) -> User | None:
+        """The user a token of this realm speaks for: its session's (by `sid`), else its `sub`
+        (tokens without a session, such as client credentials)."""
+        user_id = self.sessions.get(str(claims.get("sid") or ""))
+        if user_id is None:
+            user_id = str(claims.get("sub") or "")
+        return self.users.get(user_id)
 
     def service_account_user(self, client_uuid: str) -> User | None:
         client = self.clients.get(client_uuid)

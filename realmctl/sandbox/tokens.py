@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from realmctl.sandbox import claims as claimlib
-from realmctl.sandbox import credentials
+from realmctl.sandbox import credentials, userprofile
 from realmctl.sandbox.errors import HttpError
 from realmctl.sandbox.store import Client, Realm, User, new_id
 
@@ -134,7 +134,7 @@ def validate_access_token(
         return None
     if base_url is not None and not issued_here(claims, base_url, token_realm):
         return None
-    user = token_realm.users.get(str(claims.get("sub")))
+    user = token_realm.token_user(claims)
     if user is None or not user.rep.get("enabled"):
         return None
     return Bearer(token_realm, claims, user, token_realm.client_by_client_id(str(claims.get("azp"))))
@@ -242,6 +242,8 @@ def token_response(
     target client to `aud`.
     """
     realm = ctx.realm
+    if ctx.sid:  # the session the token's user is found by (lightweight tokens carry no `sub`)
+        realm.sessions[ctx.sid] = ctx.user.id
     claims = claimlib.access_token_claims(ctx, issuer(base_url, realm))
     if azp is not None:
         claims["azp"] = azp
@@ -260,7 +262,7 @@ def token_response(
             "jti": new_id(),
             "iss": claims["iss"],
             "aud": claims["iss"],
-            "sub": ctx.user.id,
+            **({"sub": claims["sub"]} if "sub" in claims else {}),  # as the access token: none when lightweight
             "typ": "Refresh",
             "azp": claims["azp"],
             "sid": ctx.sid,
@@ -333,11 +335,6 @@ def token_endpoint(req: Request) -> Response:
     raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
 
 
-#: Attributes the default user profile of a new realm (Keycloak 24+) requires before a user may
-#: log in; checked on 26.7.3: lacking any, 400 "Account is not fully set up"; master requires none.
-PROFILE_REQUIRED = ("email", "firstName", "lastName")
-
-
 def _password_ok(user: User, password: str) -> bool:
     """The user's password: set through the API, or a hash imported from an export."""
     if user.password is not None:
@@ -357,9 +354,11 @@ def _password_grant(req: Request, realm: Realm, client: Client, form: dict[str, 
         raise oauth_error(400, "invalid_grant", "Account disabled")
     if not _password_ok(user, form.get("password") or ""):
         raise oauth_error(400, "invalid_grant", "Invalid user credentials")
-    incomplete = realm.name != "master" and not all(user.rep.get(k) for k in PROFILE_REQUIRED)
+    # What the realm's user profile requires of a user (the default: e-mail, first and last name;
+    # master's: nothing); checked on 26.7.3: lacking any, 400 "Account is not fully set up".
+    stored = user.rep.get("attributes") or {}
+    incomplete = not all(user.rep.get(k) or stored.get(k) for k in userprofile.user_required(realm))
     if user.rep.get("requiredActions") or incomplete:
-        # Keycloak 24+'s default user profile (not master's) requires these of users who log in.
         raise oauth_error(400, "invalid_grant", "Account is not fully set up")
     ctx = token_context(realm, client, user, form.get("scope"), sid=new_id(), notes=_auth_notes(req))
     return token_response(req.base_url, ctx, refresh=True)
@@ -392,7 +391,7 @@ def _refresh_grant(req: Request, realm: Realm, client: Client, form: dict[str, s
     claims = checked[1]
     if claims.get("azp") != client.client_id:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match")
-    user = realm.users.get(str(claims.get("sub")))
+    user = realm.token_user(claims)
     if user is None:
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
     if not user.rep.get("enabled"):
@@ -548,7 +547,15 @@ def userinfo_for(app: App, realm: Realm, token: str | None, base_url: str | None
         return 400, {"error": "invalid_request", "error_description": "Client not found"}
     if not client.rep.get("enabled", True):
         return 400, {"error": "invalid_request", "error_description": "Client disabled"}
-    user = realm.users.get(str(claims.get("sub")))
+    if claimlib.OPENID not in str(claims.get("scope") or "").split():
+        return 403, {"error": "insufficient_scope", "error_description": "Missing openid scope"}  # 26.7.3
+    if (client.rep.get("attributes") or {}).get(claimlib.LIGHTWEIGHT) == "true":
+        # 26.7.3 (the reason in `WWW-Authenticate` only): the token has no `sub` to answer with
+        return 401, {
+            "error": "invalid_token",
+            "error_description": "Lightweight access token not allowed for userinfo endpoint",
+        }
+    user = realm.token_user(claims)
     if user is None or not user.rep.get("enabled"):
         text = "User session not found or doesn't have client attached on it" if claims.get("sid") else "User not found"
         return 401, {"error": "invalid_request", "error_description": text}
@@ -568,12 +575,12 @@ def userinfo(req: Request) -> Response:
         # 26.7.3: 401, empty body, `WWW-Authenticate: Bearer realm="r"` without an error
         return Response(401, None, {"WWW-Authenticate": f'Bearer realm="{realm.name}"'})
     headers = {}
-    if status == 401:
+    if status in (401, 403):
         headers["WWW-Authenticate"] = (
             f'Bearer realm="{realm.name}", error="{body["error"]}", error_description="{body["error_description"]}"'
         )
-        if body.get("error") == "invalid_token":  # 26.7.3: the reason is in the header only
-            return Response(401, None, headers)
+        if body.get("error") in ("invalid_token", "insufficient_scope"):  # 26.7.3: the reason in the header only
+            return Response(status, None, headers)
     return Response(status, body, headers)
 
 

@@ -501,7 +501,7 @@ def test_a_bad_sandbox_import_is_one_sentence(world: World, tmp_path: Path) -> N
     world.path.write_text(yaml.safe_dump(world.spec))
     result = realmctl("plan", "--sandbox-import", str(bad), str(world.path), env=world.env)
     assert result.code == 1 and "Traceback" not in result.all
-    assert "not a usable realm export" in result.err
+    assert f"cannot start the sandbox: cannot import {bad}: not a JSON realm file" in result.err
 
 
 def test_an_owned_user_is_known_without_its_attribute_marker(world: World) -> None:

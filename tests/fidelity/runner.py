@@ -164,6 +164,15 @@ def normalise(value: Any, base: str, names: dict[str, str], key: str = "") -> An
     if key in ("expires_in", "refresh_expires_in") and isinstance(value, int) and value > 0:
         # Keycloak answers exp - now: a token issued across a second boundary says 299 for a 300 s lifetime.
         return round(value / 10) * 10
+    if key in JSON_SETS and isinstance(value, str) and value.startswith("["):
+        # a policy's relations exported as a JSON list in a string; Keycloak keeps them in a set
+        try:
+            members = json.loads(value)
+        except ValueError:
+            members = None
+        if isinstance(members, list):
+            shown = sorted(json.dumps(normalise(m, base, names), sort_keys=True) for m in members)
+            return {"<json-set>": shown, "compact": ", " not in value}
     if key == "scope" and isinstance(value, str):
         # Keycloak lists granted scopes in no stable order ("email profile" / "profile email" across runs).
         return " ".join(sorted(value.split()))
@@ -181,6 +190,10 @@ def normalise(value: Any, base: str, names: dict[str, str], key: str = "") -> An
     if isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
         return "<time>"
     return value
+
+
+#: Policy `config` keys whose value is a JSON list in a string, in an order Keycloak does not promise.
+JSON_SETS = {"applyPolicies", "resources", "scopes", "clients", "roles", "groups", "users", "clientScopes"}
 
 
 #: Fields that name an element of a listing: lists of objects are compared in the order of these,

@@ -7,7 +7,7 @@ import json
 import jwt
 import pytest
 
-from tests.fidelity.runner import Run, claims, scenarios, tamper
+from tests.fidelity.runner import Run, claims, normalise, scenarios, tamper
 
 TOKEN = jwt.encode({"iss": "https://kc.example/realms/b", "sub": "bob"}, "k" * 32, algorithm="HS256")
 
@@ -38,3 +38,12 @@ def test_capture_spoils_a_token_and_tolerates_a_missing_element() -> None:
     body = {"access_token": TOKEN}
     assert Run.capture("body.access_token|alg-none", None, body) == tamper(TOKEN, "alg-none")
     assert Run.capture("body.0.id", None, json.loads("[]")) == "None"  # no broker client on modern
+
+
+def test_policy_relations_in_a_json_string_compare_as_sets() -> None:
+    """`applyPolicies` and the like are JSON lists inside a string, in the order of a Java set:
+    two orders are the same answer, spacing is not."""
+    a = normalise({"applyPolicies": '["only-rs","admins"]'}, "http://x", {})
+    b = normalise({"applyPolicies": '["admins","only-rs"]'}, "http://x", {})
+    spaced = normalise({"applyPolicies": '["admins", "only-rs"]'}, "http://x", {})
+    assert a == b and a != spaced

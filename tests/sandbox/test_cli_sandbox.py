@@ -137,3 +137,50 @@ def test_an_imported_realm_keeps_components_flows_required_actions_and_client_po
                 {"name": "k1", "providerId": "rsa-generated", "subComponents": {}, "config": {"priority": ["7"]}}
             ]
         }
+
+
+def _bad_exports(tmp_path: Path) -> list[tuple[Path, str]]:
+    """Exports the sandbox cannot take, each with the sentence both import paths must print."""
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json")
+    argon = tmp_path / "argon-realm.json"
+    user = {"username": "ann", "credentials": [{"type": "password", "secretData": "{}"}]}
+    user["credentials"][0]["credentialData"] = json.dumps({"algorithm": "made-up-hash"})
+    argon.write_text(json.dumps({"realm": "argon", "users": [user], "enabled": True, "roles": {}}))
+    shapeless = tmp_path / "shapeless.json"
+    shapeless.write_text(json.dumps({"realm": "shapeless", "clients": ["not-an-object"]}))
+    start = "cannot start the sandbox: cannot import"
+    return [
+        (garbage, f"{start} {garbage}: not a JSON realm file"),
+        (
+            argon,
+            f"{start} {argon} (realm 'argon'): user 'ann': password hashed with 'made-up-hash'",
+        ),
+        (
+            shapeless,
+            f"{start} {shapeless} (realm 'shapeless'): not a realm export Keycloak writes",
+        ),
+    ]
+
+
+def test_sandbox_import_and_sandbox_import_option_say_the_same_sentence(tmp_path: Path) -> None:
+    """Issue #14: `realmctl sandbox --import` and `plan --sandbox-import` name the file, the realm
+    and the object they cannot take in the same words, without a traceback."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nrealms: {}\n")
+    for bad, sentence in _bad_exports(tmp_path):
+        served = subprocess.run(
+            [sys.executable, "-m", "realmctl", "sandbox", "--port", "0", "--import", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        planned = subprocess.run(
+            [sys.executable, "-m", "realmctl", "plan", "--sandbox-import", str(bad), str(spec)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for result in (served, planned):
+            assert result.returncode == 1, result.stderr
+            assert sentence in result.stderr and "Traceback" not in result.stderr, result.stderr

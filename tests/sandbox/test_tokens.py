@@ -345,3 +345,42 @@ def test_openid_scope_brings_an_id_token(keycloak: KeycloakTarget, realm: str, a
 def test_password_grant_accepts_the_email_as_username(keycloak: KeycloakTarget, realm: str, alice: str) -> None:
     body = password_token(keycloak, realm, "app", "alice@example.com", secret="app-secret")
     assert verified(keycloak, realm, body["access_token"])["sub"] == alice
+
+
+def test_admin_cli_tokens_carry_no_sub_and_still_work_through_their_session(
+    keycloak: KeycloakTarget, realm: str
+) -> None:
+    """26.7.3 issues admin-cli lightweight tokens without `sub` (its refresh token too) and finds
+    their user through the session (`sid`): the admin API and the refresh grant take them, the
+    userinfo endpoint refuses them."""
+    form = {"grant_type": "password", "client_id": "admin-cli", "scope": "openid"}
+    form |= {"username": keycloak.admin_user, "password": keycloak.admin_password}
+    body = post_token(keycloak, "master", form).json()
+    access, refresh = (
+        jwt.decode(body["access_token"], options={"verify_signature": False}),
+        jwt.decode(body["refresh_token"], options={"verify_signature": False}),
+    )
+    assert "sub" not in access and "sub" not in refresh and access["sid"] == refresh["sid"]
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    assert requests.get(f"{keycloak.url}/admin/realms/{realm}", headers=bearer, timeout=10).status_code == 200
+    renewed = post_token(
+        keycloak, "master", {**form, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert renewed.status_code == 200, renewed.text
+    again = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    assert requests.get(f"{keycloak.url}/admin/realms/{realm}/users", headers=again, timeout=10).json() == []
+    info = requests.get(f"{realm_url(keycloak, 'master')}/protocol/openid-connect/userinfo", headers=bearer, timeout=10)
+    assert info.status_code == 401 and info.text == ""
+    assert "Lightweight access token not allowed for userinfo endpoint" in info.headers["WWW-Authenticate"]
+
+
+def test_userinfo_needs_the_openid_scope(keycloak: KeycloakTarget, realm: str, alice: str) -> None:
+    """26.7.3: a token issued without `openid` gets 403 `insufficient_scope`, the reason in the header."""
+    token = password_token(keycloak, realm, "app", "alice", secret="app-secret")["access_token"]
+    info = requests.get(
+        f"{realm_url(keycloak, realm)}/protocol/openid-connect/userinfo",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert info.status_code == 403 and info.text == ""
+    assert 'error="insufficient_scope", error_description="Missing openid scope"' in info.headers["WWW-Authenticate"]

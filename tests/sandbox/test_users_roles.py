@@ -227,6 +227,8 @@ def test_client_scope_mappings(api: Api) -> None:
 
 
 def test_brief_user_representation(api: Api) -> None:
+    profile = api.get("/users/profile").json()  # undeclared attributes are kept only with a policy
+    assert api.put("/users/profile", {**profile, "unmanagedAttributePolicy": "ENABLED"}).status_code == 200
     api.create("/users", {"username": "brief", "enabled": True, "attributes": {"a": ["1"]}})
     full = api.get("/users", username="brief", exact="true").json()[0]
     brief = api.get("/users", username="brief", exact="true", briefRepresentation="true").json()[0]

@@ -1,5 +1,8 @@
 """Authorization services of a client (SEMANTICS §7.2): resources, scopes, policies, permissions.
 
+Enabling them creates the resource server only: 26.7.3 makes no Default Resource, Default Policy
+or Default Permission through the admin API (client create, client update or realm import).
+
 Quirks kept on purpose: policy/permission create answers 201 *with* the JSON body, update answers
 201 with an *empty* body, name clashes answer 409 in the OAuth2 error shape, and unknown ids 404
 with no body. Relations (`policies`, `resources`, `scopes`) accept ids or names on input.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from realmctl.sandbox.errors import HttpError, error
+from realmctl.sandbox.errors import NOT_FOUND, HttpError, error
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router
 from realmctl.sandbox.store import Client, Policy, Realm, ResourceServer, as_text, new_id
 
@@ -42,7 +45,7 @@ def ensure_resource_server(realm: Realm, client: Client, *, default_objects: boo
         server = ResourceServer(
             client_id=client.id,
             settings={
-                "allowRemoteResourceManagement": False,
+                "allowRemoteResourceManagement": True,
                 "policyEnforcementMode": "ENFORCING",
                 "decisionStrategy": "UNANIMOUS",
             },
@@ -113,6 +116,8 @@ def typed_rep(policy: Policy) -> dict[str, Any]:
         rep["resourceType"] = policy.rep["resourceType"]
     if policy.rep["type"] == "client":
         rep["clients"] = json.loads(config.get("clients", "[]"))
+    if policy.rep["type"] == "role":
+        rep["roles"] = json.loads(config.get("roles", "[]"))
     return rep
 
 
@@ -124,7 +129,7 @@ def find_server(req: Request, write: bool) -> tuple[Realm, Client, ResourceServe
         raise error(404, "Could not find client")
     server = realm.resource_servers.get(client.id)
     if server is None:
-        raise HttpError(404, None)
+        raise error(404, NOT_FOUND)
     return realm, client, server
 
 
@@ -162,6 +167,24 @@ def _resolve_clients(realm: Realm, values: list[Any]) -> list[str]:
     return uuids
 
 
+def _resolve_roles(realm: Realm, roles: list[Any]) -> list[dict[str, Any]]:
+    """Role policy roles as 26.7.3 stores them: by role id (a realm role name is taken, as is
+    `clientId/role`), each with `required` (false unless given)."""
+    out = []
+    for entry in roles:
+        wanted = str((entry or {}).get("id") if isinstance(entry, dict) else entry)
+        role = realm.roles.get(wanted) or realm.realm_role(wanted)
+        if role is None and "/" in wanted:
+            client_id, _, name = wanted.partition("/")
+            client = realm.client_by_client_id(client_id)
+            role = realm.client_role(client.id, name) if client else None
+        if role is None:
+            raise HttpError(500, SERVER_ERROR)  # UNCONFIRMED
+        required = bool(entry.get("required")) if isinstance(entry, dict) else False
+        out.append({"id": role.id, "required": required})
+    return out
+
+
 def _apply(realm: Realm, server: ResourceServer, policy: Policy, body: dict[str, Any], ptype: str) -> None:
     """RepresentationToModel.toModel: overwrite scalars; relations null ⇒ unchanged, [] ⇒ cleared."""
     rep = policy.rep
@@ -182,6 +205,8 @@ def _apply(realm: Realm, server: ResourceServer, policy: Policy, body: dict[str,
         if not clients:
             raise HttpError(500, SERVER_ERROR)  # "No client provided." is a RuntimeException: UNCONFIRMED
         config["clients"] = json.dumps(_resolve_clients(realm, clients))
+    elif ptype == "role" and body.get("roles") is not None:
+        config["roles"] = json.dumps(_resolve_roles(realm, body["roles"]), separators=(",", ":"))
     elif ptype not in PERMISSION_TYPES and isinstance(body.get("config"), dict):
         config.update({k: as_text(v) for k, v in body["config"].items()})
     rep["config"] = config
@@ -206,7 +231,159 @@ def _check_name(server: ResourceServer, name: Any, own: Policy | None = None) ->
 def get_settings(req: Request) -> Response:
     _, client, server = find_server(req, False)
     body = {"id": client.id, "clientId": client.id, "name": client.client_id, **server.settings}
+    # 26.7.3 writes the relations here empty (they are read through their own endpoints)
+    body.update(resources=[], policies=[], scopes=[], decisionStrategy=server.settings.get("decisionStrategy"))
     return Response(200, body)
+
+
+def update_settings(req: Request) -> Response:
+    """`PUT /authz/resource-server`: the three settings, as given (26.7.3 answers 204)."""
+    _, _, server = find_server(req, True)
+    body = req.json_object()
+    for key in ("allowRemoteResourceManagement", "policyEnforcementMode", "decisionStrategy"):
+        if body.get(key) is not None:
+            server.settings[key] = body[key]
+    return NO_CONTENT
+
+
+def export_settings(req: Request) -> Response:
+    """`GET /authz/resource-server/settings`: the export form, relations by name and no ids."""
+    from realmctl.sandbox.admin.export import policy_export
+
+    realm, _, server = find_server(req, False)
+    policies = []
+    for policy in sorted(server.policies.values(), key=lambda p: p.name):
+        rep = {k: v for k, v in policy_export(server, policy).items() if k not in ("id", "description") or v}
+        rep.pop("id", None)
+        if rep.get("type") == "role" and rep.get("config", {}).get("roles"):
+            roles = json.loads(rep["config"]["roles"])
+            for entry in roles:
+                role = realm.roles.get(entry.get("id"))
+                if role is not None:
+                    entry["id"] = (
+                        role.name
+                        if role.client_id is None
+                        else f"{realm.clients[role.client_id].client_id}/{role.name}"
+                    )
+            rep["config"]["roles"] = json.dumps(roles, separators=(",", ":"))
+        if rep.get("type") == "client" and rep.get("config", {}).get("clients"):
+            ids = json.loads(rep["config"]["clients"])
+            rep["config"]["clients"] = json.dumps(
+                [realm.clients[i].client_id if i in realm.clients else i for i in ids]
+            )
+        for key in ("clients", "resources", "scopes", "applyPolicies"):  # Jackson's compact lists
+            if isinstance(rep.get("config", {}).get(key), str):
+                names = json.loads(rep["config"][key])
+                if key == "applyPolicies":  # a set in Keycloak's model, in no promised order: sorted here
+                    names = sorted(names)
+                rep["config"][key] = json.dumps(names, separators=(",", ":"))
+        policies.append(rep)
+    body = {
+        "allowRemoteResourceManagement": server.settings.get("allowRemoteResourceManagement", True),
+        "policyEnforcementMode": server.settings.get("policyEnforcementMode", "ENFORCING"),
+        "resources": [
+            {
+                "name": r["name"],
+                **({"type": r["type"]} if r.get("type") else {}),
+                "ownerManagedAccess": bool(r.get("ownerManagedAccess", False)),
+                "attributes": dict(r.get("attributes") or {}),
+                "uris": sorted(r.get("uris") or []),
+                "scopes": [{"name": server.scopes[i]["name"]} for i in r.get("scope_ids", []) if i in server.scopes],
+            }
+            for r in server.resources.values()
+        ],
+        "policies": policies,
+        "scopes": [{k: v for k, v in s.items() if k != "id"} for s in server.scopes.values()],
+        "decisionStrategy": server.settings.get("decisionStrategy", "UNANIMOUS"),
+    }
+    return Response(200, body)
+
+
+def _short(policy: Policy) -> dict[str, Any]:
+    """A policy as `dependentPolicies` and `resource/{id}/permissions` list it (config empty)."""
+    rep = generic_rep(policy)
+    rep["config"] = {}
+    return rep
+
+
+def dependent_policies(req: Request) -> Response:
+    """The policies and permissions that apply this one."""
+    _, _, server = find_server(req, False)
+    policy = server.policies.get(req.params["pid"])
+    if policy is None:
+        raise error(404, NOT_FOUND)
+    return Response(200, [_short(p) for p in server.policies.values() if policy.id in p.policy_ids])
+
+
+def resource_permissions(req: Request) -> Response:
+    _, _, server = find_server(req, False)
+    resource = server.resources.get(req.params["rid"])
+    if resource is None:
+        raise HttpError(404, None)
+    return Response(200, [_short(p) for p in server.policies.values() if resource["_id"] in p.resource_ids])
+
+
+def update_resource(req: Request) -> Response:
+    """`PUT /resource/{id}`: name, type, URIs, attributes and scopes replaced (26.7.3 answers 204)."""
+    _, _, server = find_server(req, True)
+    resource = server.resources.get(req.params["rid"])
+    if resource is None:
+        raise HttpError(404, None)
+    body = req.json_object()
+    if body.get("name"):
+        resource["name"] = str(body["name"])
+    if body.get("type"):
+        resource["type"] = body["type"]
+    resource["uris"] = list(body.get("uris") or [])
+    resource["attributes"] = dict(body.get("attributes") or {})
+    resource["scope_ids"] = [
+        add_scope(server, s["name"] if isinstance(s, dict) else str(s))["id"] for s in body.get("scopes") or []
+    ]
+    return NO_CONTENT
+
+
+def delete_resource(req: Request) -> Response:
+    """The resource, and the permissions left with no resource (26.7.3 deletes them too)."""
+    _, _, server = find_server(req, True)
+    resource = server.resources.pop(req.params["rid"], None)
+    if resource is None:
+        raise error(404, NOT_FOUND)
+    for policy in list(server.policies.values()):
+        if resource["_id"] in policy.resource_ids:
+            policy.resource_ids.remove(resource["_id"])
+            if not policy.resource_ids and policy.rep["type"] in PERMISSION_TYPES:
+                del server.policies[policy.id]
+    return NO_CONTENT
+
+
+def update_scope(req: Request) -> Response:
+    _, _, server = find_server(req, True)
+    scope = server.scopes.get(req.params["sid"])
+    if scope is None:
+        raise HttpError(404, None)
+    body = req.json_object()
+    if body.get("name"):
+        scope["name"] = str(body["name"])
+    for key in ("displayName", "iconUri"):
+        if body.get(key) is not None:
+            scope[key] = body[key]
+        else:
+            scope.pop(key, None)
+    return NO_CONTENT
+
+
+def delete_scope(req: Request) -> Response:
+    _, _, server = find_server(req, True)
+    scope = server.scopes.pop(req.params["sid"], None)
+    if scope is None:
+        raise error(404, NOT_FOUND)
+    for resource in server.resources.values():
+        if scope["id"] in resource.get("scope_ids", []):
+            resource["scope_ids"].remove(scope["id"])
+    for policy in server.policies.values():
+        if scope["id"] in policy.scope_ids:
+            policy.scope_ids.remove(scope["id"])
+    return NO_CONTENT
 
 
 def create_typed(req: Request) -> Response:
@@ -220,6 +397,8 @@ def create_typed(req: Request) -> Response:
     _apply(realm, server, policy, body, ptype)
     server.policies[policy.id] = policy
     answer = {**body, "id": policy.id, "type": ptype}
+    if ptype == "role" and body.get("roles") is not None:  # answered resolved, as stored
+        answer["roles"] = json.loads(policy.rep["config"]["roles"])
     answer.setdefault("logic", "POSITIVE")
     answer.setdefault("decisionStrategy", "UNANIMOUS")
     return Response(201, answer)
@@ -291,9 +470,38 @@ def search_policy(req: Request) -> Response:
     return Response(200, generic_rep(policy)) if policy else Response(204)
 
 
+#: `GET /policy/providers` and `/permission/providers` on 26.7.3 (the same list on all three profiles).
+PROVIDERS = [
+    {"type": t, "name": n, "group": g}
+    for t, n, g in (
+        ("regex", "Regex", "Identity Based"),
+        ("role", "Role", "Identity Based"),
+        ("resource", "Resource-Based", "Permission"),
+        ("scope", "Scope-Based", "Permission"),
+        ("client", "Client", "Identity Based"),
+        ("time", "Time", "Time Based"),
+        ("user", "User", "Identity Based"),
+        ("client-scope", "Client Scope", "Identity Based"),
+        ("group", "Group", "Identity Based"),
+        ("aggregate", "Aggregated", "Others"),
+    )
+]
+
+
+def providers(req: Request) -> Response:
+    find_server(req, False)
+    return Response(200, [dict(p) for p in PROVIDERS])
+
+
 def get_generic(req: Request) -> Response:
+    """A policy by id, or (`/policy/client`, `/permission/scope` ...) the listing of one type in
+    its typed representation, as 26.7.3 answers a type name in the id's place."""
     _, _, server = find_server(req, False)
-    return Response(200, generic_rep(find_policy(server, req.params["pid"])))
+    pid = req.params["pid"]
+    if pid in POLICY_TYPES | PERMISSION_TYPES and pid not in server.policies:
+        typed = [typed_rep(p) for p in server.policies.values() if p.rep["type"] == pid]
+        return Response(200, req.page(typed, DEFAULT_MAX))
+    return Response(200, generic_rep(find_policy(server, pid)))
 
 
 def associated_policies(req: Request) -> Response:
@@ -347,14 +555,22 @@ def create_resource(req: Request) -> Response:
     realm, _, server = find_server(req, True)
     body = req.json_object()
     if server.resource_by_name(str(body.get("name"))) is not None:
-        raise HttpError(409, {"error": f"Resource with name [{body.get('name')}] already exists."})
+        raise HttpError(
+            409,
+            {
+                "error": "invalid_request",
+                "error_description": f"Resource with name [{body.get('name')}] already exists.",
+            },
+        )
     scope_ids = [
         add_scope(server, s["name"] if isinstance(s, dict) else str(s))["id"] for s in body.get("scopes") or []
     ]
     resource = add_resource(server, str(body.get("name")), body.get("type"), scope_ids)
     resource["uris"] = list(body.get("uris") or [])
     resource["attributes"] = dict(body.get("attributes") or {})
-    return Response(201, resource_rep(realm, server, resource))
+    answer = resource_rep(realm, server, resource)
+    answer["scopes"] = [{"id": s["id"], "name": s["name"]} for s in answer["scopes"]]  # as named in the body
+    return Response(201, answer)
 
 
 def list_scopes(req: Request) -> Response:
@@ -383,14 +599,30 @@ def search_scope(req: Request) -> Response:
 def create_scope(req: Request) -> Response:
     _, _, server = find_server(req, True)
     body = req.json_object()
-    if server.scope_by_name(str(body.get("name"))) is not None:
-        raise HttpError(409, {"error": f"Scope with name [{body.get('name')}] already exists."})
-    return Response(201, dict(add_scope(server, str(body.get("name")))))
+    existing = server.scope_by_name(str(body.get("name")))
+    if existing is not None:  # 26.7.3 answers 201 with the scope already there
+        return Response(201, dict(existing))
+    scope = add_scope(server, str(body.get("name")))
+    for key in ("displayName", "iconUri"):
+        if body.get(key) is not None:
+            scope[key] = body[key]
+    return Response(201, dict(scope))
 
 
 def register(router: Router) -> None:
     base = "/admin/realms/{realm}/clients/{id}/authz/resource-server"
     router.add("GET", base, get_settings)
+    router.add("PUT", base, update_settings)
+    router.add("GET", base + "/settings", export_settings)
+    router.add("GET", base + "/policy/providers", providers)
+    router.add("GET", base + "/permission/providers", providers)
+    router.add("GET", base + "/policy/{pid}/dependentPolicies", dependent_policies)
+    router.add("GET", base + "/permission/{pid}/dependentPolicies", dependent_policies)
+    router.add("GET", base + "/resource/{rid}/permissions", resource_permissions)
+    router.add("PUT", base + "/resource/{rid}", update_resource)
+    router.add("DELETE", base + "/resource/{rid}", delete_resource)
+    router.add("PUT", base + "/scope/{sid}", update_scope)
+    router.add("DELETE", base + "/scope/{sid}", delete_scope)
     router.add("GET", base + "/policy", list_policies)
     router.add("GET", base + "/permission", list_permissions)
     router.add("GET", base + "/policy/search", search_policy)

@@ -48,6 +48,10 @@ def create_client(req: Request) -> Response:
     fields.refuse_unknown(req.body, fields.CLIENT_FIELDS, "ClientRepresentation")
     if isinstance(body.get("clientId"), str) and not body["clientId"].strip():  # 26.7.3, `" "` too
         raise HttpError(400, {"error": "invalid_input", "error_description": "Client ID cannot be blank"})
+    if body.get("authorizationServicesEnabled") and body.get("publicClient"):
+        from realmctl.sandbox.admin.authz import SERVER_ERROR
+
+        raise HttpError(500, SERVER_ERROR)  # 26.7.3: a public client cannot be a resource server; nothing is made
     client = ops.create_client(realm, body)
     if body.get("authorizationServicesEnabled"):
         from realmctl.sandbox.admin.authz import ensure_resource_server

@@ -141,7 +141,7 @@ def export_realm(
             user = realm.service_account_user(client.id)
             if user is None:
                 continue
-            user_rep = reps.user_rep(realm, user)
+            user_rep = reps.user_rep(realm, user, stored=True)
             # an export names the client of a service account (ExportUtils), the admin API does not
             user_rep["serviceAccountClientId"] = client.client_id
             if groups_and_roles:

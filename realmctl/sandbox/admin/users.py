@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any
 
-from realmctl.sandbox import fields, ops, reps
+from realmctl.sandbox import fields, ops, reps, userprofile
 from realmctl.sandbox.errors import HttpError, error, exists
 from realmctl.sandbox.http import NO_CONTENT, Request, Response, Router, created
 from realmctl.sandbox.store import FederatedIdentity, Realm, User
@@ -114,7 +114,13 @@ def create_user(req: Request) -> Response:
     body = req.json_object()
     fields.refuse_unknown(req.body, fields.USER_FIELDS, "UserRepresentation")
     _check_username(body.get("username"))
-    user = ops.create_user(realm, {k: v for k, v in body.items() if k != "id"})
+    rep = {k: v for k, v in body.items() if k != "id"}
+    problems: list[dict[str, Any]] = []
+    rep["attributes"] = (
+        userprofile.written(realm, None, body.get("attributes"), replace=True, problems=problems) or None
+    )
+    userprofile.refuse(problems)
+    user = ops.create_user(realm, rep)
     for path in body.get("groups") or []:
         group = ops.find_group_by_path(realm, path)
         if group is None:
@@ -126,29 +132,74 @@ def create_user(req: Request) -> Response:
 
 def get_user(req: Request) -> Response:
     realm, user = find_user(req, "view-users")
-    return Response(200, reps.user_rep(realm, user))
+    rep = reps.user_rep(realm, user)
+    if req.bool_arg("userProfileMetadata", False):
+        # placed after `emailVerified`/`attributes`, where 26.7.3 writes it (a client may read text)
+        rep = _insert_after(
+            rep,
+            "attributes" if "attributes" in rep else "emailVerified",
+            "userProfileMetadata",
+            userprofile.metadata(realm, user),
+        )
+    return Response(200, rep)
+
+
+def _insert_after(rep: dict[str, Any], anchor: str, key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in rep.items():
+        out[k] = v
+        if k == anchor:
+            out[key] = value
+    out.setdefault(key, value)
+    return out
+
+
+def unmanaged_attributes(req: Request) -> Response:
+    realm, user = find_user(req, "view-users")
+    return Response(200, userprofile.unmanaged(realm, user.rep.get("attributes")))
 
 
 def update_user(req: Request) -> Response:
+    """The user updated through its user profile (26.7.3): the whole result is validated before
+    anything is stored, so a refused update changes nothing."""
     realm, user = find_user(req, "manage-users")
     body = req.json_object()
     fields.refuse_unknown(req.body, fields.USER_FIELDS, "UserRepresentation")
+    problems: list[dict[str, Any]] = []
     username = body.get("username")
-    if username and username.lower() != user.username:
-        if realm.user_by_username(username) is not None:
+    renamed = bool(username) and str(username).lower() != user.username
+    if renamed and not realm.settings.get("editUsernameAllowed"):  # the profile's admin context
+        problems.append({"field": "username", "errorMessage": "error-user-attribute-read-only", "params": ["username"]})
+    replace = body.get("attributes") is not None
+    given = body.get("attributes") or {}
+    names: dict[str, Any] = {}
+    for key in ("firstName", "lastName", "email"):
+        # a body carrying `attributes` replaces every editable attribute: absent names are removed
+        value = body.get(key)
+        if value is None and replace and key != "email":
+            value = next(iter(userprofile.values_of(given.get(key))), None)
+        if value not in (None, ""):
+            names[key] = str(value).lower() if key == "email" else value
+        elif replace or value == "":
+            names[key] = None
+    attributes = userprofile.written(realm, user.rep.get("attributes"), given, replace=replace, problems=problems)
+    userprofile.refuse(problems)
+    if renamed:
+        if realm.user_by_username(str(username)) is not None:
             raise exists("User exists with same username")
-        user.rep["username"] = username.lower()
-    for key in (
-        "firstName",
-        "lastName",
-        "email",
-        "enabled",
-        "emailVerified",
-        "requiredActions",
-        "attributes",
-    ):
+        user.rep["username"] = str(username).lower()
+    for key, value in names.items():
+        if value is None:
+            user.rep.pop(key, None)
+        else:
+            user.rep[key] = value
+    for key in ("enabled", "emailVerified", "requiredActions"):
         if body.get(key) is not None:
             user.rep[key] = copy.deepcopy(body[key])
+    if attributes:
+        user.rep["attributes"] = attributes
+    else:
+        user.rep.pop("attributes", None)
     if body.get("credentials"):
         for cred in body["credentials"]:
             if cred.get("type", "password") == "password" and cred.get("value") is not None:
@@ -230,8 +281,32 @@ def leave_group(req: Request) -> Response:
     return NO_CONTENT
 
 
+def get_profile(req: Request) -> Response:
+    realm = req.realm()
+    return Response(200, userprofile.normalised(userprofile.config(realm)))
+
+
+def put_profile(req: Request) -> Response:
+    """The realm's user profile replaced (26.7.3 answers 200 with the profile as stored)."""
+    realm = req.realm("manage-realm")
+    body = req.json_object()
+    userprofile.check(body, req.body)
+    profile = userprofile.normalised(body)
+    userprofile.save(realm, profile)
+    return Response(200, profile)
+
+
+def profile_metadata(req: Request) -> Response:
+    realm = req.realm("query-users", "view-users")
+    return Response(200, userprofile.metadata(realm))
+
+
 def register(router: Router) -> None:
     base = "/admin/realms/{realm}/users"
+    # before `{id}`, which would take `profile` for a user id
+    router.add("GET", base + "/profile", get_profile)
+    router.add("PUT", base + "/profile", put_profile)
+    router.add("GET", base + "/profile/metadata", profile_metadata)
     router.add("GET", base, list_users)
     router.add("POST", base, create_user)
     router.add("GET", base + "/count", count_users)
@@ -239,6 +314,7 @@ def register(router: Router) -> None:
     router.add("PUT", base + "/{id}", update_user)
     router.add("DELETE", base + "/{id}", delete_user)
     router.add("PUT", base + "/{id}/reset-password", reset_password)
+    router.add("GET", base + "/{id}/unmanagedAttributes", unmanaged_attributes)
     router.add("GET", base + "/{id}/federated-identity", list_links)
     router.add("POST", base + "/{id}/federated-identity/{provider}", add_link)
     router.add("DELETE", base + "/{id}/federated-identity/{provider}", remove_link)
