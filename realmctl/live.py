@@ -1,8 +1,8 @@
 """Live state of one realm, read in bulk and cached, shared by every kind.
 
 Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
-run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Creates made during apply
-are recorded here, so later changes find the new ids without another read.
+run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather and diff use
+it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
 """
 
 import json
@@ -70,6 +70,15 @@ def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
     return None
 
 
+def parse_links(raw: Any) -> set[str]:
+    """The entries of a LINKS_ATTRIBUTE value (a JSON list of strings; anything else: none)."""
+    try:
+        found = json.loads(raw) if raw else []
+    except (ValueError, TypeError):
+        found = []
+    return {e for e in found if isinstance(e, str)} if isinstance(found, list) else set()
+
+
 def _mapped(mappings: dict[str, Any], container: str) -> list[dict[str, Any]]:
     if container == "realm":
         roles: list[dict[str, Any]] = mappings.get("realmMappings") or []
@@ -103,8 +112,6 @@ class RealmState:
         self._lock = threading.RLock()
         self._users_lock = threading.Lock()
         self.created_ids: dict[tuple[str, ...], str] = {}
-        #: Ids of what this run created, by (kind, *key), for the record (see `record_entry`).
-        self.new_ids: dict[tuple[str, ...], Ids] = {}
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
         self.locks: dict[Any, threading.Lock] = {}
@@ -227,11 +234,6 @@ class RealmState:
         owner = self._owners.get(raw)
         return owner if owner is not None else owner_of_entry(raw)
 
-    def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
-        """Ids of an object or link this run created, keyed (kind, *key), for the record."""
-        with self._lock:
-            self.new_ids[full_key] = ids
-
     def _fix(self, raw: str, entry: str | None) -> None:
         with self._lock:
             self.record_fixes[raw] = entry
@@ -248,11 +250,7 @@ class RealmState:
             cached = self._cache.get("links")
             if cached is not None and cached[0] is raw:
                 return set(cached[1])
-        try:
-            found = json.loads(raw) if raw else []
-        except ValueError:
-            found = []
-        links = frozenset(e for e in found if isinstance(e, str)) if isinstance(found, list) else frozenset()
+        links = frozenset(parse_links(raw))
         with self._lock:
             self._cache["links"] = (raw, links)
         return set(links)
@@ -287,12 +285,6 @@ class RealmState:
         return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
 
     # -- by object ---------------------------------------------------------------------------
-    def remember_client(self, client: dict[str, Any]) -> None:
-        """Adds a client created during apply to the cached listing."""
-        with self._lock:
-            clients = [c for c in self.clients() if c.get("clientId") != client.get("clientId")]
-            self._cache["clients"] = [*clients, client]
-
     def client(self, client_id: str) -> dict[str, Any] | None:
         return next((c for c in self.clients() if c.get("clientId") == client_id), None)
 
@@ -371,26 +363,6 @@ class RealmState:
             ("scope-mappings", owner, name),
             lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
         )
-
-    def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
-        """Adds or removes one role on a role-mapping or scope-mapping endpoint.
-
-        `owner` is the endpoint without its `/realm` or `/clients/{uuid}` tail, e.g.
-        `users/{id}/role-mappings` or `client-scopes/{id}/scope-mappings`. Keycloak needs both the
-        role's id and name; adding a role that is already mapped is harmless, so it may be retried.
-        Returns the role's id (the link's identity is recorded with it).
-        """
-        found = self.role(container, role)
-        if found is None:
-            raise LookupError(f"role {container}/{role} does not exist in realm {self.realm}")
-        tail = "realm" if container == "realm" else f"clients/{self.client_uuid(container)}"
-        path = f"{self.base}/{owner}/{tail}"
-        body = [{"id": found["id"], "name": role}]
-        if add:
-            self.api.post(path, body, idempotent=True)
-        else:
-            self.api.delete(path, body)
-        return str(found["id"])
 
     def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
         if self.idp(alias) is None:

@@ -14,6 +14,7 @@ from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind
 from realmctl.kinds.realm import RealmKind
 from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind
+from realmctl.kinds.record import RecordKind
 from realmctl.kinds.role import RoleKind
 from realmctl.kinds.role_grant import RoleGrantKind
 from realmctl.kinds.scope_mapping import ScopeMappingKind
@@ -42,6 +43,9 @@ REGISTERED: list[Kind] = [
     ClientAccessKind(),
     FederatedLinkKind(),
 ]
+#: The ownership record's write comes after everything whose entries it holds.
+RecordKind.depends_on = tuple(k.name for k in REGISTERED)
+REGISTERED.append(RecordKind())
 
 
 def dependency_order(kinds: list[Kind]) -> list[Kind]:

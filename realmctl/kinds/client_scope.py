@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_SCOPES
@@ -48,31 +49,20 @@ class ClientScopeKind(Kind):
                 out.append(Live((scope["name"],), fields, id=scope["id"], owned=is_owned(attributes), raw=scope))
         return out
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, name = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "client-scopes", change.live.id))]
         assert change.resource
         fields = change.resource.fields
-        body = {
-            "name": change.key[0],
-            **fields,
-            "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"},
-        }
-        name = change.key[0]
-
-        def find() -> str | None:
-            scopes = state.api.get(f"{state.base}/client-scopes") or []
-            return next((s["id"] for s in scopes if s.get("name") == name), None)
-
-        state.created_ids[("client-scope", name)] = state.api.create(f"{state.base}/client-scopes", body, find)
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        # Keycloak merges attributes key by key on PUT and ignores mappers in the body.
-        body = {"name": change.key[0], **change.resource.fields}
-        state.api.put(f"{state.base}/client-scopes/{change.live.id}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
+        if change.action == "create":
+            body = {"name": name, **fields, "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"}}
+            find = Find((base, "client-scopes"), value=name)
+            return [Call("POST", (base, "client-scopes"), body, sets=("client-scope", change.realm, name), find=find)]
         assert change.live
-        state.api.delete(f"{state.base}/client-scopes/{change.live.id}")
+        # Keycloak merges attributes key by key on PUT and ignores mappers in the body.
+        return [Call("PUT", (base, "client-scopes", change.live.id), {"name": name, **fields})]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         table = view.scopes

@@ -2,9 +2,10 @@
 
 from typing import Any
 
+from realmctl.calls import Call, Find, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.kinds.base import Build, Context, Kind, is_owned
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
 
@@ -55,28 +56,28 @@ class RoleKind(Kind):
             ctx.state.locate(self.name, entry, (mine[entry],) if entry in mine else None)
         return out
 
-    def _base(self, state: RealmState, container: str) -> str:
+    def _base(self, b: Build, realm: str, container: str) -> tuple[Any, ...]:
         if container == "realm":
-            return f"{state.base}/roles"
-        return f"{state.base}/clients/{state.client_uuid(container)}/roles"
+            return (b.base(realm), "roles")
+        return (b.base(realm), "clients", b.client(realm, container), "roles")
 
-    def create(self, state: RealmState, change: Change) -> None:
-        assert change.resource
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (Ref(("role", change.realm, *change.key), ("id",)),)
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
         container, name = change.key
-        body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
-        base = self._base(state, container)
-        state.api.create(base, body, lambda: (state.api.get_or_none(f"{base}/{seg(name)}") or {}).get("id"))
-        created = state.api.get(f"{base}/{seg(name)}")  # the Location names the role, not its id
-        state.created_ids[("role", container, name)] = created["id"]
-        self.created(state, change.key, (created["id"],))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        body = {**change.live.raw, **change.resource.fields}
-        state.api.put(f"{self._base(state, change.key[0])}/{seg(change.key[1])}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        state.api.delete(f"{self._base(state, change.key[0])}/{seg(change.key[1])}")
+        base = self._base(b, change.realm, container)
+        if change.action == "delete":
+            return [Call("DELETE", (*base, seg(name)))]
+        assert change.resource
+        if change.action == "create":
+            body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
+            find = Find((*base, seg(name)), field=None)
+            # The Location names the role, not its id, which role mappings need: read it back.
+            read = Call("GET", (*base, seg(name)), sets=("role", change.realm, container, name))
+            return [Call("POST", base, body, find=find), read]
+        assert change.live
+        return [Call("PUT", (*base, seg(name)), {**change.live.raw, **change.resource.fields})]
 
     def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
         if key[0] == "realm":

@@ -6,8 +6,9 @@ without one for broker/read-token the broker token endpoint answers 403 (SEMANTI
 
 from typing import Any
 
-from realmctl.kinds.base import Context, LinkKind
-from realmctl.live import Ids, RealmState, mapped_id, mapped_names
+from realmctl.calls import Call
+from realmctl.kinds.base import Build, Context, LinkKind
+from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
@@ -51,19 +52,28 @@ class ScopeMappingKind(LinkKind):
         rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
         return (oid, rid) if oid and rid else None
 
-    def _call(self, state: RealmState, change: Change, method: str) -> Ids | None:
+    def _path(self, change: Change, b: Build) -> tuple[Any, ...]:
+        owner, name, container, _ = change.key
+        oid = b.scope(change.realm, name) if owner == "scope" else b.client(change.realm, name)
+        tail = ("realm",) if container == "realm" else ("clients", b.client(change.realm, container))
+        return (b.base(change.realm), OWNERS[owner][1], oid, "scope-mappings", *tail)
+
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
         owner, name, container, role = change.key
-        oid = state.scope_id(name) if owner == "scope" else state.client_uuid(name)
-        rid = state.map_role(f"{OWNERS[owner][1]}/{oid}/scope-mappings", container, role, add=method == "POST")
-        return (oid, rid) if oid and rid else None
+        oid = b.scope(change.realm, name) if owner == "scope" else b.client(change.realm, name)
+        return (oid, b.role(change.realm, container, role))
 
-    def create(self, state: RealmState, change: Change) -> None:
-        ids = self._call(state, change, "POST")
-        if ids:
-            self.created(state, change.key, ids)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        self._call(state, change, "DELETE")
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """Keycloak needs the role's id and name; mapping a role twice is harmless (retried)."""
+        owner, name, container, role = change.key
+        rid: Any = None
+        if change.action == "delete":
+            state = b.state(change.realm)
+            rid = mapped_id(state.scope_mappings(owner, name), container, role)
+        body = [{"id": rid or b.role(change.realm, container, role), "name": role}]
+        if change.action == "delete":
+            return [Call("DELETE", self._path(change, b), body)]
+        return [Call("POST", self._path(change, b), body, idempotent=True)]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         owner, name, container, role = change.key

@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find, Ref
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import pick
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView
 
@@ -65,32 +66,28 @@ class UserKind(Kind):
         # The initial password is set once, at creation; later changes belong to the user.
         return [c for c in super().compare(resource, live) if not c.sensitive]
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (Ref(("user", change.realm, change.key[0])),)
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, username = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "users", change.live.id))]
         assert change.resource
-        fields = change.resource.fields
-        body: dict[str, Any] = {"username": change.key[0], "enabled": True, **fields}
-        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
-        if "initialPassword" in change.resource.secrets:
-            password = change.resource.secrets["initialPassword"]
-            body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
-        path = f"{state.base}/users"
-
-        def find() -> str | None:
-            return next((u["id"] for u in state.api.get(path, username=change.key[0], exact="true") or []), None)
-
-        state.created_ids[("user", change.key[0])] = uid = state.api.create(path, body, find)
-        self.created(state, change.key, (uid,))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
         fields = dict(change.resource.fields)
+        if change.action == "create":
+            body: dict[str, Any] = {"username": username, "enabled": True, **fields}
+            body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
+            if "initialPassword" in change.resource.secrets:
+                password = change.resource.secrets["initialPassword"]
+                body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+            find = Find((base, "users"), {"username": username, "exact": "true"}, field="username", value=username)
+            return [Call("POST", (base, "users"), body, sets=("user", change.realm, username), find=find)]
+        assert change.live
         if "attributes" in fields:
             fields["attributes"] = {**(change.live.raw.get("attributes") or {}), **fields["attributes"]}
-        state.api.put(f"{state.base}/users/{change.live.id}", {**change.live.raw, **fields})
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.base}/users/{change.live.id}")
+        return [Call("PUT", (base, "users", change.live.id), {**change.live.raw, **fields})]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         if change.action == "create":
