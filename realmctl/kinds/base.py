@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from realmctl.calls import Call, Ref
+from realmctl.fingerprint import same_secret
 from realmctl.keycloak.session import seg
 from realmctl.live import OWNED_MARKER, Ids, RealmState
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
@@ -127,7 +128,7 @@ class Kind:
         """Field changes; secrets are compared by the kind and reported without values."""
         changes = field_changes(live.fields, resource.fields)
         for name, value in resource.secrets.items():
-            if live.secrets.get(name) != value:
+            if not same_secret(live.secrets.get(name), value):
                 changes.append(FieldChange(self.secret_path(name), None, None, sensitive=True))
         return changes
 

@@ -10,7 +10,7 @@ did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.
 from typing import Any
 
 from realmctl.calls import Call, Find, Fingerprint, Ref
-from realmctl.fingerprint import fingerprint, matches
+from realmctl.fingerprint import fingerprint, secret_matches
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
@@ -81,7 +81,7 @@ class IdpKind(Kind):
         changes = super().compare(resource, Live(live.key, live.fields))  # fields only
         changes = [c for c in changes if not c.sensitive]
         for key, value in resource.secrets.items():
-            if not matches(value, live.secrets.get(key)):
+            if not secret_matches(value, live.secrets.get(key)):
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True))
             elif resource.data.get("resend"):  # a change made in the console hides behind the mask
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True, resent=True))
