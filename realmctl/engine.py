@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realmctl import ownership
-from realmctl.calls import Answers, Call, Entry, Find, RecordMerge, path_text, to_json
+from realmctl.calls import Answers, Call, Entry, Find, RecordMerge, path_text
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.fingerprint import fingerprint
 from realmctl.gather import Snapshot, gather
@@ -64,9 +64,10 @@ def mask_sensitive(changes: list[Change], values: set[str]) -> None:
     an attribute named like a password, `${env:...}`), or a value equal to one. Equal, never
     "contains": a password `alice` must not hide `alice@example.com`. The kinds know the secret
     fields they manage; this catches everything else before anything is rendered or saved."""
+    mask = frozenset(values)
     for change in changes:
         for call in change.calls:  # the calls' JSON shows a value equal to a secret as `(sensitive)`
-            call.mask = frozenset(values)
+            call.mask = mask
         for f in change.fields:
             if f.sensitive:
                 continue
@@ -306,7 +307,7 @@ def record_changes(changes: list[Change], states: Mapping[str, RealmState], b: B
             links,
             set(merge.stale),
             {key for _, key in merge.remove},
-            {key: json.dumps(to_json(entry)) for _, key, entry in merge.add},
+            {key: entry if isinstance(entry, str) else f"(new) {key}" for _, key, entry in merge.add},
         )
         fields = [FieldChange("entries", len(links), len(after))]
         change = Change("update", realm, RecordKind.name, (realm,), fields)

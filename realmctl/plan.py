@@ -98,7 +98,7 @@ class Change:
     @property
     def id(self) -> str:
         """The change's identity within its plan (its action, realm, kind and key)."""
-        return json.dumps([self.action, self.realm, self.kind, *self.key])
+        return "\x1f".join((self.action, self.realm, self.kind, *self.key))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -24,7 +24,7 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
 """
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from realmctl.calls import Call, Ref
@@ -177,6 +177,20 @@ class Build:
         self._creates = {(c.realm, c.kind, c.key) for c in changes if c.action == "create"}
         #: Listings of new realms that built-ins are found in, by realm (see `resolving_reads`).
         self.needs: dict[str, set[tuple[str, ...]]] = {}
+        self._by_kind: dict[tuple[str, str], list[Change]] = {}
+        for c in changes:
+            self._by_kind.setdefault((c.realm, c.kind), []).append(c)
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def of_kind(self, realm: str, kind: str) -> list[Change]:
+        """The plan's changes of `kind` in `realm`, in plan order."""
+        return self._by_kind.get((realm, kind), [])
+
+    def once(self, key: tuple[str, ...], find: Callable[[], Any]) -> Any:
+        """Ids found once per build: a plan of thousands of grants asks for the same few roles."""
+        if key not in self._memo:
+            self._memo[key] = find()
+        return self._memo[key]
 
     def base(self, realm: str) -> str:
         return f"admin/realms/{seg(realm)}"
@@ -200,6 +214,9 @@ class Build:
 
     def client(self, realm: str, client_id: str) -> Any:
         """A client's uuid, or the ref its create answers."""
+        return self.once(("client", realm, client_id), lambda: self._client(realm, client_id))
+
+    def _client(self, realm: str, client_id: str) -> Any:
         state = self.states.get(realm)
         found = state.client(client_id) if state is not None else None
         if found:
@@ -229,6 +246,9 @@ class Build:
 
     def role(self, realm: str, container: str, name: str) -> Any:
         """A role's id: Keycloak's role mappings want it beside the name."""
+        return self.once(("role", realm, container, name), lambda: self._role(realm, container, name))
+
+    def _role(self, realm: str, container: str, name: str) -> Any:
         state = self.states.get(realm)
         if state is not None and (container == "realm" or state.client(container) is not None):
             found = state.role(container, name)

@@ -71,8 +71,8 @@ class ClientAccessKind(LinkKind):
         switch, listing = ATTRIBUTES[chain]
         live = b.state(change.realm).client(client_id) if change.realm in b.states else None
         listed = aliases((live or {}).get("attributes") or {}, chain)
-        for c in b.changes:
-            if c.realm == change.realm and c.kind == self.name and c.key[:2] == (client_id, chain):
+        for c in b.of_kind(change.realm, self.name):
+            if c.key[:2] == (client_id, chain):
                 if c.action == "delete":
                     listed = [a for a in listed if a != c.key[2]]
                 elif c.key[2] not in listed:

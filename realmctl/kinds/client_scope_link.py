@@ -61,11 +61,10 @@ class ClientScopeLinkKind(LinkKind):
         else:
             listed = state.realm_optional_scopes() if other == "optional" else state.realm_default_scopes()
             names = {s.get("name") for s in listed}
-        for c in b.changes:
-            if c.realm == change.realm and c.kind == "realm-default-scope":
-                names.discard(c.key[0])
-                if c.action != "delete" and c.resource is not None and c.resource.fields["type"] == other:
-                    names.add(c.key[0])
+        for c in b.of_kind(change.realm, "realm-default-scope"):
+            names.discard(c.key[0])
+            if c.action != "delete" and c.resource is not None and c.resource.fields["type"] == other:
+                names.add(c.key[0])
         return sorted(n for n in names if n)
 
     def calls(self, change: Change, b: Build) -> list[Call]:

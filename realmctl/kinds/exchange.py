@@ -236,8 +236,8 @@ class ExchangeAttachKind(LinkKind):
         policies: list[Any] = []
         if not isinstance(permission, Ref):
             policies = [p["id"] for p in state.associated(permission)]
-        for c in b.changes:
-            if c.realm == realm and c.kind == self.name and c.key[:3] == change.key[:3]:
+        for c in b.of_kind(realm, self.name):
+            if c.key[:3] == change.key[:3]:
                 ours = policy_id(b, realm, c.key[3])
                 policies = [p for p in policies if p != ours]
                 if c.action != "delete":

@@ -67,9 +67,9 @@ class FederatedLinkKind(LinkKind):
         realm, name = change.resource.data["source"]
         username = name.lower()
         if "@" in name:  # an e-mail: the user the spec declares with it
-            for c in b.changes:
+            for c in b.of_kind(realm, "user"):
                 email = str(c.resource.fields.get("email", "")).lower() if c.resource else ""
-                if c.realm == realm and c.kind == "user" and email == username:
+                if email == username:
                     username = c.key[0]
         return Ref(("user", realm, username)), username
 

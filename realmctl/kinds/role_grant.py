@@ -91,6 +91,9 @@ class RoleGrantKind(LinkKind):
     def _subject(self, change: Change, b: Build) -> tuple[Any, list[Call]]:
         """The granted user's or group's id, and the GET a service account's id needs when the
         snapshot does not hold it (Keycloak makes that user with the client)."""
+        return b.once(("grant-subject", change.realm, *change.key), lambda: self._find_subject(change, b))
+
+    def _find_subject(self, change: Change, b: Build) -> tuple[Any, list[Call]]:
         subject, who, container, role = change.key
         realm = change.realm
         if subject == "group":
