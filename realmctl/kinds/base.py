@@ -95,8 +95,8 @@ class Kind:
     (deletes run in reverse); the registry sorts the kinds topologically by it.
 
     `recorded` kinds also note the keys of what realmctl creates in the realm's record, with the
-    server ids of the object (or of a link's two ends) that `create` puts in `state.new_ids`:
-    ownership follows identity, never a name alone (see `RealmState.owns`).
+    server ids of the object (or of a link's two ends), as `record_ids` names them (refs where they
+    are made in the same run): ownership follows identity, never a name alone (`RealmState.owns`).
     """
 
     name: ClassVar[str]
