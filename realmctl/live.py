@@ -111,10 +111,8 @@ class RealmState:
         self._pending: dict[Any, threading.Event] = {}
         self._lock = threading.RLock()
         self._users_lock = threading.Lock()
-        self.created_ids: dict[tuple[str, ...], str] = {}
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
-        self.locks: dict[Any, threading.Lock] = {}
         #: Owner of each record entry, from the record's one parse (`_records`).
         self._owners: dict[str, str] = {}
 
@@ -140,11 +138,6 @@ class RealmState:
                 with self._lock:
                     self._pending.pop(key).set()
 
-    def lock(self, key: Any) -> threading.Lock:
-        """A lock per object, for read-modify-write sequences on it."""
-        with self._lock:
-            return self.locks.setdefault(key, threading.Lock())
-
     def fanout(self, fetch: Callable[[Any], Any], items: Iterable[Any]) -> None:
         """Runs independent reads in parallel (bounded by the run's parallelism); results land in
         the cache through the reads' own `_once`."""
@@ -156,24 +149,13 @@ class RealmState:
         with ThreadPoolExecutor(min(self.api.parallelism, len(todo))) as pool:
             list(pool.map(fetch, todo))
 
-    def remember(self, key: Any, value: Any) -> None:
-        """Caches what a write answered (e.g. the permission reference PUT returns)."""
-        with self._lock:
-            self._cache[key] = value
-
-    def forget(self, *keys: Any) -> None:
-        """Drops cached reads (the executor does so after writes that change them)."""
-        with self._lock:
-            for key in keys:
-                self._cache.pop(key, None)
-
     # -- realm ---------------------------------------------------------------------------------
     def realm_rep(self) -> dict[str, Any] | None:
         return self._once("realm", lambda: self.api.get_or_none(self.base))
 
     @property
     def exists(self) -> bool:
-        return self.realm_rep() is not None or ("realm",) in self.created_ids
+        return self.realm_rep() is not None
 
     def recorded(self, kind: str) -> list[tuple[str, ...]]:
         """Keys of `kind` in realmctl's record of what it owns here (see LINKS_ATTRIBUTE)."""
@@ -242,7 +224,7 @@ class RealmState:
         """The links realmctl recorded as its own in this realm.
 
         Parsed once per realm representation read (the record can hold thousands of entries, and
-        every kind asks), again only after the realm is re-read (`forget("realm")`).
+        every kind asks).
         """
         rep = self.realm_rep() or {}
         raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
@@ -290,14 +272,14 @@ class RealmState:
 
     def client_uuid(self, client_id: str) -> str | None:
         found = self.client(client_id)
-        return found["id"] if found else self.created_ids.get(("client", client_id))
+        return found["id"] if found else None
 
     def scope(self, name: str) -> dict[str, Any] | None:
         return next((s for s in self.client_scopes() if s.get("name") == name), None)
 
     def scope_id(self, name: str) -> str | None:
         found = self.scope(name)
-        return found["id"] if found else self.created_ids.get(("client-scope", name))
+        return found["id"] if found else None
 
     def idp(self, alias: str) -> dict[str, Any] | None:
         return next((i for i in self.idps() if i.get("alias") == alias), None)
@@ -307,11 +289,11 @@ class RealmState:
 
     def group_id(self, name: str) -> str | None:
         found = self.group(name)
-        return found["id"] if found else self.created_ids.get(("group", name))
+        return found["id"] if found else None
 
     def client_roles(self, client_id: str) -> list[dict[str, Any]]:
         uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
+        if uuid is None:
             return []
         return self._once(
             ("client-roles", client_id),
@@ -322,14 +304,12 @@ class RealmState:
         """A realm role (container "realm") or a client role (container = clientId)."""
         roles = self.realm_roles() if container == "realm" else self.client_roles(container)
         found = next((r for r in roles if r.get("name") == name), None)
-        if found is None and ("role", container, name) in self.created_ids:
-            return {"id": self.created_ids[("role", container, name)], "name": name}
         return found
 
     def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
         """Users holding a role directly (one paged listing per role, not one read per user)."""
         role = self.role(container, name)
-        if role is None or ("role", container, name) in self.created_ids:
+        if role is None:
             return []
         if container == "realm":
             path = f"{self.base}/roles/{seg(name)}/users"
@@ -356,7 +336,7 @@ class RealmState:
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
         """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
         oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
-        if oid is None or (("client-scope" if owner == "scope" else "client"), name) in self.created_ids:
+        if oid is None:
             return {}
         what = "client-scopes" if owner == "scope" else "clients"
         return self._once(
@@ -377,8 +357,6 @@ class RealmState:
         `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
         only a listing without them (another server) costs the group's role-mappings read.
         """
-        if ("group", name) in self.created_ids:
-            return set()
         found = self.group(name)
         if found is not None and "realmRoles" in found and "clientRoles" in found:
             names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
@@ -387,14 +365,14 @@ class RealmState:
 
     def group_role_mappings(self, name: str) -> dict[str, Any]:
         gid = self.group_id(name)
-        if gid is None or ("group", name) in self.created_ids:
+        if gid is None:
             return {}
         path = f"{self.base}/groups/{gid}/role-mappings"
         return self._once(("group-roles", name), lambda: self.api.get(path) or {})
 
     def group_members(self, name: str) -> list[dict[str, Any]]:
         gid = self.group_id(name)
-        if gid is None or ("group", name) in self.created_ids:
+        if gid is None:
             return []
         path = f"{self.base}/groups/{gid}/members"
         return self._once(
@@ -413,7 +391,7 @@ class RealmState:
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
+        if uuid is None:
             return None
 
         def fetch() -> dict[str, Any] | None:
@@ -442,12 +420,8 @@ class RealmState:
 
     def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
         """The ManagementPermissionReference of an IdP, a client or the realm's users."""
-        with self._lock:
-            if ("fgap", target, name) in self._cache:  # enabled during this apply
-                cached: dict[str, Any] = self._cache[("fgap", target, name)]
-                return cached
         exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
-        if not exists or self.realm_rep() is None or (target == "client" and ("client", name) in self.created_ids):
+        if not exists or self.realm_rep() is None:
             return {"enabled": False}
         return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
 
@@ -545,7 +519,5 @@ class RealmState:
 
     def user_id(self, username: str) -> str | None:
         name = username.lower()
-        if ("user", name) in self.created_ids:  # created in this run: no need to ask the server
-            return self.created_ids[("user", name)]
         found = self.users([name]).get(name)
         return found["id"] if found else None
