@@ -117,11 +117,12 @@ class Run:
     plan: Plan
     states: dict[str, RealmState]
     snapshot: Snapshot | None = None  # what the plan was computed from (check reuses it)
+    connection: Api | None = None  # where apply sends the calls (make_plan's Api)
 
     @property
     def api(self) -> Api:
-        """The connection the snapshot was read through (the executor sends the calls on it)."""
-        return next(iter(self.states.values())).api
+        """The connection the executor sends the calls on: the one the snapshot was read through."""
+        return self.connection if self.connection is not None else next(iter(self.states.values())).api
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
     """
     safety = safety or Safety()
     snapshot = gather(spec, api, resend_secrets=safety.resend_secrets)
-    return plan_from(spec, snapshot, api.settings.url, safety)
+    run = plan_from(spec, snapshot, api.settings.url, safety)
+    run.connection = api
+    return run
 
 
 def plan_from(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None = None) -> Run:
