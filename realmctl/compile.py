@@ -8,15 +8,20 @@ extra audience, and the users `impersonate` permission for impersonation). This 
 into the declarations, so each is planned, applied and shown like any other object.
 """
 
+from __future__ import annotations
+
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realmctl import capabilities
 from realmctl.chains import JWT, LEGACY, Chains
-from realmctl.live import OWNED_MARKER, RealmState
+from realmctl.live import OWNED_MARKER
 from realmctl.spec.model import Spec
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 LEGACY_FEATURES = ("TOKEN_EXCHANGE", "ADMIN_FINE_GRAINED_AUTHZ")
 SERVER_FLAGS = "--features=token-exchange,admin-fine-grained-authz:v1"

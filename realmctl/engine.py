@@ -22,10 +22,10 @@ from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.fingerprint import fingerprint
 from realmctl.gather import Snapshot, gather
 from realmctl.keycloak.session import Api, ApiError, Transient
-from realmctl.kinds import BY_NAME, RANK
+from realmctl.kinds import BY_NAME, RANK, RealmState
 from realmctl.kinds.base import Build, Kind
 from realmctl.kinds.record import RecordKind
-from realmctl.live import LINKS_ATTRIBUTE, RealmState, parse_links, parse_record
+from realmctl.live import LINKS_ATTRIBUTE, parse_links, parse_record
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, Resource, created_fields
 from realmctl.spec.model import Spec
 from realmctl.spec.secrets import Secret, looks_secret

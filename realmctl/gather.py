@@ -16,9 +16,8 @@ from types import MappingProxyType
 from realmctl import ownership
 from realmctl.compile import expand
 from realmctl.keycloak.session import Api
-from realmctl.kinds import KINDS
+from realmctl.kinds import KINDS, RealmState
 from realmctl.kinds.base import Context, Kind
-from realmctl.live import RealmState
 from realmctl.plan import Live, Resource
 from realmctl.spec.model import Spec
 

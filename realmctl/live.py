@@ -1,5 +1,11 @@
-"""Live state of one realm, read in bulk and cached, shared by every kind.
+"""What every kind's reads share: one realm's reader machinery, and realmctl's record of its links.
 
+Kinds never fetch an object on their own: each declares its bulk reads in its own file, as a
+subclass of `Reader` (e.g. `ClientReads` in realmctl/kinds/client.py), and the registry composes
+them into `RealmState`. `Reader` fetches each list once per run (single-flight, even across
+threads), fans independent reads out in parallel, and holds the realm representation with the
+record (LINKS_ATTRIBUTE) that ownership reads. Creates made during apply are recorded here, so
+later changes find the new ids without another read.
 Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
 run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather and diff use
 it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
@@ -11,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from realmctl.keycloak.session import Api, NotFound, seg
+from realmctl.keycloak.session import Api, seg
 from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
 
 T = TypeVar("T")
@@ -21,6 +27,8 @@ T = TypeVar("T")
 LINKS_ATTRIBUTE = "realmctl.links"
 #: Marker on objects realmctl created (attribute, config key or role attribute, by kind).
 OWNED_MARKER = "realmctl.managed"
+#: Prefix of the config keys beside an IdP secret that hold its fingerprint (realmctl/kinds/idp.py).
+FINGERPRINT = "realmctl.fingerprint."
 
 #: Page size of user listings (users, role and group members). Keycloak 26.7.3 answers `max=2000`
 #: on these in full (checked with 1,100 users), so 1,000 halves the pages of the former 500.
@@ -97,8 +105,10 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
-class RealmState:
-    """Bulk reads of one realm, each made at most once, with the ids they reveal."""
+class Reader:
+    """What every kind's reads share: single-flight caching, parallel fan-out, the realm
+    representation and realmctl's record in it. Each kind adds its own bulk reads in its file (a
+    subclass of `Reader`), and the registry composes them into `RealmState` (realmctl/kinds)."""
 
     def __init__(self, api: Api, realm: str, owner: str = DEFAULT_OWNER) -> None:
         self.api = api
@@ -242,282 +252,3 @@ class RealmState:
         if not self.exists or self.realm_rep() is None:
             return []
         return self._once(key, lambda: self.api.get(f"{self.base}/{path}", **params) or [])
-
-    def clients(self) -> list[dict[str, Any]]:
-        return self._list("clients", "clients")
-
-    def client_scopes(self) -> list[dict[str, Any]]:
-        return self._list("client-scopes", "client-scopes")
-
-    def realm_default_scopes(self) -> list[dict[str, Any]]:
-        return self._list("default-default", "default-default-client-scopes")
-
-    def realm_optional_scopes(self) -> list[dict[str, Any]]:
-        return self._list("default-optional", "default-optional-client-scopes")
-
-    def realm_roles(self) -> list[dict[str, Any]]:
-        return self._list("roles", "roles", briefRepresentation="false")
-
-    def groups(self) -> list[dict[str, Any]]:
-        return self._list("groups", "groups", briefRepresentation="false")
-
-    def idps(self) -> list[dict[str, Any]]:
-        if self.realm_rep() is None:
-            return []
-        return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
-
-    # -- by object ---------------------------------------------------------------------------
-    def client(self, client_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
-
-    def client_uuid(self, client_id: str) -> str | None:
-        found = self.client(client_id)
-        return found["id"] if found else None
-
-    def scope(self, name: str) -> dict[str, Any] | None:
-        return next((s for s in self.client_scopes() if s.get("name") == name), None)
-
-    def scope_id(self, name: str) -> str | None:
-        found = self.scope(name)
-        return found["id"] if found else None
-
-    def idp(self, alias: str) -> dict[str, Any] | None:
-        return next((i for i in self.idps() if i.get("alias") == alias), None)
-
-    def group(self, name: str) -> dict[str, Any] | None:
-        return next((g for g in self.groups() if g.get("name") == name), None)
-
-    def group_id(self, name: str) -> str | None:
-        found = self.group(name)
-        return found["id"] if found else None
-
-    def client_roles(self, client_id: str) -> list[dict[str, Any]]:
-        uuid = self.client_uuid(client_id)
-        if uuid is None:
-            return []
-        return self._once(
-            ("client-roles", client_id),
-            lambda: self.api.get(f"{self.base}/clients/{uuid}/roles", briefRepresentation="false") or [],
-        )
-
-    def role(self, container: str, name: str) -> dict[str, Any] | None:
-        """A realm role (container "realm") or a client role (container = clientId)."""
-        roles = self.realm_roles() if container == "realm" else self.client_roles(container)
-        found = next((r for r in roles if r.get("name") == name), None)
-        return found
-
-    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
-        """Users holding a role directly (one paged listing per role, not one read per user)."""
-        role = self.role(container, name)
-        if role is None:
-            return []
-        if container == "realm":
-            path = f"{self.base}/roles/{seg(name)}/users"
-        else:
-            path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
-        return self._once(
-            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
-        )
-
-    def role_member_ids(self, container: str, name: str) -> dict[str, str]:
-        """Lower-cased username -> user id of a role's direct members: grants test membership by
-        name often, and an owned grant's recorded identity by id."""
-        return self._once(
-            ("member-ids", container, name),
-            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
-        )
-
-    def group_member_ids(self, name: str) -> dict[str, str]:
-        """Lower-cased username -> user id of a group's direct members."""
-        return self._once(
-            ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
-        )
-
-    def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
-        """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
-        oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
-        if oid is None:
-            return {}
-        what = "client-scopes" if owner == "scope" else "clients"
-        return self._once(
-            ("scope-mappings", owner, name),
-            lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
-        )
-
-    def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
-        if self.idp(alias) is None:
-            return []
-        path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
-        return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
-
-    def group_role_names(self, name: str, container: str) -> set[str]:
-        """Role names of `container` ("realm" or a clientId) granted to group `name`.
-
-        Keycloak 26.7.3 lists them in the group listing (`briefRepresentation=false`: `realmRoles`,
-        `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
-        only a listing without them (another server) costs the group's role-mappings read.
-        """
-        found = self.group(name)
-        if found is not None and "realmRoles" in found and "clientRoles" in found:
-            names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
-            return set(names or [])
-        return mapped_names(self.group_role_mappings(name), container)
-
-    def group_role_mappings(self, name: str) -> dict[str, Any]:
-        gid = self.group_id(name)
-        if gid is None:
-            return {}
-        path = f"{self.base}/groups/{gid}/role-mappings"
-        return self._once(("group-roles", name), lambda: self.api.get(path) or {})
-
-    def group_members(self, name: str) -> list[dict[str, Any]]:
-        gid = self.group_id(name)
-        if gid is None:
-            return []
-        path = f"{self.base}/groups/{gid}/members"
-        return self._once(
-            ("group-members", name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
-        )
-
-    def linked_users(self, alias: str) -> list[dict[str, Any]]:
-        """Users with a federated identity link to IdP `alias`."""
-        if self.idp(alias) is None:
-            return []
-        path = f"{self.base}/users"
-        return self._once(
-            ("linked", alias),
-            lambda: self.api.get_all(path, page=USER_PAGE, idpAlias=alias, briefRepresentation="true"),
-        )
-
-    def service_account_user(self, client_id: str) -> dict[str, Any] | None:
-        uuid = self.client_uuid(client_id)
-        if uuid is None:
-            return None
-
-        def fetch() -> dict[str, Any] | None:
-            try:
-                result: dict[str, Any] | None = self.api.get(f"{self.base}/clients/{uuid}/service-account-user")
-                return result
-            except NotFound:
-                return None
-
-        return self._once(("service-account", client_id), fetch)
-
-    # -- fine-grained permissions (v1) and the realm-management authorization API ----------------
-    def management_client(self) -> str:
-        """The client whose resource server holds FGAP v1 objects (master: `master-realm`)."""
-        return "master-realm" if self.realm == "master" else "realm-management"
-
-    def authz(self) -> str:
-        return f"{self.base}/clients/{self.client_uuid(self.management_client())}/authz/resource-server"
-
-    def fgap_path(self, target: str, name: str) -> str:
-        if target == "idp":
-            return f"{self.base}/identity-provider/instances/{seg(name)}/management/permissions"
-        if target == "client":
-            return f"{self.base}/clients/{self.client_uuid(name)}/management/permissions"
-        return f"{self.base}/users-management-permissions"
-
-    def fgap_ref(self, target: str, name: str) -> dict[str, Any]:
-        """The ManagementPermissionReference of an IdP, a client or the realm's users."""
-        exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
-        if not exists or self.realm_rep() is None:
-            return {"enabled": False}
-        return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
-
-    def policies(self) -> list[dict[str, Any]]:
-        """realmctl's client policies on the realm-management resource server (one listing)."""
-        management = self.client(self.management_client())
-        if management is None or not management.get("authorizationServicesEnabled"):
-            # No resource server yet (Keycloak 26.7.3 lists the field only once fine-grained
-            # permissions made one): no policy can exist, so there is nothing to list.
-            return []
-        return self._once(
-            "policies",
-            lambda: (
-                self.api.get_or_none(f"{self.authz()}/policy", name="realmctl-", type="client", first=0, max=1000) or []
-            ),
-        )
-
-    def associated(self, permission_id: str) -> list[dict[str, Any]]:
-        path = f"{self.authz()}/policy/{permission_id}/associatedPolicies"
-        return self._once(("associated", permission_id), lambda: self.api.get(path) or [])
-
-    # -- users -------------------------------------------------------------------------------
-    def users(self, usernames: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Users by (lower-cased) username, for the names asked: one listing when the realm is
-        small compared with the names asked, else one exact search per name."""
-        wanted = sorted({u.lower() for u in usernames})
-        if not wanted or self.realm_rep() is None:
-            return {}
-        with self._users_lock:
-            return self._users(wanted)
-
-    def _users(self, wanted: list[str]) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
-            missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
-        if missing:
-            # Listing costs one request per page; searching, one per name. Take the cheaper, but never
-            # list a realm so large that holding it would be the problem. A first page that comes
-            # back short is the whole realm: no count needed (one request where count + page were two).
-            listing = self._list_users(len(missing)) if len(missing) > 1 else None
-            if listing is not None:
-                for user in listing:
-                    known[user["username"].lower()] = user
-                for name in missing:
-                    self._cache.setdefault(("user-miss", name), True)
-            else:
-
-                def search(name: str) -> None:
-                    found = self.api.get(f"{self.base}/users", username=name, exact="true")
-                    with self._lock:
-                        if found:
-                            known[name] = found[0]
-                        else:
-                            self._cache[("user-miss", name)] = True
-
-                self.fanout(search, missing)
-        return {u: known[u] for u in wanted if u in known}
-
-    def _list_users(self, missing: int) -> list[dict[str, Any]] | None:
-        """Every user of the realm (cached as "all-users"), or None where searching the `missing`
-        names one by one is cheaper: the realm fills more pages than there are names to find, or
-        holds more than 50,000 users (holding it would be the problem)."""
-        path = f"{self.base}/users"
-        first: list[dict[str, Any]] = self._once(
-            "users-page-0", lambda: self.api.get(path, first=0, max=USER_PAGE) or []
-        )
-        if len(first) < USER_PAGE:
-            return self._once("all-users", lambda: first)
-        total = self._once("users-count", lambda: int(self.api.get(f"{path}/count") or 0))
-        if total // USER_PAGE + 1 >= missing or total > 50_000:
-            return None
-
-        def rest() -> list[dict[str, Any]]:
-            users, offset = list(first), USER_PAGE
-            while True:
-                batch = self.api.get(path, first=offset, max=USER_PAGE) or []
-                users.extend(batch)
-                if len(batch) < USER_PAGE:
-                    return users
-                offset += USER_PAGE
-
-        return self._once("all-users", rest)
-
-    def owned_users(self) -> list[dict[str, Any]]:
-        """Users carrying realmctl's marker (one attribute search), so that owned users who left
-        the spec can be found without listing the realm."""
-        if self.realm_rep() is None:
-            return []
-        with self._lock:
-            listed = self._cache.get("all-users")
-        if listed is not None:  # the whole realm was listed already: filter it, do not ask again
-            return [u for u in listed if "true" in ((u.get("attributes") or {}).get(OWNED_MARKER) or [])]
-        path = f"{self.base}/users"
-        return self._once("owned-users", lambda: self.api.get_all(path, page=USER_PAGE, q=f"{OWNED_MARKER}:true"))
-
-    def user_id(self, username: str) -> str | None:
-        name = username.lower()
-        found = self.users([name]).get(name)
-        return found["id"] if found else None

@@ -28,8 +28,8 @@ from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.spec.model import DEFAULT_OWNER, Spec
 
 if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
     from realmctl.kinds.base import Context, Kind
-    from realmctl.live import RealmState
 
 __all__ = ["DEFAULT_OWNER", "bookkeeping", "owner_of_entry", "owner_only", "settle", "transfers", "unwrap", "wrap"]
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from realmctl.keycloak.session import seg
-from realmctl.live import RealmState
+from realmctl.kinds import RealmState
 
 CLIENT_ROLE_MAPPER = "oidc-usermodel-client-role-mapper"
 BROKER_CLAIMS = ("resource_access.${client_id}.roles", "resource_access.broker.roles")

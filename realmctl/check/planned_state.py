@@ -21,8 +21,7 @@ from realmctl.check.facts import Facts
 from realmctl.check.findings import Finding
 from realmctl.check.upkeep import check_realm as upkeep_rules
 from realmctl.engine import Run
-from realmctl.kinds import BY_NAME
-from realmctl.live import RealmState
+from realmctl.kinds import BY_NAME, RealmState
 from realmctl.planned import PlannedView
 from realmctl.spec.model import Spec
 

@@ -38,9 +38,12 @@ ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 
 @dataclass
 class Step:
-    name: str  # "token", "claims", "broker", "exchange"
+    name: str  # "token", "claims", "broker", "exchange", "grant"
     ok: bool
     text: str
+    #: The token's claims that decide the outcome, for `--format json` (`claims_view`): on a
+    #: "claims" step the token presented, on a successful exchange or grant the token issued.
+    claims: dict[str, Any] | None = None
 
 
 @dataclass
@@ -66,6 +69,19 @@ def claims_of(token: str) -> dict[str, Any]:
         return result
     except (IndexError, ValueError):
         return {}
+
+
+def issuer_verdict(iss: str, expected: str, realm: str) -> str:
+    """How a token's `iss` compares with what `realm` issues at this URL: "same", "missing",
+    "other-realm", "other-host", or "other-issuer" (same host and realm, another scheme or path).
+    Keycloak refuses every verdict but "same" with "Invalid token"."""
+    if not iss:
+        return "missing"
+    if iss == expected:
+        return "same"
+    if iss.rsplit("/realms/", 1)[-1] != realm:
+        return "other-realm"
+    return "other-host" if urlsplit(iss).netloc != urlsplit(expected).netloc else "other-issuer"
 
 
 SECRET_FIELDS = ("password", "client_secret", "subject_token", "actor_token", "refresh_token", "assertion", "token")
@@ -196,18 +212,17 @@ class Prober:
     def token_findings(self, realm: str, claims: dict[str, Any], endpoint: str, answer: str) -> list[Finding]:
         """What makes `realm` refuse this token before looking at its roles: another issuer
         (realm or host name) or expiry. Keycloak's own answer is quoted."""
-        expected = self.facts[realm].discovery(realm).get("issuer") or f"{self.url}/realms/{realm}"
+        expected = self.issuer(realm)
         iss = str(claims.get("iss") or "")
         out = []
         subject = "the probe's token"
-        if iss and iss != expected:
-            other_realm = iss.rsplit("/realms/", 1)[-1] != realm
-            same_host = urlsplit(iss).netloc == urlsplit(expected).netloc
-            if other_realm:
+        verdict = issuer_verdict(iss, expected, realm)
+        if verdict not in ("same", "missing"):
+            if verdict == "other-realm":
                 rule, why = "probe.token-other-realm", f"was issued by realm {iss.rsplit('/realms/', 1)[-1]}"
                 fix = f"get the token from realm {realm} (its token endpoint {expected}/protocol/openid-connect/token)"
             else:
-                rule = "probe.token-other-host" if not same_host else "probe.token-other-issuer"
+                rule = f"probe.token-{verdict}"
                 why = f"was issued for another host name ({urlsplit(iss).netloc})"
                 fix = (
                     f"request the token through the same host name the endpoint is called with ({expected}), or "
@@ -244,8 +259,34 @@ class Prober:
             )
         return out
 
+    def issuer(self, realm: str) -> str:
+        """What `realm` puts in `iss` when called at this URL (its discovery document says)."""
+        return str(self.facts[realm].discovery(realm).get("issuer") or f"{self.url}/realms/{realm}")
+
+    def claims_view(self, realm: str, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims `show_claims` prints, as a JSON object for `check --probe --format json`:
+        what a program needs to tell why `realm` refused the token, without parsing the text."""
+        exp = claims.get("exp")
+        iss = claims.get("iss")
+        expected = self.issuer(realm)
+        return {
+            "iss": iss,
+            "aud": claims.get("aud"),
+            "azp": claims.get("azp"),
+            "user": claims.get("preferred_username") or claims.get("sub"),
+            "exp": exp,
+            "secondsLeft": int(exp - time.time()) if isinstance(exp, int | float) else None,
+            "brokerRoles": ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or [],
+            "scope": claims.get("scope"),
+            "issuer": {
+                "realm": realm,
+                "expected": expected,
+                "verdict": issuer_verdict(str(iss or ""), expected, realm),
+            },
+        }
+
     def show_claims(self, realm: str, claims: dict[str, Any]) -> str:
-        expected = self.facts[realm].discovery(realm).get("issuer") or f"{self.url}/realms/{realm}"
+        expected = self.issuer(realm)
         iss = claims.get("iss")
         exp = claims.get("exp")
         left = f"{int(exp - time.time())} s left" if isinstance(exp, int | float) else "no exp"
@@ -276,7 +317,8 @@ class Prober:
             return probe
         foreign = self.token_findings(realm, claims, f"GET {path}", '400 "Invalid token."')
         roles = ((claims.get("resource_access") or {}).get("broker") or {}).get("roles") or []
-        probe.steps.append(Step("claims", "read-token" in roles and not foreign, self.show_claims(realm, claims)))
+        shown, view = self.show_claims(realm, claims), self.claims_view(realm, claims)
+        probe.steps.append(Step("claims", "read-token" in roles and not foreign, shown, view))
         probe.explained_by += foreign
         response = self.call("GET", path, headers={"Authorization": f"Bearer {access}"})
         ok = response.status_code == 200
@@ -292,7 +334,9 @@ class Prober:
         if access is None:
             return probe
         foreign = self.token_findings(realm, claims, f"POST {path}", '400 invalid_token "Invalid token"')
-        probe.steps.append(Step("claims", not foreign, self.show_claims(realm, claims)))
+        probe.steps.append(
+            Step("claims", not foreign, self.show_claims(realm, claims), self.claims_view(realm, claims))
+        )
         probe.explained_by += foreign
         form = {"client_id": client_id, "token": access}
         secret = self.secret(realm, client_id)
@@ -330,9 +374,9 @@ class Prober:
         if assertion is None:
             return probe
         claims = claims_of(assertion)
-        issuer = self.facts[target].discovery(target).get("issuer") or f"{self.url}/realms/{target}"
-        shown = self.show_claims(source["realm"], claims)
-        probe.steps.append(Step("claims", True, f"{shown}; the grant needs aud={issuer} only"))
+        issuer = self.issuer(target)
+        shown, view = self.show_claims(source["realm"], claims), self.claims_view(source["realm"], claims)
+        probe.steps.append(Step("claims", True, f"{shown}; the grant needs aud={issuer} only", view))
         path = f"/realms/{seg(target)}/protocol/openid-connect/token"
         form = {"grant_type": JWT_BEARER, "client_id": client_id, "assertion": assertion}
         secret = self.secret(target, client_id)
@@ -340,11 +384,13 @@ class Prober:
             form["client_secret"] = secret
         response = self.call("POST", path, data=form)
         ok = response.status_code == 200
-        detail = _error_text(response)
+        detail, issued = _error_text(response), None
         if ok:
             c = claims_of(self.field("POST", path, response, "access_token"))
             detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
-        probe.steps.append(Step("grant", ok, f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()))
+            issued = self.claims_view(target, c)
+        line = f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()
+        probe.steps.append(Step("grant", ok, line, issued))
         return probe
 
     def linked_targets(self, source_realm: str, entry: dict[str, Any]) -> list[str]:
@@ -373,7 +419,12 @@ class Prober:
             return probe
         # The subject token's claims, for reading the answer: its iss must be what the identity
         # provider trusts, its azp the provider's client id.
-        probe.steps.append(Step("claims", True, self.show_claims(source["realm"], claims_of(subject))))
+        subject_claims = claims_of(subject)
+        shown, view = (
+            self.show_claims(source["realm"], subject_claims),
+            self.claims_view(source["realm"], subject_claims),
+        )
+        probe.steps.append(Step("claims", True, shown, view))
         path = f"/realms/{seg(target)}/protocol/openid-connect/token"
         if request:
             forms = [{"client_id": requester, **request, "subject_token": subject}]
@@ -398,13 +449,13 @@ class Prober:
                 form["client_secret"] = secret
             response = self.call("POST", path, data=form)
             ok = response.status_code == 200
-            detail = _error_text(response)
+            detail, issued = _error_text(response), None
             if ok:
                 c = claims_of(self.field("POST", path, response, "access_token"))
                 detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
-            probe.steps.append(
-                Step("exchange", ok, f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip())
-            )
+                issued = self.claims_view(target, c)
+            line = f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()
+            probe.steps.append(Step("exchange", ok, line, issued))
         return probe
 
     def no_issuer(self, target: str, requester: str, entry: dict[str, Any]) -> Finding:

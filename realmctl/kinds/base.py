@@ -1,9 +1,11 @@
 """What every resource kind provides, and the shared behaviour of link kinds.
 
-A kind knows its natural key, how to compile its part of the spec into desired resources, how to
-read its live objects (through the shared `RealmState`, never on its own), how to compare them, the
-calls that create, update and delete one object, which objects are Keycloak's own, which kinds must
-be applied before it, and what its changes do to the state `check` reasons over.
+A kind knows, in its own file: its natural key, how to compile its part of the spec into desired
+resources (with its field table, e.g. `client.FIELDS`, which its export reads back), its bulk
+reads (a `Reader` subclass, e.g. `ClientReads`) and how it turns them into live objects, how to
+compare them, the calls that create, update and delete one object (built from the snapshot),
+which objects are Keycloak's own, which kinds must be applied before it, what its changes do to
+the state `check` reasons over, and its export inverse.
 
 Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP settings):
 
@@ -11,29 +13,40 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
    two objects, owned through realmctl's record): set `name` (stable, shown in plans and plan
    files), `title`, and `depends_on` (the names of kinds whose creates must run first, e.g.
    `("client",)`); implement `desired` (spec -> `Resource`s, fields in Keycloak's representation,
-   secrets apart), `read` (live objects for the wanted keys plus owned ones, through `ctx.state`'s
-   bulk reads), and `calls` (the requests of one change, built from the snapshot: ids of objects
-   this run creates are `Ref`s, see realmctl/calls.py); a recorded kind also `record_ids`.
-   Override `compare`, `secret_path`, `describe`,
-   `builtin` (objects never deleted) and `simulate` (only if a `check` rule reads what the kind
-   changes) when the defaults do not fit.
-2. Register an instance in `REGISTERED` in `realmctl/kinds/__init__.py`; the engine, the ordering
-   (a topological sort of `depends_on`), plan rendering and the generic core tests
-   (tests/core) pick it up from there.
+   secrets apart), `read` (live objects for the wanted keys plus owned ones, through `ctx.state`),
+   `calls` (the requests of one change,
+   built from the snapshot: ids of objects this run creates are `Ref`s, see realmctl/calls.py; a
+   recorded kind also `record_ids`). A read no other kind has is made in the kind's file through the
+   reader's single-flight cache (`state._once(key, fetch)`, as `FederatedLinkKind._links`), or, when
+   other kinds or `check` rules ask for it too, as a method of a `Reader` subclass named in
+   `reads`. Override `compare`, `secret_path`, `describe`, `builtin` (objects never deleted),
+   `simulate` (only if a `check` rule reads what the kind changes) and `export` with `export_as` /
+   `export_section` (the `realmctl export` inverse of `desired`) when the defaults do not fit.
+2. Register an instance in `REGISTERED` in `realmctl/kinds/__init__.py` (and its `reads` class, if
+   any, among `RealmState`'s bases there); the engine, gather, the ordering (a topological sort of
+   `depends_on`), plan rendering, `export` and the generic core tests (tests/core) pick it up from
+   there. tests/engine/test_new_kind.py shows a kind defined in a test and registered with
+   `registered()` being planned, applied, exported and deleted.
 3. Add its spec section to `schemas/realmctl.schema.json`, and a fixture case to tests/core.
 """
 
+from __future__ import annotations
+
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from realmctl.calls import Call, Ref
 from realmctl.fingerprint import same_secret
 from realmctl.keycloak.session import seg
-from realmctl.live import OWNED_MARKER, Ids, RealmState
+from realmctl.live import OWNED_MARKER, Ids, Reader
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.model import Position, Spec
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
+    from realmctl.kinds.inverse import RealmExport
 
 
 class Context:
@@ -102,16 +115,30 @@ class Kind:
     name: ClassVar[str]
     title: ClassVar[str]
     depends_on: ClassVar[tuple[str, ...]] = ()
+    #: The kind's bulk reads: a `Reader` subclass in the kind's file, which the registry composes
+    #: into `RealmState` (a kind that reads nothing of its own keeps `Reader`).
+    reads: ClassVar[type[Reader]] = Reader
+    #: `realmctl export`: the `--kinds` name that selects the kind's `export` (None: the kind writes
+    #: nothing of its own), whether the default set holds it, and the realm spec key it writes first
+    #: (the export runs the kinds in the order the spec's schema lists those keys).
+    export_as: ClassVar[str | None] = None
+    export_default: ClassVar[bool] = True
+    export_section: ClassVar[str | None] = None
     link: ClassVar[bool] = False
     recorded: ClassVar[bool] = False
 
     def record_key(self, key: Key) -> tuple[str, ...]:
         return (self.name, *key)
 
-    def record_ids(self, change: Change, b: "Build") -> tuple[Any, ...] | None:
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
         """The server ids a create of a recorded kind writes into the record (refs where the object
         or an end is made in this run); None: not known, the entry is written with names only."""
         return None
+
+    def export(self, ex: RealmExport) -> None:
+        """The inverse of `desired`: writes the kind's live objects into `ex.spec` in the spec's
+        friendly names, so that a plan of the export finds nothing to change. A kind whose objects
+        another kind's section holds (a scope's mappers, a client's scope attachments) writes none."""
 
     def desired(self, ctx: Context) -> list[Resource]:
         raise NotImplementedError
@@ -132,7 +159,7 @@ class Kind:
                 changes.append(FieldChange(self.secret_path(name), None, None, sensitive=True))
         return changes
 
-    def calls(self, change: Change, b: "Build") -> list[Call]:
+    def calls(self, change: Change, b: Build) -> list[Call]:
         """The requests that perform `change`, built from the snapshot (no server)."""
         raise NotImplementedError
 

@@ -5,15 +5,23 @@ when no scope list is sent; declared `defaultClientScopes` are attached by the c
 kind, so an app never silently loses `roles` or `profile`.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find
+from realmctl.keycloak.session import NotFound
 from realmctl.kinds.base import Build, Context, Kind, is_owned
+from realmctl.kinds.client_scope import exportable_scope
 from realmctl.kinds.convert import kc_map, kc_str, pick
-from realmctl.live import OWNED_MARKER
+from realmctl.kinds.inverse import RealmExport, kc_bool, mapping_refs, roles_section
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
+
+if TYPE_CHECKING:
+    pass
 
 #: Clients Keycloak creates and needs (`admin-permissions`: FGAP v2's resource server).
 PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
@@ -54,10 +62,100 @@ def client_fields(spec: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+class ClientReads(Reader):
+    """The realm's clients (one listing, kept current as apply creates clients), ids by clientId, and
+    a client's service-account user."""
+
+    def clients(self) -> list[dict[str, Any]]:
+        return self._list("clients", "clients")
+
+    def remember_client(self, client: dict[str, Any]) -> None:
+        """Adds a client created during apply to the cached listing."""
+        with self._lock:
+            clients = [c for c in self.clients() if c.get("clientId") != client.get("clientId")]
+            self._cache["clients"] = [*clients, client]
+
+    def client(self, client_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
+
+    def client_uuid(self, client_id: str) -> str | None:
+        found = self.client(client_id)
+        return found["id"] if found else None
+
+    def service_account_user(self, client_id: str) -> dict[str, Any] | None:
+        uuid = self.client_uuid(client_id)
+        if uuid is None:
+            return None
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                result: dict[str, Any] | None = self.api.get(f"{self.base}/clients/{uuid}/service-account-user")
+                return result
+            except NotFound:
+                return None
+
+        return self._once(("service-account", client_id), fetch)
+
+
+def builtin_client(client: dict[str, Any]) -> bool:
+    """Keycloak's own clients; `realm_client` also catches master's `<realm>-realm` clients,
+    whose names cannot be listed in advance."""
+    realm_client = (client.get("attributes") or {}).get("realm_client") == "true"
+    return client["clientId"] in BUILTIN_CLIENT_ROLES or realm_client
+
+
+def exported_clients(ex: RealmExport) -> list[dict[str, Any]]:
+    """The clients this export declares (sorted by clientId)."""
+    if "clients" not in ex.kinds:
+        return []
+    found = [c for c in ex.state.clients() if ex.builtins or not builtin_client(c)]
+    return sorted(found, key=lambda c: c["clientId"])
+
+
 class ClientKind(Kind):
     name = "client"
     title = "client"
+    reads = ClientReads
     depends_on = ("realm-default-scope",)  # a new client takes the realm's default scopes as they are
+    export_as = "clients"
+    export_section = "clients"
+
+    def export(self, ex: RealmExport) -> None:
+        """The clients in the spec's names, with their scope attachments, roles and role scope."""
+        out: dict[str, Any] = {}
+        for client in exported_clients(ex):
+            client_id = client["clientId"]
+            entry: dict[str, Any] = {}
+            for friendly, kc in FIELDS.items():
+                value = client.get(kc)
+                if value in (None, "", []) or (friendly == "protocol" and value == "openid-connect"):
+                    continue
+                entry[friendly] = value
+            attributes = client.get("attributes") or {}
+            for friendly, kc in ATTRIBUTES.items():
+                if kc_bool(attributes.get(kc)) is not None:
+                    entry[friendly] = kc_bool(attributes[kc])
+            dropped: list[str] = []
+            for kind in ("defaultClientScopes", "optionalClientScopes"):
+                names = sorted(client.get(kind) or [])
+                kept = [n for n in names if exportable_scope(ex, n)]
+                dropped += [n for n in names if n not in kept]
+                if kept:
+                    entry[kind] = kept
+            if dropped:
+                ex.note(
+                    f"client {client_id}: scope attachment(s) {', '.join(dropped)} left out: "
+                    "those scopes are not in this export (add clientScopes to --kinds)"
+                )
+            roles = [r for r in ex.state.client_roles(client_id) if r.get("name")]
+            if roles:
+                entry["roles"] = roles_section(roles)
+            role_scope = mapping_refs(ex.state.scope_mappings("client", client_id))
+            if role_scope:
+                entry["roleScope"] = role_scope
+            out[client_id] = entry
+        if out:
+            ex.spec["clients"] = out
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

@@ -8,13 +8,18 @@ hold aliases realmctl did not add: each (client, chain, alias) is a link, added 
 read-modify-write of the client that keeps the other aliases.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.chains import ATTRIBUTES
 from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    pass
 
 SEPARATOR = "##"
 WHAT = {"stored-tokens": "read stored tokens of", "jwt-grant": "accept JWT Authorization Grant assertions from"}

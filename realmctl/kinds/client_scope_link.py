@@ -1,6 +1,8 @@
 """Client scopes attached to clients as default or optional. Attachments not declared stay."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind
@@ -8,6 +10,9 @@ from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 from realmctl.spec.builtins import NEW_REALM_SCOPES
+
+if TYPE_CHECKING:
+    pass
 
 PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes"}
 

@@ -6,13 +6,18 @@ declared users, finding realm B's user by username or e-mail when it writes the 
 be created in the same run). A link whose `userId` no longer matches B's user is made again.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, LinkKind
-from realmctl.live import Ids, RealmState
+from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    from realmctl.kinds import RealmState
 
 
 def source_user(state: RealmState, realm: str, name: str) -> dict[str, Any] | None:

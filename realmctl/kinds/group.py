@@ -1,15 +1,56 @@
 """Top-level groups declared in the spec (targets of role grants and memberships)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from realmctl.calls import Call, Find
 from realmctl.kinds.base import Build, Context, Kind, is_owned
-from realmctl.live import OWNED_MARKER
+from realmctl.kinds.inverse import RealmExport
+from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
+
+if TYPE_CHECKING:
+    pass
+
+
+class GroupReads(Reader):
+    """The realm's top-level groups (one listing, with their roles) and ids by name."""
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._list("groups", "groups", briefRepresentation="false")
+
+    def group(self, name: str) -> dict[str, Any] | None:
+        return next((g for g in self.groups() if g.get("name") == name), None)
+
+    def group_id(self, name: str) -> str | None:
+        found = self.group(name)
+        return found["id"] if found else None
+
+
+def exported_groups(ex: RealmExport) -> list[dict[str, Any]]:
+    """The top-level groups this export declares (sorted by name)."""
+    if "groups" not in ex.kinds:
+        return []
+    return sorted(ex.state.groups(), key=lambda g: g["name"])
 
 
 class GroupKind(Kind):
     name = "group"
     title = "group"
+    reads = GroupReads
     depends_on = ("realm",)
+    export_as = "groups"
+    export_section = "groups"
+
+    def export(self, ex: RealmExport) -> None:
+        """The top-level group names (subgroups are noted, not exported)."""
+        groups = exported_groups(ex)
+        if groups:
+            ex.spec["groups"] = [g["name"] for g in groups]
+        nested = [g["name"] for g in groups if g.get("subGroupCount") or g.get("subGroups")]
+        if nested:
+            ex.note(f"subgroups of {', '.join(nested)} are not exported (the spec declares top-level groups)")
 
     def desired(self, ctx: Context) -> list[Resource]:
         return [

@@ -7,16 +7,22 @@ in the console is invisible behind the mask), and never shown. PUT bodies keep t
 did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find, Fingerprint, Ref
 from realmctl.fingerprint import fingerprint, secret_matches
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
-from realmctl.live import OWNED_MARKER
+from realmctl.kinds.inverse import EnvRef, RealmExport, clean_map, env_name
+from realmctl.live import FINGERPRINT, OWNED_MARKER, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
+
+if TYPE_CHECKING:
+    pass
 
 FIELDS = {
     "providerId": "providerId",
@@ -30,17 +36,91 @@ FIELDS = {
     "firstBrokerLoginFlowAlias": "firstBrokerLoginFlowAlias",
     "postBrokerLoginFlowAlias": "postBrokerLoginFlowAlias",
 }
-FINGERPRINT = "realmctl.fingerprint."
 
 
 def is_secret_key(key: str) -> bool:
     return "secret" in key.lower() or "password" in key.lower()
 
 
+class IdpReads(Reader):
+    """The realm's identity providers (one listing) and one by alias."""
+
+    def idps(self) -> list[dict[str, Any]]:
+        if self.realm_rep() is None:
+            return []
+        return self._once("idps", lambda: self.api.get_all(f"{self.base}/identity-provider/instances"))
+
+    def idp(self, alias: str) -> dict[str, Any] | None:
+        return next((i for i in self.idps() if i.get("alias") == alias), None)
+
+
+_SYNC_MODES = ("INHERIT", "LEGACY", "IMPORT", "FORCE")
+_MASK = "**********"
+
+
+def idp_secret(ex: RealmExport, alias: str, key: str, live: Any, fingerprinted: bool) -> EnvRef:
+    """An IdP secret: written as an environment reference, its name reported, with what the
+    first plan will say (realmctl can only compare a secret it has a fingerprint of)."""
+    name = env_name(ex.realm, alias, key)
+    while name in ex.out.secrets:
+        name += "_"
+    ex.out.secrets.append(name)
+    why = "Keycloak returns it masked" if live == _MASK else "realmctl never exports a secret value"
+    text = f"identity provider {alias}: config.{key} is written as ${{env:{name}}} ({why}); set {name} "
+    if fingerprinted:
+        text += "to the secret; plan compares it with the fingerprint realmctl stored when it set it."
+    else:
+        text += (
+            "to the secret. realmctl keeps no fingerprint of a secret it did not set, so the first plan "
+            f"shows config.{key} as a (sensitive) change; the first apply sends it once, and later "
+            "plans are empty."
+        )
+    ex.note(text)
+    return EnvRef(f"${{env:{name}}}")
+
+
 class IdpKind(Kind):
     name = "identity-provider"
     title = "identity provider"
+    reads = IdpReads
     depends_on = ("client",)  # an exchange IdP reads the secret of a source client made in this run
+    export_as = "identityProviders"
+    export_section = "identityProviders"
+
+    def export(self, ex: RealmExport) -> None:
+        """The identity providers with their config and mappers; secrets as environment references."""
+        if "identityProviders" not in ex.kinds:
+            return
+        out: dict[str, Any] = {}
+        for idp in sorted(ex.state.idps(), key=lambda i: i["alias"]):
+            alias = idp["alias"]
+            entry: dict[str, Any] = {}
+            for friendly, kc in FIELDS.items():
+                if idp.get(kc) not in (None, ""):
+                    entry[friendly] = idp[kc]
+            config: dict[str, Any] = {}
+            for key, value in sorted(clean_map(idp.get("config")).items()):
+                if is_secret_key(key):
+                    known = FINGERPRINT + key in (idp.get("config") or {})
+                    config[key] = idp_secret(ex, alias, key, value, known)
+                else:
+                    config[key] = value
+            if config:
+                entry["config"] = config
+            mappers = {}
+            for mapper in sorted(ex.state.idp_mappers(alias), key=lambda m: m["name"]):
+                m: dict[str, Any] = {"identityProviderMapper": mapper.get("identityProviderMapper", "")}
+                mconfig = clean_map(mapper.get("config"))
+                if mconfig.get("syncMode") in _SYNC_MODES:
+                    m["syncMode"] = mconfig.pop("syncMode")
+                if mconfig:
+                    m["config"] = dict(sorted(mconfig.items()))
+                mappers[mapper["name"]] = m
+            if mappers:
+                entry["mappers"] = mappers
+            out[alias] = entry
+        if out:
+            ex.spec["identityProviders"] = out
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

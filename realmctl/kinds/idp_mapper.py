@@ -1,19 +1,36 @@
 """Identity provider mappers (raw Keycloak form), keyed by IdP alias and mapper name."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find, Ref
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map
+from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.mapper import full_config_changes, owned_config
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
+
+if TYPE_CHECKING:
+    pass
+
+
+class IdpMapperReads(IdpReads):
+    """An identity provider's mappers (one read per IdP)."""
+
+    def idp_mappers(self, alias: str) -> list[dict[str, Any]]:
+        if self.idp(alias) is None:
+            return []
+        path = f"{self.base}/identity-provider/instances/{seg(alias)}/mappers"
+        return self._once(("idp-mappers", alias), lambda: self.api.get(path) or [])
 
 
 class IdpMapperKind(Kind):
     name = "idp-mapper"
     title = "identity provider mapper"
+    reads = IdpMapperReads
     depends_on = ("identity-provider",)
     # Recorded (with the mapper's id) so that mappers of IdPs that no longer declare any are found
     # without a read per IdP; ownership itself is the marker in the mapper's config.

@@ -5,14 +5,20 @@ The User Client Role mapper for `broker` is the one that matters most: it must w
 answers 403 although the user holds broker/read-token (SEMANTICS §4, §5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
+from realmctl.kinds.inverse import kc_bool
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource, field_changes
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    pass
 
 
 def owned_config(config: dict[str, str], owned: bool) -> dict[str, str]:
@@ -80,6 +86,50 @@ def mapper_config(spec: dict[str, Any]) -> dict[str, str]:
     else:
         config |= {SWITCHES[f][0]: spec[f] for f in SWITCHES if f in spec}
     return kc_map(config) | {k: kc_str(v) for k, v in (spec.get("config") or {}).items()}
+
+
+def friendly_mapper(mapper: dict[str, Any], scope_protocol: str) -> dict[str, Any]:
+    """A protocol mapper in the friendly `type` form when that reproduces its config exactly,
+    else in the raw `protocolMapper` + `config` form (which always does)."""
+    config = {k: v for k, v in (mapper.get("config") or {}).items() if k != OWNED_MARKER}
+    kind = {v: k for k, v in TYPES.items()}.get(mapper.get("protocolMapper", ""))
+    out: dict[str, Any] = {}
+    if kind is not None:
+        candidate: dict[str, Any] = {"type": kind}
+        names = {
+            "client": ("usermodel.clientRoleMapping.clientId", "included.client.audience"),
+            "rolePrefix": ("usermodel.clientRoleMapping.rolePrefix", "usermodel.realmRoleMapping.rolePrefix"),
+            "claimName": ("claim.name",),
+            "claimValue": ("claim.value",),
+            "userAttribute": ("user.attribute",),
+            "jsonType": ("jsonType.label",),
+            "multivalued": ("multivalued",),
+        }
+        for friendly, keys in names.items():
+            for key in keys:
+                if key in config:
+                    value = kc_bool(config[key]) if friendly == "multivalued" else config[key]
+                    if value is not None:
+                        candidate[friendly] = value
+        for friendly, (key, _default) in SWITCHES.items():
+            if kc_bool(config.get(key)) is not None:
+                candidate[friendly] = kc_bool(config[key])
+        extras = {k: v for k, v in config.items() if k not in mapper_config(candidate)}
+        if extras:
+            candidate["config"] = extras
+        if mapper_config(candidate) == config:
+            # Drop what the defaults already give, so the export reads like a hand-written spec.
+            for name in [k for k in candidate if k not in ("type", "config")]:
+                trial = {k: v for k, v in candidate.items() if k != name}
+                if mapper_config(trial) == config:
+                    candidate = trial
+            out = candidate
+    if not out:
+        out = {"protocolMapper": mapper.get("protocolMapper", ""), "config": config}
+    protocol = mapper.get("protocol") or "openid-connect"
+    if protocol != scope_protocol:
+        out["protocol"] = protocol
+    return out
 
 
 class MapperKind(Kind):

@@ -1,16 +1,42 @@
 """Group memberships of declared users (`users.<name>.groups`)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind
-from realmctl.live import Ids
+from realmctl.kinds.group import GroupReads
+from realmctl.live import USER_PAGE, Ids
 from realmctl.plan import Change, Key, Resource
+
+if TYPE_CHECKING:
+    pass
+
+
+class MembershipReads(GroupReads):
+    """A group's direct members (one paged listing per group)."""
+
+    def group_member_ids(self, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a group's direct members."""
+        return self._once(
+            ("group-member-ids", name), lambda: {m["username"].lower(): m["id"] for m in self.group_members(name)}
+        )
+
+    def group_members(self, name: str) -> list[dict[str, Any]]:
+        gid = self.group_id(name)
+        if gid is None:
+            return []
+        path = f"{self.base}/groups/{gid}/members"
+        return self._once(
+            ("group-members", name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        )
 
 
 class MembershipKind(LinkKind):
     name = "membership"
     title = "group membership"
+    reads = MembershipReads
     depends_on = ("user", "group")
 
     def describe(self, key: Key) -> str:

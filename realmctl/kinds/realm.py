@@ -1,21 +1,42 @@
 """The realm itself: ensured to exist with the declared top-level fields. Never deleted."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find
 from realmctl.kinds.base import Build, Context, Kind
+from realmctl.kinds.inverse import RealmExport
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
+
+if TYPE_CHECKING:
+    pass
+
+
+#: The realm's own fields realmctl manages, by their Keycloak (and spec) names.
+FIELDS = ("displayName", "enabled")
 
 
 class RealmKind(Kind):
     name = "realm"
     title = "realm"
     depends_on = ()
+    export_as = "realm"
+    export_section = "displayName"
+
+    def export(self, ex: RealmExport) -> None:
+        """The realm's own fields."""
+        rep = ex.state.realm_rep() or {}
+        if "realm" in ex.kinds:
+            if rep.get("displayName"):
+                ex.spec["displayName"] = rep["displayName"]
+            if isinstance(rep.get("enabled"), bool):
+                ex.spec["enabled"] = rep["enabled"]
 
     def desired(self, ctx: Context) -> list[Resource]:
         spec = ctx.realm_spec
-        fields: dict[str, Any] = {k: spec[k] for k in ("displayName", "enabled") if k in spec}
+        fields: dict[str, Any] = {k: spec[k] for k in FIELDS if k in spec}
         if spec.get("attributes"):
             fields["attributes"] = dict(spec["attributes"])
         return [ctx.resource(self.name, (ctx.realm,), fields)]
@@ -24,7 +45,7 @@ class RealmKind(Kind):
         rep = ctx.state.realm_rep()
         if rep is None:
             return []
-        fields = {k: rep.get(k) for k in ("displayName", "enabled")} | {"attributes": rep.get("attributes") or {}}
+        fields = {k: rep.get(k) for k in FIELDS} | {"attributes": rep.get("attributes") or {}}
         return [Live((ctx.realm,), fields, id=rep.get("id"), raw=rep)]
 
     def calls(self, change: Change, b: Build) -> list[Call]:

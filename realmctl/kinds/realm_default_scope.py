@@ -1,22 +1,76 @@
 """The realm's default and optional client scope lists (what new clients receive)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind
-from realmctl.live import Ids
+from realmctl.kinds.client_scope import exportable_scope
+from realmctl.kinds.inverse import RealmExport
+from realmctl.live import Ids, Reader
 from realmctl.plan import Change, Key, Resource
 
+if TYPE_CHECKING:
+    pass
+
 PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
+
+
+class RealmDefaultScopeReads(Reader):
+    """The realm's default and optional client scope lists (one listing each)."""
+
+    def realm_default_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-default", "default-default-client-scopes")
+
+    def realm_optional_scopes(self) -> list[dict[str, Any]]:
+        return self._list("default-optional", "default-optional-client-scopes")
+
+
+#: A new realm's own default/optional scope lists (SEMANTICS §1.5): entries matching these are
+#: Keycloak's, not the user's, and are exported only with --include-builtins.
+BUILTIN_REALM_SCOPE_LISTS = {
+    "default": frozenset(
+        {
+            "role_list",
+            "saml_organization",
+            "AuthnContextClassRef",  # new in 26.7
+            "profile",
+            "email",
+            "roles",
+            "web-origins",
+            "acr",
+            "basic",
+        }
+    ),
+    "optional": frozenset({"offline_access", "address", "phone", "microprofile-jwt", "organization"}),
+}
 
 
 class RealmDefaultScopeKind(LinkKind):
     name = "realm-default-scope"
     title = "realm default client scope"
+    reads = RealmDefaultScopeReads
     depends_on = ("client-scope",)
+    export_as = "clientScopes"
+    export_section = "defaultClientScopes"
 
     def describe(self, key: Key) -> str:
         return f"realm client scope {key[0]} (default/optional)"
+
+    def export(self, ex: RealmExport) -> None:
+        """The realm's default and optional scope lists (Keycloak's own entries only with --include-builtins)."""
+        if "clientScopes" not in ex.kinds:
+            return
+        lists = {"default": ex.state.realm_default_scopes(), "optional": ex.state.realm_optional_scopes()}
+        for kind, scopes in lists.items():
+            names = sorted(
+                s["name"]
+                for s in scopes
+                if exportable_scope(ex, s["name"]) and (ex.builtins or s["name"] not in BUILTIN_REALM_SCOPE_LISTS[kind])
+            )
+            if names:
+                ex.spec[f"{kind}ClientScopes"] = names
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

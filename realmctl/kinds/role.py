@@ -1,13 +1,20 @@
 """Roles declared in the spec: realm roles (container "realm") and client roles of declared clients."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find, Ref
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, Kind, is_owned
+from realmctl.kinds.client import ClientReads
+from realmctl.kinds.inverse import RealmExport, roles_section
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
+
+if TYPE_CHECKING:
+    pass
 
 
 def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
@@ -17,16 +24,53 @@ def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
     return {name: dict(value or {}) for name, value in (spec or {}).items()}
 
 
+class RoleReads(ClientReads):
+    """Realm roles and a client's roles (one listing each), and the role (un)mapping call that scope
+    mappings and role grants share (Keycloak needs the role's id and name)."""
+
+    def realm_roles(self) -> list[dict[str, Any]]:
+        return self._list("roles", "roles", briefRepresentation="false")
+
+    def client_roles(self, client_id: str) -> list[dict[str, Any]]:
+        uuid = self.client_uuid(client_id)
+        if uuid is None:
+            return []
+        return self._once(
+            ("client-roles", client_id),
+            lambda: self.api.get(f"{self.base}/clients/{uuid}/roles", briefRepresentation="false") or [],
+        )
+
+    def role(self, container: str, name: str) -> dict[str, Any] | None:
+        """A realm role (container "realm") or a client role (container = clientId)."""
+        roles = self.realm_roles() if container == "realm" else self.client_roles(container)
+        return next((r for r in roles if r.get("name") == name), None)
+
+
 class RoleKind(Kind):
     name = "role"
     title = "role"
+    reads = RoleReads
     depends_on = ("client",)
+    export_as = "roles"
+    export_section = "roles"
     # Recorded (with the role's id) so that the roles of clients that no longer declare any need no
     # read to find; ownership itself is the marker attribute on the role, which Keycloak keeps.
     recorded = True
 
     def describe(self, key: tuple[str, ...]) -> str:
         return f"realm role {key[1]}" if key[0] == "realm" else f"client role {key[0]}/{key[1]}"
+
+    def export(self, ex: RealmExport) -> None:
+        """The realm roles, with their descriptions (composites are noted, not exported)."""
+        if "roles" not in ex.kinds:
+            return
+        builtin = builtin_realm_roles(ex.realm)
+        roles = [r for r in ex.state.realm_roles() if ex.builtins or r["name"] not in builtin]
+        composite = sorted(r["name"] for r in roles if r.get("composite"))
+        if composite:
+            ex.note(f"realm role(s) {', '.join(composite)} are composite; their composites are not exported")
+        if roles:
+            ex.spec["roles"] = roles_section(roles)
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

@@ -8,14 +8,27 @@ linked to it: Keycloak's `addReadTokenRoleOnCreate` reaches only users whose fir
 happens after it was switched on (SEMANTICS §3.5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Ref
+from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, LinkKind
+from realmctl.kinds.client import exported_clients
+from realmctl.kinds.group import GroupReads, exported_groups
+from realmctl.kinds.idp import IdpReads
+from realmctl.kinds.inverse import RealmExport, mapping_refs
+from realmctl.kinds.role import RoleReads
 from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import Ids
+from realmctl.kinds.user import exported_users
+from realmctl.live import USER_PAGE, Ids, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    pass
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
 
@@ -24,15 +37,124 @@ def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
 
 
+class RoleGrantReads(RoleReads, GroupReads, IdpReads):
+    """Reads of who holds a role: a role's direct members (one paged listing per role, not a read
+    per user), a group's roles, and the users linked to an IdP (the read-token backfill)."""
+
+    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
+        """Users holding a role directly (one paged listing per role, not one read per user)."""
+        role = self.role(container, name)
+        if role is None:
+            return []
+        if container == "realm":
+            path = f"{self.base}/roles/{seg(name)}/users"
+        else:
+            path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
+        return self._once(
+            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        )
+
+    def role_member_ids(self, container: str, name: str) -> dict[str, str]:
+        """Lower-cased username -> user id of a role's direct members: grants test membership by
+        name often, and an owned grant's recorded identity by id."""
+        return self._once(
+            ("member-ids", container, name),
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
+        )
+
+    def group_role_names(self, name: str, container: str) -> set[str]:
+        """Role names of `container` ("realm" or a clientId) granted to group `name`.
+
+        Keycloak 26.7.3 lists them in the group listing (`briefRepresentation=false`: `realmRoles`,
+        `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
+        only a listing without them (another server) costs the group's role-mappings read.
+        """
+        found = self.group(name)
+        if found is not None and "realmRoles" in found and "clientRoles" in found:
+            names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
+            return set(names or [])
+        return mapped_names(self.group_role_mappings(name), container)
+
+    def group_role_mappings(self, name: str) -> dict[str, Any]:
+        gid = self.group_id(name)
+        if gid is None:
+            return {}
+        path = f"{self.base}/groups/{gid}/role-mappings"
+        return self._once(("group-roles", name), lambda: self.api.get(path) or {})
+
+    def linked_users(self, alias: str) -> list[dict[str, Any]]:
+        """Users with a federated identity link to IdP `alias`."""
+        if self.idp(alias) is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once(
+            ("linked", alias),
+            lambda: self.api.get_all(path, page=USER_PAGE, idpAlias=alias, briefRepresentation="true"),
+        )
+
+
 class RoleGrantKind(LinkKind):
     name = "role-grant"
     title = "role grant"
+    reads = RoleGrantReads
     depends_on = ("user", "group", "role", "client")
+    export_as = "roleGrants"
+    export_section = "roleGrants"
 
     def describe(self, key: Key) -> str:
         subject, who, container, role = key
         what = role if container == "realm" else f"{container}/{role}"
         return f"role {what} granted to {subject} {who}"
+
+    def export(self, ex: RealmExport) -> None:
+        """Direct grants to exported groups, service accounts and users, grouped by role set.
+
+        `default-roles-<realm>` is left out: Keycloak grants it to every new user itself.
+        """
+        if "roleGrants" not in ex.kinds:
+            return
+        automatic = {("realm", f"default-roles-{ex.realm.lower()}")}
+        held: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for group in exported_groups(ex):
+            refs = mapping_refs(ex.state.group_role_mappings(group["name"]), skip=automatic)
+            for role in refs.get("realm", []):
+                held[("groups", group["name"])].add(("realm", role))
+            for client_id, roles in refs.get("clients", {}).items():
+                held[("groups", group["name"])].update((client_id, r) for r in roles)
+        subjects = {u["username"].lower(): ("users", u["username"]) for u in exported_users(ex)}
+        for client in exported_clients(ex):
+            if client.get("serviceAccountsEnabled"):
+                subjects[service_account_username(client["clientId"])] = ("serviceAccounts", client["clientId"])
+        if subjects:
+            containers = ["realm", *sorted(c["clientId"] for c in ex.state.clients())]
+            for container in containers:
+                roles = ex.state.realm_roles() if container == "realm" else ex.state.client_roles(container)
+                for role in roles:
+                    if (container, role["name"]) in automatic:
+                        continue
+                    for member in ex.state.role_members(container, role["name"]):
+                        subject = subjects.get(member.get("username", "").lower())
+                        if subject:
+                            held[subject].add((container, role["name"]))
+        by_roles: dict[frozenset[tuple[str, str]], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for (section, name), roles in sorted(held.items()):
+            if roles:
+                by_roles[frozenset(roles)][section].append(name)
+        grants = []
+        for roles, who in sorted(by_roles.items(), key=lambda item: sorted(item[0])):
+            grant: dict[str, Any] = {s: sorted(who[s]) for s in ("users", "serviceAccounts", "groups") if who.get(s)}
+            realm_roles = sorted(r for c, r in roles if c == "realm")
+            client_roles: dict[str, list[str]] = defaultdict(list)
+            for container, role in sorted(roles):
+                if container != "realm":
+                    client_roles[container].append(role)
+            if realm_roles:
+                grant["realmRoles"] = realm_roles
+            if client_roles:
+                grant["clientRoles"] = dict(client_roles)
+            grants.append(grant)
+        if grants:
+            ex.spec["roleGrants"] = grants
 
     def desired(self, ctx: Context) -> list[Resource]:
         out: dict[Key, Resource] = {}

@@ -4,13 +4,20 @@ For a client with fullScopeAllowed=false these decide which of a user's roles re
 without one for broker/read-token the broker token endpoint answers 403 (SEMANTICS §5).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind
+from realmctl.kinds.client import ClientReads
+from realmctl.kinds.client_scope import ClientScopeReads
 from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    pass
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
 
@@ -24,9 +31,25 @@ def role_refs(refs: dict[str, Any] | None) -> list[tuple[str, str]]:
     return pairs
 
 
+class ScopeMappingReads(ClientScopeReads, ClientReads):
+    """The role scope mappings of a client scope or a client (one read per owner)."""
+
+    def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
+        """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
+        oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
+        if oid is None:
+            return {}
+        what = "client-scopes" if owner == "scope" else "clients"
+        return self._once(
+            ("scope-mappings", owner, name),
+            lambda: self.api.get(f"{self.base}/{what}/{oid}/scope-mappings") or {},
+        )
+
+
 class ScopeMappingKind(LinkKind):
     name = "scope-mapping"
     title = "role scope mapping"
+    reads = ScopeMappingReads
     depends_on = ("client", "client-scope", "role")
 
     def describe(self, key: Key) -> str:

@@ -1,13 +1,21 @@
 """Users declared in the spec: ensured to exist; an initial password only when realmctl creates one."""
 
-from typing import Any
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find, Ref
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import pick
-from realmctl.live import OWNED_MARKER
+from realmctl.kinds.inverse import RealmExport, clean_map
+from realmctl.live import OWNED_MARKER, USER_PAGE, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView
+
+if TYPE_CHECKING:
+    pass
 
 FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
 
@@ -16,15 +24,152 @@ def _attributes(spec: dict[str, Any]) -> dict[str, list[str]]:
     return {k: v if isinstance(v, list) else [v] for k, v in (spec.get("attributes") or {}).items()}
 
 
+class UserReads(Reader):
+    """Users by username: one listing when the realm is small compared with the names asked, else
+    one exact search per name; and the users carrying realmctl's marker."""
+
+    def users(self, usernames: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Users by (lower-cased) username, for the names asked: one listing when the realm is
+        small compared with the names asked, else one exact search per name."""
+        wanted = sorted({u.lower() for u in usernames})
+        if not wanted or self.realm_rep() is None:
+            return {}
+        with self._users_lock:
+            return self._users(wanted)
+
+    def _users(self, wanted: list[str]) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            known: dict[str, dict[str, Any]] = self._cache.setdefault("users", {})
+            missing = [u for u in wanted if u not in known and ("user-miss", u) not in self._cache]
+        if missing:
+            # Listing costs one request per page; searching, one per name. Take the cheaper, but never
+            # list a realm so large that holding it would be the problem. A first page that comes
+            # back short is the whole realm: no count needed (one request where count + page were two).
+            listing = self._list_users(len(missing)) if len(missing) > 1 else None
+            if listing is not None:
+                for user in listing:
+                    known[user["username"].lower()] = user
+                for name in missing:
+                    self._cache.setdefault(("user-miss", name), True)
+            else:
+
+                def search(name: str) -> None:
+                    found = self.api.get(f"{self.base}/users", username=name, exact="true")
+                    with self._lock:
+                        if found:
+                            known[name] = found[0]
+                        else:
+                            self._cache[("user-miss", name)] = True
+
+                self.fanout(search, missing)
+        return {u: known[u] for u in wanted if u in known}
+
+    def _list_users(self, missing: int) -> list[dict[str, Any]] | None:
+        """Every user of the realm (cached as "all-users"), or None where searching the `missing`
+        names one by one is cheaper: the realm fills more pages than there are names to find, or
+        holds more than 50,000 users (holding it would be the problem)."""
+        path = f"{self.base}/users"
+        first: list[dict[str, Any]] = self._once(
+            "users-page-0", lambda: self.api.get(path, first=0, max=USER_PAGE) or []
+        )
+        if len(first) < USER_PAGE:
+            return self._once("all-users", lambda: first)
+        total = self._once("users-count", lambda: int(self.api.get(f"{path}/count") or 0))
+        if total // USER_PAGE + 1 >= missing or total > 50_000:
+            return None
+
+        def rest() -> list[dict[str, Any]]:
+            users, offset = list(first), USER_PAGE
+            while True:
+                batch = self.api.get(path, first=offset, max=USER_PAGE) or []
+                users.extend(batch)
+                if len(batch) < USER_PAGE:
+                    return users
+                offset += USER_PAGE
+
+        return self._once("all-users", rest)
+
+    def owned_users(self) -> list[dict[str, Any]]:
+        """Users carrying realmctl's marker (one attribute search), so that owned users who left
+        the spec can be found without listing the realm."""
+        if self.realm_rep() is None:
+            return []
+        with self._lock:
+            listed = self._cache.get("all-users")
+        if listed is not None:  # the whole realm was listed already: filter it, do not ask again
+            return [u for u in listed if "true" in ((u.get("attributes") or {}).get(OWNED_MARKER) or [])]
+        path = f"{self.base}/users"
+        return self._once("owned-users", lambda: self.api.get_all(path, page=USER_PAGE, q=f"{OWNED_MARKER}:true"))
+
+    def user_id(self, username: str) -> str | None:
+        name = username.lower()
+        found = self.users([name]).get(name)
+        return found["id"] if found else None
+
+    def all_users(self) -> list[dict[str, Any]]:
+        """Every user of the realm, in full: the one listing only `export --kinds users` needs."""
+        if self.realm_rep() is None:
+            return []
+        path = f"{self.base}/users"
+        return self._once("export-users", lambda: self.api.get_all(path, briefRepresentation="false"))
+
+
+def exported_users(ex: RealmExport) -> list[dict[str, Any]]:
+    """The users this export declares; service-account users belong to their client.
+
+    Without the users kind, the users realmctl itself created are still exported: they are in
+    its record of what it owns, so a spec without them would plan their deletion."""
+    if "users" not in ex.kinds:
+        owned = {key[0].lower() for key in ex.state.recorded("user") if key}
+        if not owned:
+            return []
+        found = ex.state.users(owned)
+        return sorted(found.values(), key=lambda u: u["username"])
+    people = [u for u in ex.state.all_users() if not u.get("serviceAccountClientId")]
+    return sorted(people, key=lambda u: u["username"])
+
+
 class UserKind(Kind):
     name = "user"
     title = "user"
+    reads = UserReads
     depends_on = ("realm",)
+    export_as = "users"
+    export_default = False
+    export_section = "users"
     # Keycloak 24+ discards unknown user attributes by default (user profile, unmanagedAttributePolicy
     # DISABLED), so the `realmctl.managed` marker may not survive on a real server: the realm's
     # record says which users realmctl created, by username and id (a namesake made by hand after
     # a deletion has another id, and is not realmctl's).
     recorded = True
+
+    def export(self, ex: RealmExport) -> None:
+        """The users with their fields, attributes and top-level group memberships."""
+        users = exported_users(ex)
+        if not users:
+            return
+        # Memberships belong to the user: read from every top-level group, exported or not.
+        members: dict[str, list[str]] = defaultdict(list)
+        for group in ex.state.groups():
+            for member in ex.state.group_members(group["name"]):
+                members[member["username"].lower()].append(group["name"])
+        out: dict[str, Any] = {}
+        for user in users:
+            entry: dict[str, Any] = {}
+            for name in FIELDS:
+                if user.get(name) not in (None, ""):
+                    entry[name] = user[name]
+            attributes: dict[str, Any] = {}
+            for name, value in clean_map(user.get("attributes")).items():
+                values = list(dict.fromkeys(v for v in (value if isinstance(value, list) else [value]) if v))
+                if values:
+                    attributes[name] = values[0] if len(values) == 1 else values
+            if attributes:
+                entry["attributes"] = dict(sorted(attributes.items()))
+            if members.get(user["username"].lower()):
+                entry["groups"] = sorted(members[user["username"].lower()])
+            out[user["username"]] = entry
+        ex.spec["users"] = out
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
