@@ -6,6 +6,7 @@ other programs can call it directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -250,8 +251,30 @@ per request, or a run longer than --deadline, stops with exit 4.
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan to FILE, for `apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for errors.")
+@click.option(
+    "--save-snapshot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write what the plan read from the server to FILE (no secret values), for --snapshot.",
+)
+@click.option(
+    "--snapshot",
+    "from_snapshot",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Plan offline from a snapshot saved by --save-snapshot: no server, no credentials.",
+)
 @click.option("-v", "--verbose", count=True, help="Log requests (-v) and more (-vv) to stderr.")
-def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bool, verbose: int, **kw: Any) -> int:
+def plan(
+    spec: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    save_snapshot: str | None,
+    from_snapshot: str | None,
+    verbose: int,
+    **kw: Any,
+) -> int:
     """Show what `apply` would change on the live server. Never writes.
 
     Reads the realms SPEC names, in bulk, and prints the changes grouped by realm:
@@ -259,19 +282,36 @@ def plan(spec: tuple[str, ...], fmt: str, out: str | None, detailed_exitcode: bo
     this spec's `owner`).
     Secrets are shown as (sensitive). With --out, also writes a plan file (no secrets in it)
     that `realmctl apply FILE` applies exactly, or refuses if anything moved since.
+    With --save-snapshot, also writes what it read (secrets left out); `plan --snapshot FILE`
+    then plans from that file offline, as the server was when it was saved.
     """
     from realmctl.check.planned_state import plan_effects, plan_warnings
     from realmctl.engine import make_plan, spec_values
+    from realmctl.saved import SnapshotApi, recording, save
     from realmctl.spec.secrets import redact
     from realmctl.workflow import connect, load, plan_errors, render, write_plan_file
 
     _logging(verbose)
     safety = _safety(kw)
     loaded = load(spec, _load_options(kw))
-    with connect(_target(**kw)) as api:
+    target = _target(**kw)
+    if from_snapshot:
+        if target.sandbox:
+            raise click.UsageError("--snapshot plans from a saved snapshot: it takes no --sandbox")
+        offline = SnapshotApi(from_snapshot)
+        click.echo(
+            f"realmctl: planning offline from the snapshot {from_snapshot} (saved from {offline.settings.url}); "
+            "nothing is sent.",
+            err=True,
+        )
+    with contextlib.ExitStack() as stack:
+        api = offline if from_snapshot else stack.enter_context(connect(target))
+        reads = stack.enter_context(recording(api)) if save_snapshot else {}
         run = make_plan(loaded, api, safety)
         breaks = plan_warnings(plan_effects(loaded, run, focus=True)[0])  # what applying it would break
         run.plan.warnings += [redact(w, spec_values(loaded)) for w in breaks]
+    if save_snapshot and run.snapshot is not None:
+        save(save_snapshot, reads, run.snapshot, api.settings.url)
     plan_errors(run)
     click.echo(render(run, fmt, _colour(sys.stdout)), nl=False)
     if out:

@@ -1,26 +1,31 @@
 """Plan and apply: the spec and the live server in, ordered changes out, then executed.
 
-`make_plan` gathers (realmctl.gather: every read, once), then diffs (`plan_from`, pure); it never
-writes. `apply_plan`
-performs exactly the planned changes in dependency order, records the links realmctl added, and
-stops at the first failure with an account of what was and was not applied.
+`make_plan` gathers (realmctl.gather: every read, once), then diffs (`plan_from`, pure: changes
+with their calls built from the snapshot, and each realm's ownership-record write as a change of
+its own); it never writes. `apply_plan` sends exactly the planned calls in dependency waves,
+resolving refs from earlier answers (realmctl.calls), and stops at the first failure with an
+account of what was and was not applied.
 """
 
+import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from realmctl import ownership
+from realmctl.calls import Answers, Call, Entry, Find, RecordMerge, path_text
 from realmctl.errors import ConnectionFailed, RealmctlError
+from realmctl.fingerprint import fingerprint
 from realmctl.gather import Snapshot, gather
-from realmctl.keycloak.session import Api, Transient
+from realmctl.keycloak.session import Api, ApiError, Transient
 from realmctl.kinds import BY_NAME, RANK, RealmState
-from realmctl.kinds.base import Kind
-from realmctl.live import LINKS_ATTRIBUTE, parse_record, record_entry
+from realmctl.kinds.base import Build, Kind
+from realmctl.kinds.record import RecordKind
+from realmctl.live import LINKS_ATTRIBUTE, parse_links, parse_record
 from realmctl.plan import SENSITIVE, Change, FieldChange, Live, Plan, Resource, created_fields
 from realmctl.spec.model import Spec
 from realmctl.spec.secrets import Secret, looks_secret
@@ -59,7 +64,10 @@ def mask_sensitive(changes: list[Change], values: set[str]) -> None:
     an attribute named like a password, `${env:...}`), or a value equal to one. Equal, never
     "contains": a password `alice` must not hide `alice@example.com`. The kinds know the secret
     fields they manage; this catches everything else before anything is rendered or saved."""
+    mask = frozenset(values)
     for change in changes:
+        for call in change.calls:  # the calls' JSON shows a value equal to a secret as `(sensitive)`
+            call.mask = mask
         for f in change.fields:
             if f.sensitive:
                 continue
@@ -104,11 +112,17 @@ def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
 
 @dataclass
 class Run:
-    """A computed plan with the live readers it was made from (the executor uses their ids)."""
+    """A computed plan with the live readers it was made from."""
 
     plan: Plan
     states: dict[str, RealmState]
     snapshot: Snapshot | None = None  # what the plan was computed from (check reuses it)
+    connection: Api | None = None  # where apply sends the calls (make_plan's Api)
+
+    @property
+    def api(self) -> Api:
+        """The connection the executor sends the calls on: the one the snapshot was read through."""
+        return self.connection if self.connection is not None else next(iter(self.states.values())).api
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,9 @@ def make_plan(spec: Spec, api: Api, safety: Safety | None = None) -> Run:
     """
     safety = safety or Safety()
     snapshot = gather(spec, api, resend_secrets=safety.resend_secrets)
-    return plan_from(spec, snapshot, api.settings.url, safety)
+    run = plan_from(spec, snapshot, api.settings.url, safety)
+    run.connection = api
+    return run
 
 
 def plan_from(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None = None) -> Run:
@@ -193,7 +209,8 @@ def plan_from(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None
             notes.append(f"{change.kind} {change.label} in realm {change.realm} is built in; realmctl never deletes it")
         else:
             kept.append(change)
-    plan = Plan(order(kept), list(spec.realms), server, errors=list(snapshot.errors), notes=notes)
+    planned = build_calls(order(kept), snapshot.states)
+    plan = Plan(planned, list(spec.realms), server, errors=list(snapshot.errors), notes=notes)
     plan.warnings = list(snapshot.warnings) + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
     plan.live_digest = _live_digest(seen)
@@ -246,6 +263,62 @@ def waves(changes: list[Change]) -> list[list[Change]]:
     return out
 
 
+def build_calls(changes: list[Change], states: Mapping[str, RealmState]) -> list[Change]:
+    """Gives every change its calls, built from the snapshot (pure: the readers' caches answer),
+    and appends each realm's ownership-record write: bookkeeping as an ordinary, visible change."""
+    b = Build(states, changes)
+    for change in changes:
+        change.calls = [] if ownership.owner_only(change) else BY_NAME[change.kind].calls(change, b)
+    for change in changes:
+        if change.kind == "realm" and change.action == "create":
+            change.calls += b.resolving_reads(change.realm)
+    return changes + record_changes(changes, states, b)
+
+
+def record_changes(changes: list[Change], states: Mapping[str, RealmState], b: Build) -> list[Change]:
+    """The write of each realm's record (realmctl.kinds.record): entries of the links (and, for a
+    named owner, the objects) the plan creates, keys of what it deletes, and the fixes the reads
+    found. Fixes alone are written only with a plan that changes something in the realm."""
+    out = []
+    for realm, state in states.items():
+        mine = [c for c in changes if c.realm == realm]
+        if not mine:
+            continue
+        merge = RecordMerge(realm)
+        for c in mine:
+            kind = BY_NAME[c.kind]
+            if kind.recorded and c.action == "delete":
+                merge.remove.append((c.id, kind.record_key(c.key)))
+        gone = {key for _, key in merge.remove}
+        added: dict[tuple[str, ...], tuple[str | None, Any]] = {}
+        for entry in state.record_fixes.values():
+            parsed = parse_record(entry) if entry is not None else None
+            if entry is not None and parsed is not None and parsed[0] not in gone:
+                added[parsed[0]] = (None, entry)
+        for c in mine:
+            kind = BY_NAME[c.kind]
+            if kind.recorded and c.action == "create":
+                key = kind.record_key(c.key)
+                added[key] = (c.id, Entry(key[0], key[1:], kind.record_ids(c, b), state.owner))
+        ownership.bookkeeping(state, mine, merge.remove, added)
+        merge.add = [(origin, key, entry) for key, (origin, entry) in added.items()]
+        merge.stale = sorted(state.record_fixes)
+        if not merge.add and not merge.remove and not merge.stale:
+            continue
+        links = state.links()
+        after = _merge(
+            links,
+            set(merge.stale),
+            {key for _, key in merge.remove},
+            {key: entry if isinstance(entry, str) else f"(new) {key}" for _, key, entry in merge.add},
+        )
+        fields = [FieldChange("entries", len(links), len(after))]
+        change = Change("update", realm, RecordKind.name, (realm,), fields)
+        change.calls = [Call("PUT", (b.base(realm),), merge)]
+        out.append(change)
+    return out
+
+
 @dataclass
 class ApplyResult:
     applied: list[Change] = field(default_factory=list)
@@ -260,12 +333,32 @@ def apply_plan(
     progress: Callable[[int, int, Change], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyResult:
-    """Performs the planned changes wave by wave. After a failure, or once `stop` is set (SIGINT,
-    SIGTERM), no new write starts; writes in flight finish and are reported."""
+    """Sends the planned calls wave by wave, resolving refs from earlier answers; then each
+    realm's record write (also after a failure: what was applied is recorded). After a failure,
+    or once `stop` is set (SIGINT, SIGTERM), no new write starts; writes in flight finish and are
+    reported."""
     result = ApplyResult()
     lock = threading.Lock()
     total = len(run.plan.changes)
     halt = threading.Event()
+    api = run.api
+    answers = Answers(fingerprint)
+    locks: dict[str, threading.Lock] = {}
+
+    def done(change: Change) -> None:
+        with lock:
+            result.applied.append(change)
+            if progress:
+                progress(len(result.applied), total, change)
+
+    def failed(change: Change, exc: Exception) -> None:
+        halt.set()
+        with lock:
+            if isinstance(exc, RealmctlError | LookupError):
+                result.failed.append((change, str(exc)))
+                result.connection_lost = result.connection_lost or isinstance(exc, ConnectionFailed | Transient)
+            else:  # a defect: report it as one line, never as a traceback
+                result.failed.append((change, f"internal error ({type(exc).__name__}); please report it"))
 
     def one(change: Change) -> None:
         if halt.is_set() or (stop is not None and stop.is_set()):
@@ -273,36 +366,94 @@ def apply_plan(
                 result.skipped.append(change)
             return
         try:
-            if not ownership.owner_only(change):  # a change of owner is only a record write
-                getattr(BY_NAME[change.kind], change.action)(run.states[change.realm], change)
-        except (RealmctlError, LookupError) as exc:
-            halt.set()
-            with lock:
-                result.failed.append((change, str(exc)))
-                result.connection_lost = result.connection_lost or isinstance(exc, ConnectionFailed | Transient)
+            for call in change.calls:
+                send(api, call, answers, locks, lock)
+        except Exception as exc:
+            failed(change, exc)
             return
-        except Exception as exc:  # a defect: report it as one line, never as a traceback
-            halt.set()
-            with lock:
-                result.failed.append((change, f"internal error ({type(exc).__name__}); please report it"))
-            return
-        with lock:
-            result.applied.append(change)
-            if progress:
-                progress(len(result.applied), total, change)
+        done(change)
 
-    parallelism = max(1, next(iter(run.states.values())).api.parallelism) if run.states else 1
+    records = [c for c in run.plan.changes if c.kind == RecordKind.name]
     try:
-        with ThreadPoolExecutor(parallelism) as pool:
-            for wave in waves(run.plan.changes):
+        with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
+            for wave in waves([c for c in run.plan.changes if c.kind != RecordKind.name]):
                 if halt.is_set() or (stop is not None and stop.is_set()):
                     result.skipped.extend(wave)
                     continue
                 list(pool.map(one, wave))
     finally:
-        _record_links(run, result.applied)
+        applied = {c.id for c in result.applied}
+        for change in records:
+            if not any(c.realm == change.realm for c in result.applied):
+                result.skipped.append(change)
+                continue
+            try:
+                write_record(api, change.calls[0], answers, applied)
+            except Exception as exc:
+                failed(change, exc)
+            else:
+                done(change)
     result.interrupted = stop is not None and stop.is_set() and bool(result.skipped)
     return result
+
+
+def send(api: Api, call: Call, answers: Answers, locks: dict[str, threading.Lock], guard: threading.Lock) -> None:
+    """One call as built, with its refs resolved; files what it answers under `call.sets`."""
+    path = path_text(call.path, answers)
+    body = answers.resolve(call.body)
+    with guard:
+        held = locks.setdefault(call.lock, threading.Lock()) if call.lock else contextlib.nullcontext()
+    with held:
+        if call.method == "GET":
+            answer = api.get(path, **answers.resolve(call.params))
+        elif call.method == "POST" and call.find is not None:
+            find = call.find
+            answer = api.create(path, body, lambda: _find(api, find, answers))
+        elif call.method == "POST":
+            answer = api.post(path, body, idempotent=call.idempotent)
+        elif call.method == "DELETE":
+            answer = api.delete(path, body)
+        else:
+            try:
+                answer = api.put(path, body)
+            except ApiError as exc:
+                if exc.status in call.ok:
+                    answer = None
+                elif exc.status == 409 and call.retry_conflict:
+                    answer = api.put(path, body)
+                else:
+                    raise
+    if call.sets is not None:
+        answers.put(call.sets, answer)
+
+
+def _find(api: Api, find: Find, answers: Answers) -> str | None:
+    """The re-read before repeating a create: the created object's id, or None."""
+    found = api.get_or_none(path_text(find.path, answers), **answers.resolve(find.params))
+    if find.field is None:
+        return str(found[find.id]) if isinstance(found, dict) and found.get(find.id) else None
+    items = found if isinstance(found, list) else []
+    return next((str(i[find.id]) for i in items if isinstance(i, dict) and i.get(find.field) == find.value), None)
+
+
+def write_record(api: Api, call: Call, answers: Answers, applied: set[str], attempts: int = 3) -> None:
+    """The record write of one realm: the entries of what was applied merged into the record as
+    it is now. Another run may rewrite the record between our read and our write, so it is read
+    again after writing and the merge repeated until it holds what this run did (bounded)."""
+    merge: RecordMerge = call.body
+    path = path_text(call.path, answers)
+    added = {key: answers.entry(entry) for origin, key, entry in merge.add if origin is None or origin in applied}
+    deleted = {key for origin, key in merge.remove if origin in applied}
+    stale = set(merge.stale)
+    for _ in range(attempts):
+        rep = api.get(path) or {}
+        attributes = rep.get("attributes") or {}
+        links = parse_links(attributes.get(LINKS_ATTRIBUTE))
+        merged = _merge(links, stale, deleted, added)
+        if merged == links:
+            break
+        attributes = {**attributes, LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
+        api.put(path, {"realm": merge.realm, "attributes": attributes})
 
 
 def _merge(
@@ -318,45 +469,6 @@ def _merge(
             continue
         keep.add(raw)
     return keep | set(added.values())
-
-
-def _record_links(run: Run, applied: list[Change], attempts: int = 3) -> None:
-    """Adds created links to, and removes deleted links from, each realm's record of its own, with
-    the fixes the plan's reads found (entries of objects that are gone dropped, names-only entries
-    upgraded to ids): those are written only with an apply that changed something in the realm.
-
-    A concurrent run may rewrite the record between our read and our write, so the record is read
-    again after writing and the merge repeated until it holds what this run did (bounded).
-    """
-    for realm, state in run.states.items():
-        mine = [c for c in applied if c.realm == realm]
-        if not mine:
-            continue
-        recorded = [c for c in mine if BY_NAME[c.kind].recorded]
-        deleted = {BY_NAME[c.kind].record_key(c.key) for c in recorded if c.action == "delete"}
-        added: dict[tuple[str, ...], str] = {}
-        for entry in state.record_fixes.values():
-            parsed = parse_record(entry) if entry is not None else None
-            if entry is not None and parsed is not None and parsed[0] not in deleted:
-                added[parsed[0]] = entry
-        for c in recorded:
-            if c.action == "create":
-                key = BY_NAME[c.kind].record_key(c.key)
-                added[key] = record_entry(key[0], key[1:], state.new_ids.get(key))
-        ownership.bookkeeping(state, mine, deleted, added)
-        stale = set(state.record_fixes)
-        if not added and not deleted and not stale:
-            continue
-        for _ in range(attempts):
-            state.forget("realm")
-            links = state.links()
-            merged = _merge(links, stale, deleted, added)
-            if merged == links:
-                break
-            rep = state.realm_rep() or {}
-            attributes = {**(rep.get("attributes") or {}), LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
-            state.api.put(state.base, {"realm": realm, "attributes": attributes})
-        state.forget("realm", "records")
 
 
 __all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan"]

@@ -64,3 +64,34 @@ def matches(value: str, stored: str | None) -> bool:
         mine = hashlib.pbkdf2_hmac("sha256", value.encode(), parts[2].encode(), iterations).hex()
         return hmac.compare_digest(mine, parts[3])
     return False
+
+
+class Sealed(str):
+    """A live secret as a saved snapshot holds it (`realmctl plan --save-snapshot`): never its
+    value, only what planning compares it with — a fingerprint of it (`own`, for a secret the spec
+    declares) and the stored fingerprints it matched when saved (`matching`, the identity providers
+    that take it: an exchange IdP holds its source client's secret). Its text is a placeholder."""
+
+    own: str
+    matching: frozenset[str]
+
+    def __new__(cls, own: str = "", matching: frozenset[str] = frozenset()) -> "Sealed":
+        sealed = super().__new__(cls, "(sealed)")
+        sealed.own, sealed.matching = own, frozenset(matching)
+        return sealed
+
+    def same(self, declared: str) -> bool:
+        """Whether the declared secret is the one sealed."""
+        return bool(self.own) and matches(str(declared), self.own)
+
+
+def same_secret(live: object, declared: object) -> bool:
+    """A live secret (clear, or `Sealed`) against a declared one."""
+    return live.same(str(declared)) if isinstance(live, Sealed) else live == declared
+
+
+def secret_matches(value: str, stored: str | None) -> bool:
+    """`matches`, for a value that may be a `Sealed` live secret (copied from a source client)."""
+    if isinstance(value, Sealed):
+        return stored is not None and stored in value.matching
+    return matches(value, stored)

@@ -6,6 +6,9 @@ them into `RealmState`. `Reader` fetches each list once per run (single-flight, 
 threads), fans independent reads out in parallel, and holds the realm representation with the
 record (LINKS_ATTRIBUTE) that ownership reads. Creates made during apply are recorded here, so
 later changes find the new ids without another read.
+Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
+run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather and diff use
+it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
 """
 
 import json
@@ -75,6 +78,15 @@ def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
     return None
 
 
+def parse_links(raw: Any) -> set[str]:
+    """The entries of a LINKS_ATTRIBUTE value (a JSON list of strings; anything else: none)."""
+    try:
+        found = json.loads(raw) if raw else []
+    except (ValueError, TypeError):
+        found = []
+    return {e for e in found if isinstance(e, str)} if isinstance(found, list) else set()
+
+
 def _mapped(mappings: dict[str, Any], container: str) -> list[dict[str, Any]]:
     if container == "realm":
         roles: list[dict[str, Any]] = mappings.get("realmMappings") or []
@@ -109,12 +121,8 @@ class Reader:
         self._pending: dict[Any, threading.Event] = {}
         self._lock = threading.RLock()
         self._users_lock = threading.Lock()
-        self.created_ids: dict[tuple[str, ...], str] = {}
-        #: Ids of what this run created, by (kind, *key), for the record (see `record_entry`).
-        self.new_ids: dict[tuple[str, ...], Ids] = {}
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
-        self.locks: dict[Any, threading.Lock] = {}
         #: Owner of each record entry, from the record's one parse (`_records`).
         self._owners: dict[str, str] = {}
 
@@ -140,11 +148,6 @@ class Reader:
                 with self._lock:
                     self._pending.pop(key).set()
 
-    def lock(self, key: Any) -> threading.Lock:
-        """A lock per object, for read-modify-write sequences on it."""
-        with self._lock:
-            return self.locks.setdefault(key, threading.Lock())
-
     def fanout(self, fetch: Callable[[Any], Any], items: Iterable[Any]) -> None:
         """Runs independent reads in parallel (bounded by the run's parallelism); results land in
         the cache through the reads' own `_once`."""
@@ -156,24 +159,13 @@ class Reader:
         with ThreadPoolExecutor(min(self.api.parallelism, len(todo))) as pool:
             list(pool.map(fetch, todo))
 
-    def remember(self, key: Any, value: Any) -> None:
-        """Caches what a write answered (e.g. the permission reference PUT returns)."""
-        with self._lock:
-            self._cache[key] = value
-
-    def forget(self, *keys: Any) -> None:
-        """Drops cached reads (the executor does so after writes that change them)."""
-        with self._lock:
-            for key in keys:
-                self._cache.pop(key, None)
-
     # -- realm ---------------------------------------------------------------------------------
     def realm_rep(self) -> dict[str, Any] | None:
         return self._once("realm", lambda: self.api.get_or_none(self.base))
 
     @property
     def exists(self) -> bool:
-        return self.realm_rep() is not None or ("realm",) in self.created_ids
+        return self.realm_rep() is not None
 
     def recorded(self, kind: str) -> list[tuple[str, ...]]:
         """Keys of `kind` in realmctl's record of what it owns here (see LINKS_ATTRIBUTE)."""
@@ -234,11 +226,6 @@ class Reader:
         owner = self._owners.get(raw)
         return owner if owner is not None else owner_of_entry(raw)
 
-    def note_ids(self, full_key: tuple[str, ...], ids: Ids) -> None:
-        """Ids of an object or link this run created, keyed (kind, *key), for the record."""
-        with self._lock:
-            self.new_ids[full_key] = ids
-
     def _fix(self, raw: str, entry: str | None) -> None:
         with self._lock:
             self.record_fixes[raw] = entry
@@ -247,7 +234,7 @@ class Reader:
         """The links realmctl recorded as its own in this realm.
 
         Parsed once per realm representation read (the record can hold thousands of entries, and
-        every kind asks), again only after the realm is re-read (`forget("realm")`).
+        every kind asks).
         """
         rep = self.realm_rep() or {}
         raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
@@ -255,11 +242,7 @@ class Reader:
             cached = self._cache.get("links")
             if cached is not None and cached[0] is raw:
                 return set(cached[1])
-        try:
-            found = json.loads(raw) if raw else []
-        except ValueError:
-            found = []
-        links = frozenset(e for e in found if isinstance(e, str)) if isinstance(found, list) else frozenset()
+        links = frozenset(parse_links(raw))
         with self._lock:
             self._cache["links"] = (raw, links)
         return set(links)

@@ -150,39 +150,48 @@ def owner_only(change: Change) -> bool:
     return bool(change.resource and change.resource.data.get("owner_only"))
 
 
+def created_ref(change: Change) -> tuple[Any, ...] | None:
+    """The ids a create reveals for the record: its POST's ref, when the call names the object
+    (`(kind, realm, *key)`); None where the create answers no id (then names only, as before)."""
+    from realmctl.calls import Ref
+
+    name = (change.kind, change.realm, *change.key)
+    return (Ref(name),) if any(c.sets == name for c in change.calls) else None
+
+
 def bookkeeping(
     state: "RealmState",
-    applied: list[Change],
-    deleted: set[tuple[str, ...]],
-    added: dict[tuple[str, ...], str],
+    changes: list[Change],
+    remove: list[tuple[str | None, tuple[str, ...]]],
+    added: dict[tuple[str, ...], tuple[str | None, Any]],
 ) -> None:
-    """The record entries an apply writes for its owner: entries of recorded kinds wrapped for a
-    named owner; for a named owner also the objects it created (ids where the create revealed
-    them); adopted objects under their new owner; entries of what it deleted removed."""
+    """The record entries a plan writes for its owner, beside those of recorded kinds (which the
+    engine writes with the owner already): for a named owner also the objects it creates (ids
+    where the create reveals them); adopted objects under their new owner; entries of what it
+    deletes removed. Each with the change it comes from (`remove`, `added` values)."""
+    from realmctl.calls import Entry
     from realmctl.kinds import BY_NAME
     from realmctl.live import record_entry
 
     owner = state.owner
-    for change in applied:
+    for change in changes:
         kind = BY_NAME[change.kind]
         full = kind.record_key(change.key)
         if change.action == "create" and kind.recorded and full in added:
-            added[full] = wrap(added[full], owner)  # the engine wrote it as the default owner's
             continue
         if change.action == "delete":
-            if state.record_entries(full):  # a marked object has an entry only under a named owner
-                deleted.add(full)
+            if state.record_entries(full) and not kind.recorded:  # a marked object: entry only for a named owner
+                remove.append((change.id, full))
             continue
         adopting = change.resource is not None and "adopt_from" in change.resource.data
         if (kind.link and not adopting) or kind.name in SHARED_KINDS:
             continue
         if change.action == "create" and owner != DEFAULT_OWNER and full not in added:
-            made = state.created_ids.get(full)
-            added[full] = wrap(record_entry(full[0], full[1:], (made,) if made else None), owner)
+            added[full] = (change.id, Entry(full[0], full[1:], created_ref(change), owner))
         elif adopting and change.live is not None:
             known = [ids for _, ids in state.record_entries(full) if ids is not None]
             ids = known[0] if known else ((change.live.id,) if change.live.id else None)
             if kind.recorded or owner != DEFAULT_OWNER:
-                added[full] = wrap(record_entry(full[0], full[1:], ids), owner)
+                added[full] = (change.id, wrap(record_entry(full[0], full[1:], ids), owner))
             else:  # the default owner needs no entry for a marked object: the previous owner's goes
-                deleted.add(full)
+                remove.append((change.id, full))

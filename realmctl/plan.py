@@ -87,10 +87,18 @@ class Change:
     resource: Resource | None = None  # desired side (None for deletes)
     live: Live | None = None  # live side (None for creates)
     note: str | None = None
+    #: The requests that perform it, built from the snapshot (realmctl.calls); the executor sends
+    #: these and nothing else.
+    calls: list[Any] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return "/".join(self.key)
+
+    @property
+    def id(self) -> str:
+        """The change's identity within its plan (its action, realm, kind and key)."""
+        return "\x1f".join((self.action, self.realm, self.kind, *self.key))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -102,6 +110,8 @@ class Change:
         }
         if self.note:
             out["note"] = self.note
+        if self.calls:
+            out["calls"] = [c.to_json() for c in self.calls]
         if self.resource and self.resource.position:
             out["source"] = _source(self.resource.position, self.resource.value_position)
             for f, body in zip(self.fields, out["fields"], strict=True):

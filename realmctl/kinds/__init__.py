@@ -17,6 +17,7 @@ from realmctl.kinds.mapper import MapperKind
 from realmctl.kinds.membership import MembershipKind, MembershipReads
 from realmctl.kinds.realm import RealmKind
 from realmctl.kinds.realm_default_scope import RealmDefaultScopeKind, RealmDefaultScopeReads
+from realmctl.kinds.record import RecordKind
 from realmctl.kinds.role import RoleKind
 from realmctl.kinds.role_grant import RoleGrantKind, RoleGrantReads
 from realmctl.kinds.scope_mapping import ScopeMappingKind, ScopeMappingReads
@@ -45,6 +46,9 @@ REGISTERED: list[Kind] = [
     ClientAccessKind(),
     FederatedLinkKind(),
 ]
+#: The ownership record's write comes after everything whose entries it holds.
+RecordKind.depends_on = tuple(k.name for k in REGISTERED)
+REGISTERED.append(RecordKind())
 
 
 def dependency_order(kinds: list[Kind]) -> list[Kind]:
@@ -77,8 +81,8 @@ class RealmState(
     ExchangeReads, RoleGrantReads, ScopeMappingReads, MembershipReads, IdpMapperReads, UserReads, RealmDefaultScopeReads
 ):
     """One realm's reader: the shared machinery of `Reader` (realmctl/live.py) with the bulk reads
-    each kind declares in its own file (its `reads` class). Kinds, check rules and the executor ask
-    it; each list is fetched at most once per run."""
+    each kind declares in its own file (its `reads` class). Gather, diff (building calls) and check
+    rules ask it, never the executor; each list is fetched at most once per run."""
 
 
 def missing_reads(kinds: list[Kind]) -> list[str]:

@@ -3,9 +3,9 @@
 A kind knows, in its own file: its natural key, how to compile its part of the spec into desired
 resources (with its field table, e.g. `client.FIELDS`, which its export reads back), its bulk
 reads (a `Reader` subclass, e.g. `ClientReads`) and how it turns them into live objects, how to
-compare them, the calls that create, update and delete one object, which objects are Keycloak's
-own, which kinds must be applied before it, what its changes do to the state `check` reasons
-over, and its export inverse.
+compare them, the calls that create, update and delete one object (built from the snapshot),
+which objects are Keycloak's own, which kinds must be applied before it, what its changes do to
+the state `check` reasons over, and its export inverse.
 
 Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP settings):
 
@@ -14,7 +14,9 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
    files), `title`, and `depends_on` (the names of kinds whose creates must run first, e.g.
    `("client",)`); implement `desired` (spec -> `Resource`s, fields in Keycloak's representation,
    secrets apart), `read` (live objects for the wanted keys plus owned ones, through `ctx.state`),
-   `create`/`update`/`delete`. A read no other kind has is made in the kind's file through the
+   `calls` (the requests of one change,
+   built from the snapshot: ids of objects this run creates are `Ref`s, see realmctl/calls.py; a
+   recorded kind also `record_ids`). A read no other kind has is made in the kind's file through the
    reader's single-flight cache (`state._once(key, fetch)`, as `FederatedLinkKind._links`), or, when
    other kinds or `check` rules ask for it too, as a method of a `Reader` subclass named in
    `reads`. Override `compare`, `secret_path`, `describe`, `builtin` (objects never deleted),
@@ -31,8 +33,12 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from realmctl.calls import Call, Ref
+from realmctl.fingerprint import same_secret
+from realmctl.keycloak.session import seg
 from realmctl.live import OWNED_MARKER, Ids, Reader
 from realmctl.plan import Change, FieldChange, Key, Live, Resource, display_path, field_changes
 from realmctl.planned import PlannedView, merge
@@ -102,8 +108,8 @@ class Kind:
     (deletes run in reverse); the registry sorts the kinds topologically by it.
 
     `recorded` kinds also note the keys of what realmctl creates in the realm's record, with the
-    server ids of the object (or of a link's two ends) that `create` puts in `state.new_ids`:
-    ownership follows identity, never a name alone (see `RealmState.owns`).
+    server ids of the object (or of a link's two ends), as `record_ids` names them (refs where they
+    are made in the same run): ownership follows identity, never a name alone (`RealmState.owns`).
     """
 
     name: ClassVar[str]
@@ -124,11 +130,10 @@ class Kind:
     def record_key(self, key: Key) -> tuple[str, ...]:
         return (self.name, *key)
 
-    def created(self, state: RealmState, key: Key, ids: Ids) -> None:
-        """Notes the ids of what `create` just made, for the record. Without all of them (an id the
-        server did not reveal) the entry is written with names only, as earlier versions did."""
-        if ids and all(ids):
-            state.note_ids(self.record_key(key), ids)
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        """The server ids a create of a recorded kind writes into the record (refs where the object
+        or an end is made in this run); None: not known, the entry is written with names only."""
+        return None
 
     def export(self, ex: RealmExport) -> None:
         """The inverse of `desired`: writes the kind's live objects into `ex.spec` in the spec's
@@ -150,17 +155,12 @@ class Kind:
         """Field changes; secrets are compared by the kind and reported without values."""
         changes = field_changes(live.fields, resource.fields)
         for name, value in resource.secrets.items():
-            if live.secrets.get(name) != value:
+            if not same_secret(live.secrets.get(name), value):
                 changes.append(FieldChange(self.secret_path(name), None, None, sensitive=True))
         return changes
 
-    def create(self, state: RealmState, change: Change) -> None:
-        raise NotImplementedError
-
-    def update(self, state: RealmState, change: Change) -> None:
-        raise NotImplementedError
-
-    def delete(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """The requests that perform `change`, built from the snapshot (no server)."""
         raise NotImplementedError
 
     def assume(self, change: Change) -> Live | None:
@@ -190,6 +190,132 @@ class Kind:
     def describe(self, key: Key) -> str:
         """How the object is named in plan output."""
         return f"{self.title} {'/'.join(key)}"
+
+
+class Build:
+    """What building a change's calls may consult: the snapshot's readers (their caches: every
+    answer gather had) and the plan's other changes. An object the snapshot lacks is referred to
+    by a `Ref` that its create in this run answers; ids the snapshot holds are written as they are.
+    """
+
+    def __init__(self, states: Mapping[str, RealmState], changes: list[Change]) -> None:
+        self.states = states
+        self.changes = changes
+        self._creates = {(c.realm, c.kind, c.key) for c in changes if c.action == "create"}
+        #: Listings of new realms that built-ins are found in, by realm (see `resolving_reads`).
+        self.needs: dict[str, set[tuple[str, ...]]] = {}
+        self._by_kind: dict[tuple[str, str], list[Change]] = {}
+        for c in changes:
+            self._by_kind.setdefault((c.realm, c.kind), []).append(c)
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def of_kind(self, realm: str, kind: str) -> list[Change]:
+        """The plan's changes of `kind` in `realm`, in plan order."""
+        return self._by_kind.get((realm, kind), [])
+
+    def once(self, key: tuple[str, ...], find: Callable[[], Any]) -> Any:
+        """Ids found once per build: a plan of thousands of grants asks for the same few roles."""
+        if key not in self._memo:
+            self._memo[key] = find()
+        return self._memo[key]
+
+    def base(self, realm: str) -> str:
+        return f"admin/realms/{seg(realm)}"
+
+    def state(self, realm: str) -> RealmState:
+        return self.states[realm]
+
+    def creates(self, realm: str, kind: str, key: Key) -> bool:
+        """Whether the plan creates (kind, key) in `realm`."""
+        return (realm, kind, key) in self._creates
+
+    def new_realm(self, realm: str) -> bool:
+        """Whether the plan creates `realm` (its built-ins exist only once it is created)."""
+        return self.creates(realm, "realm", (realm,))
+
+    def _listed(self, realm: str, listing: str, field: str, value: str) -> Ref:
+        """A built-in of a realm this run creates: found in a listing its create's change reads
+        (`resolving_reads`), by natural key."""
+        self.needs.setdefault(realm, set()).add((listing,))
+        return Ref((listing, realm), (f"{field}={value}", "id"))
+
+    def client(self, realm: str, client_id: str) -> Any:
+        """A client's uuid, or the ref its create answers."""
+        return self.once(("client", realm, client_id), lambda: self._client(realm, client_id))
+
+    def _client(self, realm: str, client_id: str) -> Any:
+        state = self.states.get(realm)
+        found = state.client(client_id) if state is not None else None
+        if found:
+            return found["id"]
+        if self.new_realm(realm) and not self.creates(realm, "client", (client_id,)):
+            return self._listed(realm, "clients", "clientId", client_id)
+        return Ref(("client", realm, client_id))
+
+    def scope(self, realm: str, name: str) -> Any:
+        found = self.states[realm].scope(name) if realm in self.states else None
+        if found:
+            return found["id"]
+        if self.new_realm(realm) and not self.creates(realm, "client-scope", (name,)):
+            return self._listed(realm, "client-scopes", "name", name)
+        return Ref(("client-scope", realm, name))
+
+    def group(self, realm: str, name: str) -> Any:
+        found = self.states[realm].group(name) if realm in self.states else None
+        return found["id"] if found else Ref(("group", realm, name))
+
+    def user(self, realm: str, username: str) -> Any:
+        name = username.lower()
+        if self.creates(realm, "user", (name,)):
+            return Ref(("user", realm, name))
+        found = self.states[realm].users([name]).get(name) if realm in self.states else None
+        return found["id"] if found else Ref(("user", realm, name))
+
+    def role(self, realm: str, container: str, name: str) -> Any:
+        """A role's id: Keycloak's role mappings want it beside the name."""
+        return self.once(("role", realm, container, name), lambda: self._role(realm, container, name))
+
+    def _role(self, realm: str, container: str, name: str) -> Any:
+        state = self.states.get(realm)
+        if state is not None and (container == "realm" or state.client(container) is not None):
+            found = state.role(container, name)
+            if found is not None:
+                return found["id"]
+        if self.new_realm(realm) and not self.creates(realm, "role", (container, name)):
+            if container == "realm":
+                return self._listed(realm, "roles", "name", name)
+            if not self.creates(realm, "client", (container,)):
+                self.client(realm, container)  # the client's id, from the clients listing
+                self.needs.setdefault(realm, set()).add(("client-roles", container))
+                return Ref(("client-roles", realm, container), (f"name={name}", "id"))
+        return Ref(("role", realm, container, name), ("id",))
+
+    def resolving_reads(self, realm: str) -> list[Call]:
+        """The listings the built-ins of a new realm are found in, read once after its create."""
+        out = []
+        needs = self.needs.get(realm, set())
+        for listing in ("clients", "client-scopes", "roles"):
+            if (listing,) in needs:
+                out.append(Call("GET", (self.base(realm), listing), sets=(listing, realm)))
+        for _, client_id in sorted(n for n in needs if n[0] == "client-roles"):
+            path = (self.base(realm), "clients", self.client(realm, client_id), "roles")
+            out.append(Call("GET", path, sets=("client-roles", realm, client_id)))
+        return out
+
+    def idp_id(self, realm: str, alias: str) -> Any:
+        """An identity provider's internal id (the record's identity of it), or a ref answered by
+        the GET of a provider this run creates (its create's Location names the alias)."""
+        found = self.states[realm].idp(alias) if realm in self.states else None
+        if found is not None:
+            return found.get("internalId") or alias
+        return Ref(("identity-provider", realm, alias), ("internalId",))
+
+    def read_idp(self, realm: str, alias: str) -> list[Call]:
+        """The GET answering `idp_id`'s ref, where the snapshot does not hold the provider."""
+        if realm in self.states and self.states[realm].idp(alias) is not None:
+            return []
+        path = (self.base(realm), "identity-provider", "instances", seg(alias))
+        return [Call("GET", path, sets=("identity-provider", realm, alias))]
 
 
 def is_owned(attributes: dict[str, Any] | None) -> bool:

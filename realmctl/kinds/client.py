@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call, Find
 from realmctl.keycloak.session import NotFound
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.client_scope import exportable_scope
 from realmctl.kinds.convert import kc_map, kc_str, pick
 from realmctl.kinds.inverse import RealmExport, kc_bool, mapping_refs, roles_section
@@ -20,7 +21,7 @@ from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 #: Clients Keycloak creates and needs (`admin-permissions`: FGAP v2's resource server).
 PROTECTED_CLIENTS = frozenset({*BUILTIN_CLIENT_ROLES, "admin-permissions"})
@@ -79,11 +80,11 @@ class ClientReads(Reader):
 
     def client_uuid(self, client_id: str) -> str | None:
         found = self.client(client_id)
-        return found["id"] if found else self.created_ids.get(("client", client_id))
+        return found["id"] if found else None
 
     def service_account_user(self, client_id: str) -> dict[str, Any] | None:
         uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
+        if uuid is None:
             return None
 
         def fetch() -> dict[str, Any] | None:
@@ -185,36 +186,24 @@ class ClientKind(Kind):
                 )
         return out
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, client_id = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "clients", change.live.id))]
         assert change.resource
         fields = change.resource.fields
-        body: dict[str, Any] = {"clientId": change.key[0], **fields, **change.resource.secrets}
-        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
-        path = f"{state.base}/clients"
-
-        def find() -> str | None:
-            return next((c["id"] for c in state.api.get(path, clientId=change.key[0]) or []), None)
-
-        uuid = state.api.create(path, body, find)
-        state.created_ids[("client", change.key[0])] = uuid
-        # Keycloak attached the realm's default and optional scopes to the new client; read them
-        # back so that attaching a scope already in the other list becomes a move.
-        state.remember_client(state.api.get(f"{state.base}/clients/{uuid}"))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        body: dict[str, Any] = {
-            "clientId": change.key[0],
-            **change.resource.fields,
-            **change.resource.secrets,
-        }
+        body: dict[str, Any] = {"clientId": client_id, **fields, **change.resource.secrets}
+        if change.action == "create":
+            # Keycloak attaches the realm's default and optional scopes to the new client (the
+            # client-scope-link kind moves a declared one from the other list: it knows both).
+            body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
+            find = Find((base, "clients"), {"clientId": client_id}, field="clientId", value=client_id)
+            return [Call("POST", (base, "clients"), body, sets=("client", change.realm, client_id), find=find)]
+        assert change.live
         if "attributes" in body:
             body["attributes"] = {**(change.live.raw.get("attributes") or {}), **body["attributes"]}
-        state.api.put(f"{state.base}/clients/{change.live.id}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.base}/clients/{change.live.id}")
+        return [Call("PUT", (base, "clients", change.live.id), body)]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         """A new client starts, as in Keycloak, with the realm's default scopes and full scope."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call
 from realmctl.chains import ATTRIBUTES
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 SEPARATOR = "##"
 WHAT = {"stored-tokens": "read stored tokens of", "jwt-grant": "accept JWT Authorization Grant assertions from"}
@@ -63,34 +64,26 @@ class ClientAccessKind(LinkKind):
         client, idp = ctx.state.client(key[0]), ctx.state.idp(key[2])
         return (client["id"], idp.get("internalId") or key[2]) if client and idp else None
 
-    def _rewrite(self, state: RealmState, change: Change, add: bool) -> Ids | None:
-        client_id, chain, alias = change.key
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (b.client(change.realm, change.key[0]), b.idp_id(change.realm, change.key[2]))
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """A write of the client's two attributes for the chain, holding the aliases the snapshot
+        lists with every add and removal the plan makes on them: changes of one client in one
+        step send the same body, so none undoes another; aliases added by hand stay. Keycloak
+        removes a client attribute sent as "" (a key left out would be kept)."""
+        client_id, chain, _ = change.key
         switch, listing = ATTRIBUTES[chain]
-        uuid = state.client_uuid(client_id)
-        if uuid is None:
-            raise LookupError(f"client {client_id} does not exist in realm {state.realm}")
-        with state.lock(("client-attributes", client_id)):
-            rep = state.api.get(f"{state.base}/clients/{uuid}")
-            attributes = dict(rep.get("attributes") or {})
-            listed = aliases(attributes, chain)
-            if add and alias not in listed:
-                listed.append(alias)
-            if not add:
-                listed = [a for a in listed if a != alias]
-            # Keycloak removes a client attribute sent as "" (a key left out would be kept).
-            attributes[listing] = SEPARATOR.join(listed)
-            attributes[switch] = "true" if listed else ""
-            rep["attributes"] = attributes
-            state.api.put(f"{state.base}/clients/{uuid}", rep)
-            state.remember_client(state.api.get(f"{state.base}/clients/{uuid}"))
-        state.forget("idps")
-        idp = state.idp(alias) or {}
-        return (uuid, idp.get("internalId") or alias)
-
-    def create(self, state: RealmState, change: Change) -> None:
-        ids = self._rewrite(state, change, add=True)
-        if ids:
-            self.created(state, change.key, ids)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        self._rewrite(state, change, add=False)
+        live = b.state(change.realm).client(client_id) if change.realm in b.states else None
+        listed = aliases((live or {}).get("attributes") or {}, chain)
+        for c in b.of_kind(change.realm, self.name):
+            if c.key[:2] == (client_id, chain):
+                if c.action == "delete":
+                    listed = [a for a in listed if a != c.key[2]]
+                elif c.key[2] not in listed:
+                    listed.append(c.key[2])
+        attributes = {listing: SEPARATOR.join(listed), switch: "true" if listed else ""}
+        body = {"clientId": client_id, "attributes": attributes}
+        put = Call("PUT", (b.base(change.realm), "clients", b.client(change.realm, client_id)), body)
+        # The record notes the provider's internal id; one this run creates is read for it.
+        return [put, *(b.read_idp(change.realm, change.key[2]) if change.action == "create" else [])]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.kinds.inverse import RealmExport, clean_map, kc_bool, mapping_refs
 from realmctl.kinds.mapper import friendly_mapper
@@ -14,7 +15,7 @@ from realmctl.planned import PlannedView, merge
 from realmctl.spec.builtins import BUILTIN_SCOPES
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 ATTRIBUTES = {
     "includeInTokenScope": "include.in.token.scope",
@@ -34,7 +35,7 @@ class ClientScopeReads(Reader):
 
     def scope_id(self, name: str) -> str | None:
         found = self.scope(name)
-        return found["id"] if found else self.created_ids.get(("client-scope", name))
+        return found["id"] if found else None
 
 
 def exported_scopes(ex: RealmExport) -> list[dict[str, Any]]:
@@ -118,31 +119,20 @@ class ClientScopeKind(Kind):
                 out.append(Live((scope["name"],), fields, id=scope["id"], owned=is_owned(attributes), raw=scope))
         return out
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, name = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "client-scopes", change.live.id))]
         assert change.resource
         fields = change.resource.fields
-        body = {
-            "name": change.key[0],
-            **fields,
-            "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"},
-        }
-        name = change.key[0]
-
-        def find() -> str | None:
-            scopes = state.api.get(f"{state.base}/client-scopes") or []
-            return next((s["id"] for s in scopes if s.get("name") == name), None)
-
-        state.created_ids[("client-scope", name)] = state.api.create(f"{state.base}/client-scopes", body, find)
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        # Keycloak merges attributes key by key on PUT and ignores mappers in the body.
-        body = {"name": change.key[0], **change.resource.fields}
-        state.api.put(f"{state.base}/client-scopes/{change.live.id}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
+        if change.action == "create":
+            body = {"name": name, **fields, "attributes": {**fields.get("attributes", {}), OWNED_MARKER: "true"}}
+            find = Find((base, "client-scopes"), value=name)
+            return [Call("POST", (base, "client-scopes"), body, sets=("client-scope", change.realm, name), find=find)]
         assert change.live
-        state.api.delete(f"{state.base}/client-scopes/{change.live.id}")
+        # Keycloak merges attributes key by key on PUT and ignores mappers in the body.
+        return [Call("PUT", (base, "client-scopes", change.live.id), {"name": name, **fields})]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         table = view.scopes

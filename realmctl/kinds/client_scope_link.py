@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.calls import Call
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
+from realmctl.spec.builtins import NEW_REALM_SCOPES
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 PATHS = {"default": "default-client-scopes", "optional": "optional-client-scopes"}
 
@@ -47,32 +49,48 @@ class ClientScopeLinkKind(LinkKind):
         client, scope = ctx.state.client(key[0]), ctx.state.scope(key[1])
         return (client["id"], scope["id"]) if client and scope else None
 
-    def _path(self, state: RealmState, change: Change, kind: str) -> str:
-        client, scope = change.key
-        return f"{state.base}/clients/{state.client_uuid(client)}/{PATHS[kind]}/{state.scope_id(scope)}"
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (b.client(change.realm, change.key[0]), b.scope(change.realm, change.key[1]))
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def _others(self, change: Change, b: Build, kind: str) -> list[str]:
+        """The scopes in the client's other list when this change runs: the snapshot's, or for a
+        client this run creates, the realm's defaults of that kind (Keycloak attaches them),
+        as the plan leaves them."""
+        other = "optional" if kind == "default" else "default"
+        client = b.state(change.realm).client(change.key[0])
+        if client is not None:
+            return list(client.get(f"{other}ClientScopes") or [])
+        state = b.state(change.realm)
+        if b.new_realm(change.realm):
+            names: set[Any] = set(NEW_REALM_SCOPES[other])
+        else:
+            listed = state.realm_optional_scopes() if other == "optional" else state.realm_default_scopes()
+            names = {s.get("name") for s in listed}
+        for c in b.of_kind(change.realm, "realm-default-scope"):
+            names.discard(c.key[0])
+            if c.action != "delete" and c.resource is not None and c.resource.fields["type"] == other:
+                names.add(c.key[0])
+        return sorted(n for n in names if n)
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        client, scope = change.key
+        path = (b.base(change.realm), "clients", b.client(change.realm, client))
+        sid = b.scope(change.realm, scope)
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (*path, PATHS[change.live.fields["type"]], sid))]
         assert change.resource
         kind = change.resource.fields["type"]
         other = "optional" if kind == "default" else "default"
-        client = state.client(change.key[0]) or {}
-        if change.key[1] in (client.get(f"{other}ClientScopes") or []):
-            # Attached in the other list by Keycloak when the client was created: move it.
-            state.api.delete(self._path(state, change, other))
-        state.api.put(self._path(state, change, kind), None)
-        cuuid, sid = state.client_uuid(change.key[0]), state.scope_id(change.key[1])
-        if cuuid and sid:
-            self.created(state, change.key, (cuuid, sid))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        # Keycloak ignores a PUT for a scope already attached in the other list: detach first.
-        assert change.live
-        state.api.delete(self._path(state, change, change.live.fields["type"]))
-        self.create(state, change)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(self._path(state, change, change.live.fields["type"]))
+        out = []
+        if change.action == "update":
+            # Keycloak ignores a PUT for a scope already attached in the other list: detach first.
+            assert change.live
+            out.append(Call("DELETE", (*path, PATHS[change.live.fields["type"]], sid)))
+        elif scope in self._others(change, b, kind):
+            out.append(Call("DELETE", (*path, PATHS[other], sid)))  # attached there by Keycloak: move it
+        out.append(Call("PUT", (*path, PATHS[kind], sid)))
+        return out
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         client_id, scope = change.key

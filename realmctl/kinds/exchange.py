@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.keycloak.session import ApiError, seg
-from realmctl.kinds.base import Context, Kind, LinkKind
+from realmctl.calls import Call, Find, Ref
+from realmctl.keycloak.session import seg
+from realmctl.kinds.base import Build, Context, Kind, LinkKind
 from realmctl.kinds.client import ClientReads
 from realmctl.kinds.idp import IdpReads
 from realmctl.live import Ids
@@ -56,7 +57,7 @@ class ExchangeReads(ClientReads, IdpReads):
                 cached: dict[str, Any] = self._cache[("fgap", target, name)]
                 return cached
         exists = {"idp": lambda: self.idp(name), "client": lambda: self.client(name)}.get(target, lambda: True)()
-        if not exists or self.realm_rep() is None or (target == "client" and ("client", name) in self.created_ids):
+        if not exists or self.realm_rep() is None:
             return {"enabled": False}
         return self._once(("fgap", target, name), lambda: self.api.get(self.fgap_path(target, name)) or {})
 
@@ -109,26 +110,36 @@ class FgapKind(Kind):
                 out.append(Live(r.key, {"enabled": True}, raw=ref))
         return out
 
-    def create(self, state: RealmState, change: Change) -> None:
-        # Enabling permissions creates objects on the realm's one resource server (realm-management):
-        # two enables at once race, and real Keycloak answers the loser 409 "Duplicate resource error".
-        # One at a time per realm; and since enabling is idempotent, a 409 from another run is retried once.
-        with state.lock("fgap-enable"):
-            try:
-                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
-            except ApiError as exc:
-                if exc.status != 409:
-                    raise
-                ref = state.api.put(state.fgap_path(*change.key), {"enabled": True})
-        state.forget(("fgap", *change.key))
-        if isinstance(ref, dict):
-            state.remember(("fgap", *change.key), ref)
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        assert change.action != "delete", "realmctl never switches fine-grained permissions off"
+        target, name = change.key
+        base = b.base(change.realm)
+        if target == "idp":
+            path: tuple[Any, ...] = (base, "identity-provider", "instances", seg(name), "management", "permissions")
+        elif target == "client":
+            path = (base, "clients", b.client(change.realm, name), "management", "permissions")
+        else:
+            path = (base, "users-management-permissions")
+        # Enabling creates objects on the realm's one resource server (realm-management): two
+        # enables at once race, and real Keycloak answers the loser 409 "Duplicate resource error".
+        # One at a time per realm; and since enabling is idempotent, a 409 is retried once.
+        # The answer (the permission ids) is what attaching a policy to a new permission needs.
+        return [
+            Call(
+                "PUT",
+                path,
+                {"enabled": True},
+                sets=("fgap", change.realm, target, name),
+                retry_conflict=True,
+                lock=f"fgap-enable {change.realm}",
+            )
+        ]
 
-    def update(self, state: RealmState, change: Change) -> None:
-        self.create(state, change)
 
-    def delete(self, state: RealmState, change: Change) -> None:
-        raise AssertionError("realmctl never switches fine-grained permissions off")
+def authz(change: Change, b: Build) -> tuple[Any, ...]:
+    """The path of the realm's resource server (realm-management's, master-realm in master)."""
+    management = "master-realm" if change.realm == "master" else "realm-management"
+    return (b.base(change.realm), "clients", b.client(change.realm, management), "authz", "resource-server")
 
 
 class ExchangePolicyKind(Kind):
@@ -177,28 +188,37 @@ class ExchangePolicyKind(Kind):
             "clients": change.resource.fields["clients"],
         }
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        path = authz(change, b)
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (*path, "policy", change.live.id))]
+        if change.action == "update":
+            assert change.live
+            body = {"id": change.live.id, **self._body(change)}
+            return [Call("PUT", (*path, "policy", "client", change.live.id), body)]
+        find = Find((*path, "policy", "search"), {"name": change.key[0]}, field=None)
+        sets = ("exchange-policy", change.realm, change.key[0])
+        return [Call("POST", (*path, "policy", "client"), self._body(change), sets=sets, find=find)]
+
+
+def policy_id(b: Build, realm: str, name: str) -> Any:
+    found = next((p for p in b.state(realm).policies() if p.get("name") == name), None)
+    return found["id"] if found else Ref(("exchange-policy", realm, name))
+
+
+def permission_detail(state: RealmState, permission: str) -> dict[str, Any]:
+    """A scope permission's representation with its resources and scopes, read once (gather reads
+    it for the permissions a plan will rewrite: the write is built from it)."""
+
+    def fetch() -> dict[str, Any]:
         authz = state.authz()
+        rep = state.api.get(f"{authz}/permission/scope/{permission}") or {}
+        resources = [r["_id"] for r in state.api.get(f"{authz}/permission/{permission}/resources") or []]
+        scopes = [s["id"] for s in state.api.get(f"{authz}/permission/{permission}/scopes") or []]
+        return {"rep": rep, "resources": resources, "scopes": scopes}
 
-        def find() -> str | None:
-            found = state.api.get_or_none(f"{authz}/policy/search", name=change.key[0])
-            return found.get("id") if isinstance(found, dict) else None
-
-        policy = state.api.create(f"{authz}/policy/client", self._body(change), find)
-        state.created_ids[("policy", change.key[0])] = policy
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.put(f"{state.authz()}/policy/client/{change.live.id}", {"id": change.live.id, **self._body(change)})
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.authz()}/policy/{change.live.id}")
-
-
-def policy_id(state: RealmState, name: str) -> str | None:
-    found = next((p for p in state.policies() if p.get("name") == name), None)
-    return found["id"] if found else state.created_ids.get(("policy", name))
+    return state._once(("permission", permission), fetch)
 
 
 class ExchangeAttachKind(LinkKind):
@@ -239,45 +259,78 @@ class ExchangeAttachKind(LinkKind):
         pid = next((p.get("id") for p in ctx.state.associated(permission) if p.get("name") == policy), None)
         return (permission, pid) if pid else None
 
-    def _rewrite(self, state: RealmState, change: Change, attach: bool) -> Ids | None:
-        target, name, scope, policy = change.key
-        ref = state.fgap_ref(target, name)
-        permission = (ref.get("scopePermissions") or {}).get(scope)
-        if permission is None:
-            raise LookupError(f"no {scope} permission on {target} {name}: fine-grained permissions are off")
-        ours = policy_id(state, policy)
-        authz = state.authz()
-        # Several attachments may target one permission in the same wave (two entries sharing an
-        # audience, or both impersonating): serialise the read-modify-write per permission.
-        with state.lock(("permission", permission)):
-            current = state.api.get(f"{authz}/permission/scope/{permission}")
-            policies = {p["id"] for p in state.api.get(f"{authz}/policy/{permission}/associatedPolicies") or []}
-            resources = [r["_id"] for r in state.api.get(f"{authz}/permission/{permission}/resources") or []]
-            scopes = [s["id"] for s in state.api.get(f"{authz}/permission/{permission}/scopes") or []]
-            if attach:
-                policies.add(ours or policy)
-            else:
-                policies.discard(ours or "")
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        """As links are read, plus the permissions the plan may rewrite (an attachment missing, or
+        a recorded one left out of the spec), whose write is built from them."""
+        out = super().read(ctx, wanted)
+        present = {live.key for live in out}
+        keys = {r.key for r in wanted} - present | (set(ctx.state.recorded(self.name)) - {r.key for r in wanted})
+        for target, name, scope, _ in sorted(keys):
+            ref = ctx.state.fgap_ref(target, name)
+            permission = (ref.get("scopePermissions") or {}).get(scope) if ref.get("enabled") else None
+            if permission is not None:
+                permission_detail(ctx.state, permission)
+        return out
+
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (self._permission(change, b), policy_id(b, change.realm, change.key[3]))
+
+    def _permission(self, change: Change, b: Build) -> Any:
+        """The permission's id: the snapshot's, or what enabling permissions in this run answers."""
+        target, name, scope, _ = change.key
+        ref = b.state(change.realm).fgap_ref(target, name)
+        permission = (ref.get("scopePermissions") or {}).get(scope) if ref.get("enabled") else None
+        return permission or Ref(("fgap", change.realm, target, name), ("scopePermissions", scope))
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """A write of the whole permission (Keycloak replaces its policies with the body's): the
+        snapshot's permission with the policies the plan attaches and detaches on it. Changes of
+        one permission in one step send the same body, so none undoes another; policies someone
+        else attached stay. A permission enabled in this run is read first (its GETs are calls)."""
+        target, name, scope, _ = change.key
+        realm, state = change.realm, b.state(change.realm)
+        path = authz(change, b)
+        permission = self._permission(change, b)
+        policies: list[Any] = []
+        if not isinstance(permission, Ref):
+            policies = [p["id"] for p in state.associated(permission)]
+        for c in b.of_kind(realm, self.name):
+            if c.key[:3] == change.key[:3]:
+                ours = policy_id(b, realm, c.key[3])
+                policies = [p for p in policies if p != ours]
+                if c.action != "delete":
+                    policies.append(ours)
+        body: dict[str, Any]
+        if isinstance(permission, Ref):
+            name_ = ("permission", realm, target, name, scope)
+            reads = [
+                Call("GET", (*path, "permission", "scope", permission), sets=name_),
+                Call("GET", (*path, "permission", permission, "resources"), sets=(*name_, "resources")),
+                Call("GET", (*path, "permission", permission, "scopes"), sets=(*name_, "scopes")),
+            ]
             body = {
                 "id": permission,
-                "name": current["name"],
+                "name": Ref(name_, ("name",)),
                 "type": "scope",
-                "logic": current.get("logic", "POSITIVE"),
-                "decisionStrategy": current.get("decisionStrategy", "UNANIMOUS"),
-                "resources": resources,
-                "scopes": scopes,
-                "policies": sorted(policies),
+                "logic": Ref(name_, ("logic",)),
+                "decisionStrategy": Ref(name_, ("decisionStrategy",)),
+                "resources": Ref((*name_, "resources"), ("*", "_id")),
+                "scopes": Ref((*name_, "scopes"), ("*", "id")),
+                "policies": policies,
             }
-            if current.get("description"):
-                body["description"] = current["description"]
-            state.api.put(f"{authz}/permission/scope/{permission}", body)
-            state.forget(("associated", permission))
-        return (permission, ours) if ours else None
-
-    def create(self, state: RealmState, change: Change) -> None:
-        ids = self._rewrite(state, change, attach=True)
-        if ids:
-            self.created(state, change.key, ids)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        self._rewrite(state, change, attach=False)
+            return [*reads, Call("PUT", (*path, "permission", "scope", permission), body)]
+        detail = permission_detail(state, permission)
+        current = detail["rep"]
+        body = {
+            "id": permission,
+            "name": current["name"],
+            "type": "scope",
+            "logic": current.get("logic", "POSITIVE"),
+            "decisionStrategy": current.get("decisionStrategy", "UNANIMOUS"),
+            "resources": detail["resources"],
+            "scopes": detail["scopes"],
+            "policies": policies,
+        }
+        if current.get("description"):
+            body["description"] = current["description"]
+        return [Call("PUT", (*path, "permission", "scope", permission), body)]

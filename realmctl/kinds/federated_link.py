@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.live import Ids
 from realmctl.plan import Change, Key, Resource
 
@@ -63,26 +64,30 @@ class FederatedLinkKind(LinkKind):
         uid, live = ctx.state.user_id(key[0]), self.present(ctx, key)
         return (uid, live["userId"]) if uid and live and live.get("userId") else None
 
-    def _path(self, state: RealmState, change: Change) -> str:
-        uid = state.user_id(change.key[0])
-        if uid is None:
-            raise LookupError(f"user {change.key[0]} does not exist in realm {state.realm}")
-        return f"{state.base}/users/{uid}/federated-identity/{seg(change.key[1])}"
-
-    def create(self, state: RealmState, change: Change) -> None:
+    def _source_id(self, change: Change, b: Build) -> tuple[Any, str]:
+        """Realm B's user (id, username): found by gather, or the user this run creates there."""
         assert change.resource
+        if change.resource.fields.get("userId"):
+            return change.resource.fields["userId"], change.resource.fields["userName"]
         realm, name = change.resource.data["source"]
-        found = source_user(state, realm, name)
-        if found is None:
-            raise LookupError(f"realm {realm} has no user {name} (by {'e-mail' if '@' in name else 'username'})")
-        body = {"identityProvider": change.key[1], "userId": found["id"], "userName": found["username"]}
-        state.api.post(self._path(state, change), body)
-        self.created(state, change.key, (state.user_id(change.key[0]) or "", found["id"]))
+        username = name.lower()
+        if "@" in name:  # an e-mail: the user the spec declares with it
+            for c in b.of_kind(realm, "user"):
+                email = str(c.resource.fields.get("email", "")).lower() if c.resource else ""
+                if email == username:
+                    username = c.key[0]
+        return Ref(("user", realm, username)), username
 
-    def update(self, state: RealmState, change: Change) -> None:
-        """A link to another realm-B user: Keycloak has no update for links, so unlink, link again."""
-        state.api.delete(self._path(state, change))
-        self.create(state, change)
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (b.user(change.realm, change.key[0]), self._source_id(change, b)[0])
 
-    def delete(self, state: RealmState, change: Change) -> None:
-        state.api.delete(self._path(state, change))
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        user, alias = change.key
+        path = (b.base(change.realm), "users", b.user(change.realm, user), "federated-identity", seg(alias))
+        unlink = Call("DELETE", path)
+        if change.action == "delete":
+            return [unlink]
+        uid, username = self._source_id(change, b)
+        link = Call("POST", path, {"identityProvider": alias, "userId": uid, "userName": username})
+        # Keycloak has no update for links: a link to another realm-B user is unlinked, linked again.
+        return [link] if change.action == "create" else [unlink, link]

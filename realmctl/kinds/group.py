@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.inverse import RealmExport
 from realmctl.live import OWNED_MARKER, Reader
 from realmctl.plan import Change, Live, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 class GroupReads(Reader):
@@ -24,7 +25,7 @@ class GroupReads(Reader):
 
     def group_id(self, name: str) -> str | None:
         found = self.group(name)
-        return found["id"] if found else self.created_ids.get(("group", name))
+        return found["id"] if found else None
 
 
 def exported_groups(ex: RealmExport) -> list[dict[str, Any]]:
@@ -64,20 +65,12 @@ class GroupKind(Kind):
             if g["name"] in names or is_owned(g.get("attributes"))
         ]
 
-    def create(self, state: RealmState, change: Change) -> None:
-        name = change.key[0]
-        path = f"{state.base}/groups"
-
-        def find() -> str | None:
-            found = state.api.get(path, search=name, exact="true", briefRepresentation="true") or []
-            return next((g["id"] for g in found if g.get("name") == name), None)
-
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, name = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "groups", change.live.id))]
+        assert change.action == "create", "groups have no managed fields"
+        find = Find((base, "groups"), {"search": name, "exact": "true", "briefRepresentation": "true"}, value=name)
         body = {"name": name, "attributes": {OWNED_MARKER: ["true"]}}
-        state.created_ids[("group", name)] = state.api.create(path, body, find)
-
-    def update(self, state: RealmState, change: Change) -> None:
-        raise AssertionError("groups have no managed fields")
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.base}/groups/{change.live.id}")
+        return [Call("POST", (base, "groups"), body, sets=("group", change.realm, name), find=find)]

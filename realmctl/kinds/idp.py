@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.fingerprint import fingerprint, matches
+from realmctl.calls import Call, Find, Fingerprint, Ref
+from realmctl.fingerprint import fingerprint, secret_matches
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, pick
 from realmctl.kinds.inverse import EnvRef, RealmExport, clean_map, env_name
 from realmctl.live import FINGERPRINT, OWNED_MARKER, Reader
@@ -21,7 +22,7 @@ from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 FIELDS = {
     "providerId": "providerId",
@@ -160,44 +161,45 @@ class IdpKind(Kind):
         changes = super().compare(resource, Live(live.key, live.fields))  # fields only
         changes = [c for c in changes if not c.sensitive]
         for key, value in resource.secrets.items():
-            if not matches(value, live.secrets.get(key)):
+            if not secret_matches(value, live.secrets.get(key)):
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True))
             elif resource.data.get("resend"):  # a change made in the console hides behind the mask
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True, resent=True))
         return changes
 
-    def _body(self, change: Change, base: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
+    def _body(self, change: Change, base: dict[str, Any], secrets: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
+        """The representation sent: `base` with the declared fields; the secrets in `rotate` sent
+        with their fingerprints (computed when sent); the others keep the server's mask."""
         assert change.resource
         fields = change.resource.fields
         config = {**(base.get("config") or {}), **fields.get("config", {})}
         for key in rotate:
-            config[key] = change.resource.secrets[key]
-            config[FINGERPRINT + key] = fingerprint(change.resource.secrets[key])
+            config[key] = secrets[key]
+            config[FINGERPRINT + key] = Fingerprint(secrets[key])
         return {**base, **fields, "alias": change.key[0], "config": config}
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, alias = b.base(change.realm), change.key[0]
+        path = (base, "identity-provider", "instances")
+        if change.action == "delete":
+            return [Call("DELETE", (*path, seg(alias)))]
         assert change.resource
-        if "clientSecret" not in change.resource.secrets and change.resource.data.get("secret_from"):
-            # The source client was created in this run and Keycloak generated its secret: read it.
-            realm, client_id = change.resource.data["secret_from"]
-            source = f"admin/realms/{seg(realm)}/clients"
-            uuid = (state.api.get(source, clientId=client_id) or [{}])[0].get("id")
-            secret = state.api.get(f"{source}/{uuid}/client-secret") or {}
-            change.resource.secrets["clientSecret"] = secret.get("value", "")
-        body = self._body(change, {"config": {OWNED_MARKER: "true"}}, set(change.resource.secrets))
-        path = f"{state.base}/identity-provider/instances"
-        alias = change.key[0]
-        state.api.create(path, body, lambda: (state.api.get_or_none(f"{path}/{seg(alias)}") or {}).get("alias"))
-        state.forget("idps")
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
+        secrets: dict[str, Any] = dict(change.resource.secrets)
+        out: list[Call] = []
+        if change.action == "create":
+            if "clientSecret" not in secrets and change.resource.data.get("secret_from"):
+                # The source client is created in this run and Keycloak generates its secret: read it.
+                realm, client_id = change.resource.data["secret_from"]
+                uuid = b.client(realm, client_id)
+                name = ("client-secret", realm, client_id)
+                out.append(Call("GET", (b.base(realm), "clients", uuid, "client-secret"), sets=name))
+                secrets["clientSecret"] = Ref(name, ("value",))
+            body = self._body(change, {"config": {OWNED_MARKER: "true"}}, secrets, set(secrets))
+            find = Find((*path, seg(alias)), field=None, id="alias")
+            return [*out, Call("POST", path, body, find=find)]
+        assert change.live
         rotate = {f.path.removeprefix("config.") for f in change.fields if f.sensitive}
-        body = self._body(change, change.live.raw, rotate)
-        state.api.put(f"{state.base}/identity-provider/instances/{seg(change.key[0])}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        state.api.delete(f"{state.base}/identity-provider/instances/{seg(change.key[0])}")
+        return [Call("PUT", (*path, seg(alias)), self._body(change, change.live.raw, secrets, rotate))]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         table = view.idps

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call, Find, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map
 from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.mapper import full_config_changes, owned_config
@@ -13,7 +14,7 @@ from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, FieldChange, Live, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 class IdpMapperReads(IdpReads):
@@ -73,33 +74,22 @@ class IdpMapperKind(Kind):
         """A declared mapper's config is complete: keys it does not hold are removed."""
         return full_config_changes(resource, live)
 
-    def _path(self, state: RealmState, alias: str) -> str:
-        return f"{state.base}/identity-provider/instances/{seg(alias)}/mappers"
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (Ref(("idp-mapper", change.realm, *change.key)),)
 
-    def create(self, state: RealmState, change: Change) -> None:
-        assert change.resource
+    def calls(self, change: Change, b: Build) -> list[Call]:
         alias, name = change.key
+        path = (b.base(change.realm), "identity-provider", "instances", seg(alias), "mappers")
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (*path, change.live.id))]
+        assert change.resource
         fields = change.resource.fields
-        body = {
-            "name": name,
-            "identityProviderAlias": alias,
-            **fields,
-            "config": {**fields["config"], OWNED_MARKER: "true"},
-        }
-        path = self._path(state, alias)
-
-        def find() -> str | None:
-            return next((m["id"] for m in state.api.get(path) or [] if m.get("name") == name), None)
-
-        self.created(state, change.key, (state.api.create(path, body, find),))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        raw = change.live.raw
-        config = owned_config(change.resource.fields["config"], change.live.owned)
-        body = {**raw, **change.resource.fields, "config": config}
-        state.api.put(f"{self._path(state, change.key[0])}/{change.live.id}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
+        if change.action == "create":
+            config = {**fields["config"], OWNED_MARKER: "true"}
+            body = {"name": name, "identityProviderAlias": alias, **fields, "config": config}
+            sets = ("idp-mapper", change.realm, alias, name)
+            return [Call("POST", path, body, sets=sets, find=Find(path, value=name))]
         assert change.live
-        state.api.delete(f"{self._path(state, change.key[0])}/{change.live.id}")
+        config = owned_config(fields["config"], change.live.owned)
+        return [Call("PUT", (*path, change.live.id), {**change.live.raw, **fields, "config": config})]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import kc_map, kc_str
 from realmctl.kinds.inverse import kc_bool
 from realmctl.live import OWNED_MARKER
@@ -17,7 +18,7 @@ from realmctl.plan import Change, FieldChange, Live, Resource, field_changes
 from realmctl.planned import PlannedView
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 def owned_config(config: dict[str, str], owned: bool) -> dict[str, str]:
@@ -167,35 +168,26 @@ class MapperKind(Kind):
         """A declared mapper's config is complete: keys it does not produce are removed."""
         return full_config_changes(resource, live)
 
-    def _path(self, state: RealmState, change: Change) -> str:
-        scope_id = state.scope_id(change.key[0])
-        return f"{state.base}/client-scopes/{scope_id}/protocol-mappers/models"
-
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        scope, name = change.key
+        path = (b.base(change.realm), "client-scopes", b.scope(change.realm, scope), "protocol-mappers", "models")
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (*path, change.live.id))]
         assert change.resource
         fields = change.resource.fields
-        body = {"name": change.key[1], **fields, "config": {**fields["config"], OWNED_MARKER: "true"}}
-        path = self._path(state, change)
-
-        def find() -> str | None:
-            return next((m["id"] for m in state.api.get(path) or [] if m.get("name") == change.key[1]), None)
-
-        state.api.create(path, body, find)
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        # The server rebuilds the mapper from the body: send all of it, with its id.
-        raw = change.live.raw
-        body = {
-            **raw,
-            **{k: v for k, v in change.resource.fields.items() if k != "config"},
-            "config": owned_config(change.resource.fields["config"], change.live.owned),
-        }
-        state.api.put(f"{self._path(state, change)}/{change.live.id}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
+        if change.action == "create":
+            body = {"name": name, **fields, "config": {**fields["config"], OWNED_MARKER: "true"}}
+            sets = ("protocol-mapper", change.realm, scope, name)
+            return [Call("POST", path, body, sets=sets, find=Find(path, value=name))]
         assert change.live
-        state.api.delete(f"{self._path(state, change)}/{change.live.id}")
+        # The server rebuilds the mapper from the body: send all of it, with its id.
+        body = {
+            **change.live.raw,
+            **{k: v for k, v in fields.items() if k != "config"},
+            "config": owned_config(fields["config"], change.live.owned),
+        }
+        return [Call("PUT", (*path, change.live.id), body)]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         scope_name, name = change.key

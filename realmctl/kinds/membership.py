@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.calls import Call
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.kinds.group import GroupReads
 from realmctl.live import USER_PAGE, Ids
 from realmctl.plan import Change, Key, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 class MembershipReads(GroupReads):
@@ -24,7 +25,7 @@ class MembershipReads(GroupReads):
 
     def group_members(self, name: str) -> list[dict[str, Any]]:
         gid = self.group_id(name)
-        if gid is None or ("group", name) in self.created_ids:
+        if gid is None:
             return []
         path = f"{self.base}/groups/{gid}/members"
         return self._once(
@@ -56,14 +57,10 @@ class MembershipKind(LinkKind):
         group = ctx.state.group_id(key[1])
         return (user, group) if user and group else None
 
-    def _path(self, state: RealmState, change: Change) -> str:
-        return f"{state.base}/users/{state.user_id(change.key[0])}/groups/{state.group_id(change.key[1])}"
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (b.user(change.realm, change.key[0]), b.group(change.realm, change.key[1]))
 
-    def create(self, state: RealmState, change: Change) -> None:
-        state.api.put(self._path(state, change), None)
-        user, group = state.user_id(change.key[0]), state.group_id(change.key[1])
-        if user and group:
-            self.created(state, change.key, (user, group))
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        state.api.delete(self._path(state, change))
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        user, group = self.record_ids(change, b) or ()
+        path = (b.base(change.realm), "users", user, "groups", group)
+        return [Call("DELETE" if change.action == "delete" else "PUT", path)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, Kind
+from realmctl.calls import Call, Find
+from realmctl.kinds.base import Build, Context, Kind
 from realmctl.kinds.inverse import RealmExport
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 #: The realm's own fields realmctl manages, by their Keycloak (and spec) names.
@@ -47,28 +48,24 @@ class RealmKind(Kind):
         fields = {k: rep.get(k) for k in FIELDS} | {"attributes": rep.get("attributes") or {}}
         return [Live((ctx.realm,), fields, id=rep.get("id"), raw=rep)]
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        assert change.action != "delete", "realmctl never deletes a realm"
         assert change.resource
         fields = change.resource.fields
-        body = {"realm": state.realm, "enabled": True, **fields}
-        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
-        state.api.create("admin/realms", body, lambda: (state.api.get_or_none(state.base) or {}).get("realm"))
-        state.created_ids[("realm",)] = state.realm
-        state.forget("realm")
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        body: dict[str, Any] = {"realm": state.realm}
-        for name, value in change.resource.fields.items():
+        realm = change.realm
+        if change.action == "create":
+            body = {"realm": realm, "enabled": True, **fields}
+            body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: "true"}
+            find = Find((b.base(realm),), field=None, id="realm")
+            return [Call("POST", ("admin", "realms"), body, find=find)]
+        assert change.live
+        body2: dict[str, Any] = {"realm": realm}
+        for name, value in fields.items():
             if name == "attributes":
-                body["attributes"] = {**(change.live.raw.get("attributes") or {}), **value}
+                body2["attributes"] = {**(change.live.raw.get("attributes") or {}), **value}
             else:
-                body[name] = value
-        state.api.put(state.base, body)
-        state.forget("realm")
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        raise AssertionError("realmctl never deletes a realm")
+                body2[name] = value
+        return [Call("PUT", (b.base(realm),), body2)]
 
     def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
         """A realm is never deleted by realmctl: too much goes with it."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.keycloak.session import ApiError
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.calls import Call
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.kinds.client_scope import exportable_scope
 from realmctl.kinds.inverse import RealmExport
 from realmctl.live import Ids, Reader
 from realmctl.plan import Change, Key, Resource
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 PATHS = {"default": "default-default-client-scopes", "optional": "default-optional-client-scopes"}
 
@@ -91,23 +91,17 @@ class RealmDefaultScopeKind(LinkKind):
         found = next((s.get("id") for s in listed if s.get("name") == key[0]), None)
         return (found,) if found else None
 
-    def create(self, state: RealmState, change: Change) -> None:
-        assert change.resource
-        kind = change.resource.fields["type"]
-        scope = state.scope_id(change.key[0])
-        try:
-            state.api.put(f"{state.base}/{PATHS[kind]}/{scope}", None)
-        except ApiError as exc:
-            if exc.status != 409:  # 409: already in that list (a retried PUT, or a concurrent run)
-                raise
-        if scope:
-            self.created(state, change.key, (scope,))
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (b.scope(change.realm, change.key[0]),)
 
-    def update(self, state: RealmState, change: Change) -> None:
-        # Keycloak answers 409 when a scope already in one list is PUT into the other: move it.
-        self.delete(state, change)
-        self.create(state, change)
-
-    def delete(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, scope = b.base(change.realm), b.scope(change.realm, change.key[0])
         # The same DELETE removes the realm mapping of either kind (SEMANTICS §2.2).
-        state.api.delete(f"{state.base}/{PATHS['default']}/{state.scope_id(change.key[0])}")
+        remove = Call("DELETE", (base, PATHS["default"], scope))
+        if change.action == "delete":
+            return [remove]
+        assert change.resource
+        # 409: already in that list (a retried PUT, or a concurrent run).
+        add = Call("PUT", (base, PATHS[change.resource.fields["type"]], scope), ok=(409,))
+        # Keycloak answers 409 when a scope already in one list is PUT into the other: move it.
+        return [add] if change.action == "create" else [remove, add]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call, Find, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.client import ClientReads
 from realmctl.kinds.inverse import RealmExport, roles_section
 from realmctl.live import OWNED_MARKER
@@ -13,7 +14,7 @@ from realmctl.plan import Change, Live, Resource
 from realmctl.spec.builtins import BUILTIN_CLIENT_ROLES, builtin_realm_roles
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 
 def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
@@ -32,7 +33,7 @@ class RoleReads(ClientReads):
 
     def client_roles(self, client_id: str) -> list[dict[str, Any]]:
         uuid = self.client_uuid(client_id)
-        if uuid is None or ("client", client_id) in self.created_ids:
+        if uuid is None:
             return []
         return self._once(
             ("client-roles", client_id),
@@ -42,30 +43,7 @@ class RoleReads(ClientReads):
     def role(self, container: str, name: str) -> dict[str, Any] | None:
         """A realm role (container "realm") or a client role (container = clientId)."""
         roles = self.realm_roles() if container == "realm" else self.client_roles(container)
-        found = next((r for r in roles if r.get("name") == name), None)
-        if found is None and ("role", container, name) in self.created_ids:
-            return {"id": self.created_ids[("role", container, name)], "name": name}
-        return found
-
-    def map_role(self, owner: str, container: str, role: str, add: bool) -> str:
-        """Adds or removes one role on a role-mapping or scope-mapping endpoint.
-
-        `owner` is the endpoint without its `/realm` or `/clients/{uuid}` tail, e.g.
-        `users/{id}/role-mappings` or `client-scopes/{id}/scope-mappings`. Keycloak needs both the
-        role's id and name; adding a role that is already mapped is harmless, so it may be retried.
-        Returns the role's id (the link's identity is recorded with it).
-        """
-        found = self.role(container, role)
-        if found is None:
-            raise LookupError(f"role {container}/{role} does not exist in realm {self.realm}")
-        tail = "realm" if container == "realm" else f"clients/{self.client_uuid(container)}"
-        path = f"{self.base}/{owner}/{tail}"
-        body = [{"id": found["id"], "name": role}]
-        if add:
-            self.api.post(path, body, idempotent=True)
-        else:
-            self.api.delete(path, body)
-        return str(found["id"])
+        return next((r for r in roles if r.get("name") == name), None)
 
 
 class RoleKind(Kind):
@@ -122,28 +100,28 @@ class RoleKind(Kind):
             ctx.state.locate(self.name, entry, (mine[entry],) if entry in mine else None)
         return out
 
-    def _base(self, state: RealmState, container: str) -> str:
+    def _base(self, b: Build, realm: str, container: str) -> tuple[Any, ...]:
         if container == "realm":
-            return f"{state.base}/roles"
-        return f"{state.base}/clients/{state.client_uuid(container)}/roles"
+            return (b.base(realm), "roles")
+        return (b.base(realm), "clients", b.client(realm, container), "roles")
 
-    def create(self, state: RealmState, change: Change) -> None:
-        assert change.resource
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (Ref(("role", change.realm, *change.key), ("id",)),)
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
         container, name = change.key
-        body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
-        base = self._base(state, container)
-        state.api.create(base, body, lambda: (state.api.get_or_none(f"{base}/{seg(name)}") or {}).get("id"))
-        created = state.api.get(f"{base}/{seg(name)}")  # the Location names the role, not its id
-        state.created_ids[("role", container, name)] = created["id"]
-        self.created(state, change.key, (created["id"],))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
-        body = {**change.live.raw, **change.resource.fields}
-        state.api.put(f"{self._base(state, change.key[0])}/{seg(change.key[1])}", body)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        state.api.delete(f"{self._base(state, change.key[0])}/{seg(change.key[1])}")
+        base = self._base(b, change.realm, container)
+        if change.action == "delete":
+            return [Call("DELETE", (*base, seg(name)))]
+        assert change.resource
+        if change.action == "create":
+            body = {"name": name, **change.resource.fields, "attributes": {OWNED_MARKER: ["true"]}}
+            find = Find((*base, seg(name)), field=None)
+            # The Location names the role, not its id, which role mappings need: read it back.
+            read = Call("GET", (*base, seg(name)), sets=("role", change.realm, container, name))
+            return [Call("POST", base, body, find=find), read]
+        assert change.live
+        return [Call("PUT", (*base, seg(name)), {**change.live.raw, **change.resource.fields})]
 
     def builtin(self, realm: str, key: tuple[str, ...]) -> bool:
         if key[0] == "realm":

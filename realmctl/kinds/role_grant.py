@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.kinds.client import exported_clients
 from realmctl.kinds.group import GroupReads, exported_groups
 from realmctl.kinds.idp import IdpReads
@@ -27,7 +28,7 @@ from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
 
@@ -43,7 +44,7 @@ class RoleGrantReads(RoleReads, GroupReads, IdpReads):
     def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
         """Users holding a role directly (one paged listing per role, not one read per user)."""
         role = self.role(container, name)
-        if role is None or ("role", container, name) in self.created_ids:
+        if role is None:
             return []
         if container == "realm":
             path = f"{self.base}/roles/{seg(name)}/users"
@@ -68,8 +69,6 @@ class RoleGrantReads(RoleReads, GroupReads, IdpReads):
         `clientRoles` by clientId, present and empty when nothing is mapped), which is read anyway;
         only a listing without them (another server) costs the group's role-mappings read.
         """
-        if ("group", name) in self.created_ids:
-            return set()
         found = self.group(name)
         if found is not None and "realmRoles" in found and "clientRoles" in found:
             names = found["realmRoles"] if container == "realm" else (found["clientRoles"] or {}).get(container)
@@ -78,7 +77,7 @@ class RoleGrantReads(RoleReads, GroupReads, IdpReads):
 
     def group_role_mappings(self, name: str) -> dict[str, Any]:
         gid = self.group_id(name)
-        if gid is None or ("group", name) in self.created_ids:
+        if gid is None:
             return {}
         path = f"{self.base}/groups/{gid}/role-mappings"
         return self._once(("group-roles", name), lambda: self.api.get(path) or {})
@@ -211,29 +210,41 @@ class RoleGrantKind(LinkKind):
         rid = (ctx.state.role(container, role) or {}).get("id")
         return (uid, rid) if uid and rid else None
 
-    def _call(self, state: RealmState, change: Change, method: str) -> Ids | None:
+    def _subject(self, change: Change, b: Build) -> tuple[Any, list[Call]]:
+        """The granted user's or group's id, and the GET a service account's id needs when the
+        snapshot does not hold it (Keycloak makes that user with the client)."""
+        return b.once(("grant-subject", change.realm, *change.key), lambda: self._find_subject(change, b))
+
+    def _find_subject(self, change: Change, b: Build) -> tuple[Any, list[Call]]:
         subject, who, container, role = change.key
+        realm = change.realm
         if subject == "group":
-            sid = state.group_id(who)
-        elif subject == "user":
-            sid = state.user_id(who)
-        else:
-            account = state.service_account_user(who)
-            if account is None:
-                uuid = state.client_uuid(who)
-                account = state.api.get(f"{state.base}/clients/{uuid}/service-account-user")
-            sid = account["id"]
-        owner = f"{'groups' if subject == 'group' else 'users'}/{sid}"
-        rid = state.map_role(f"{owner}/role-mappings", container, role, add=method == "POST")
-        return (sid, rid) if sid and rid else None
+            return b.group(realm, who), []
+        username = who if subject == "user" else service_account_username(who)
+        holder = b.state(realm).role_member_ids(container, role).get(username) if realm in b.states else None
+        if holder is not None:
+            return holder, []
+        if subject == "user":
+            return b.user(realm, who), []
+        name = ("service-account", realm, who)
+        path = (b.base(realm), "clients", b.client(realm, who), "service-account-user")
+        return Ref(name, ("id",)), [Call("GET", path, sets=name)]
 
-    def create(self, state: RealmState, change: Change) -> None:
-        ids = self._call(state, change, "POST")
-        if ids:
-            self.created(state, change.key, ids)
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        _, _, container, role = change.key
+        return (self._subject(change, b)[0], b.role(change.realm, container, role))
 
-    def delete(self, state: RealmState, change: Change) -> None:
-        self._call(state, change, "DELETE")
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """Keycloak needs the role's id and name; granting a role twice is harmless (retried)."""
+        subject, _, container, role = change.key
+        sid, first = self._subject(change, b)
+        tail = ("realm",) if container == "realm" else ("clients", b.client(change.realm, container))
+        owner = "groups" if subject == "group" else "users"
+        path = (b.base(change.realm), owner, sid, "role-mappings", *tail)
+        body = [{"id": b.role(change.realm, container, role), "name": role}]
+        if change.action == "delete":
+            return [Call("DELETE", path, body)]
+        return [*first, Call("POST", path, body, idempotent=True)]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         subject, who, container, role = change.key

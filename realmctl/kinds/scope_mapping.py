@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, LinkKind
+from realmctl.calls import Call
+from realmctl.kinds.base import Build, Context, LinkKind
 from realmctl.kinds.client import ClientReads
 from realmctl.kinds.client_scope import ClientScopeReads
 from realmctl.live import Ids, mapped_id, mapped_names
@@ -16,7 +17,7 @@ from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 OWNERS = {"scope": ("clientScopes", "client-scopes"), "client": ("clients", "clients")}
 
@@ -36,7 +37,7 @@ class ScopeMappingReads(ClientScopeReads, ClientReads):
     def scope_mappings(self, owner: str, name: str) -> dict[str, Any]:
         """Role scope mappings of a client scope (owner "scope") or a client (owner "client")."""
         oid = self.scope_id(name) if owner == "scope" else self.client_uuid(name)
-        if oid is None or (("client-scope" if owner == "scope" else "client"), name) in self.created_ids:
+        if oid is None:
             return {}
         what = "client-scopes" if owner == "scope" else "clients"
         return self._once(
@@ -74,19 +75,28 @@ class ScopeMappingKind(LinkKind):
         rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
         return (oid, rid) if oid and rid else None
 
-    def _call(self, state: RealmState, change: Change, method: str) -> Ids | None:
+    def _path(self, change: Change, b: Build) -> tuple[Any, ...]:
+        owner, name, container, _ = change.key
+        oid = b.scope(change.realm, name) if owner == "scope" else b.client(change.realm, name)
+        tail = ("realm",) if container == "realm" else ("clients", b.client(change.realm, container))
+        return (b.base(change.realm), OWNERS[owner][1], oid, "scope-mappings", *tail)
+
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
         owner, name, container, role = change.key
-        oid = state.scope_id(name) if owner == "scope" else state.client_uuid(name)
-        rid = state.map_role(f"{OWNERS[owner][1]}/{oid}/scope-mappings", container, role, add=method == "POST")
-        return (oid, rid) if oid and rid else None
+        oid = b.scope(change.realm, name) if owner == "scope" else b.client(change.realm, name)
+        return (oid, b.role(change.realm, container, role))
 
-    def create(self, state: RealmState, change: Change) -> None:
-        ids = self._call(state, change, "POST")
-        if ids:
-            self.created(state, change.key, ids)
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        self._call(state, change, "DELETE")
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """Keycloak needs the role's id and name; mapping a role twice is harmless (retried)."""
+        owner, name, container, role = change.key
+        rid: Any = None
+        if change.action == "delete":
+            state = b.state(change.realm)
+            rid = mapped_id(state.scope_mappings(owner, name), container, role)
+        body = [{"id": rid or b.role(change.realm, container, role), "name": role}]
+        if change.action == "delete":
+            return [Call("DELETE", self._path(change, b), body)]
+        return [Call("POST", self._path(change, b), body, idempotent=True)]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         owner, name, container, role = change.key

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.calls import Call, Find, Ref
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import pick
 from realmctl.kinds.inverse import RealmExport, clean_map
 from realmctl.live import OWNED_MARKER, USER_PAGE, Reader
@@ -14,7 +15,7 @@ from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView
 
 if TYPE_CHECKING:
-    from realmctl.kinds import RealmState
+    pass
 
 FIELDS = {f: f for f in ("email", "firstName", "lastName", "enabled", "emailVerified")}
 
@@ -102,8 +103,6 @@ class UserReads(Reader):
 
     def user_id(self, username: str) -> str | None:
         name = username.lower()
-        if ("user", name) in self.created_ids:  # created in this run: no need to ask the server
-            return self.created_ids[("user", name)]
         found = self.users([name]).get(name)
         return found["id"] if found else None
 
@@ -212,32 +211,28 @@ class UserKind(Kind):
         # The initial password is set once, at creation; later changes belong to the user.
         return [c for c in super().compare(resource, live) if not c.sensitive]
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
+        return (Ref(("user", change.realm, change.key[0])),)
+
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        base, username = b.base(change.realm), change.key[0]
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "users", change.live.id))]
         assert change.resource
-        fields = change.resource.fields
-        body: dict[str, Any] = {"username": change.key[0], "enabled": True, **fields}
-        body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
-        if "initialPassword" in change.resource.secrets:
-            password = change.resource.secrets["initialPassword"]
-            body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
-        path = f"{state.base}/users"
-
-        def find() -> str | None:
-            return next((u["id"] for u in state.api.get(path, username=change.key[0], exact="true") or []), None)
-
-        state.created_ids[("user", change.key[0])] = uid = state.api.create(path, body, find)
-        self.created(state, change.key, (uid,))
-
-    def update(self, state: RealmState, change: Change) -> None:
-        assert change.resource and change.live
         fields = dict(change.resource.fields)
+        if change.action == "create":
+            body: dict[str, Any] = {"username": username, "enabled": True, **fields}
+            body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
+            if "initialPassword" in change.resource.secrets:
+                password = change.resource.secrets["initialPassword"]
+                body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+            find = Find((base, "users"), {"username": username, "exact": "true"}, field="username", value=username)
+            return [Call("POST", (base, "users"), body, sets=("user", change.realm, username), find=find)]
+        assert change.live
         if "attributes" in fields:
             fields["attributes"] = {**(change.live.raw.get("attributes") or {}), **fields["attributes"]}
-        state.api.put(f"{state.base}/users/{change.live.id}", {**change.live.raw, **fields})
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.base}/users/{change.live.id}")
+        return [Call("PUT", (base, "users", change.live.id), {**change.live.raw, **fields})]
 
     def simulate(self, view: PlannedView, change: Change) -> None:
         if change.action == "create":

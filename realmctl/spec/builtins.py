@@ -10,6 +10,14 @@ BUILTIN_SCOPES = frozenset(
     }
 )  # fmt: skip
 
+#: The realm default and optional client scope lists of a new realm (SEMANTICS §1.5; the sandbox
+#: and 26.7.3 agree): what Keycloak attaches to a client created without scope lists.
+NEW_REALM_SCOPES = {
+    "default": frozenset({"role_list", "saml_organization", "AuthnContextClassRef", "profile", "email", "roles",
+                          "web-origins", "acr", "basic"}),
+    "optional": frozenset({"offline_access", "address", "phone", "microprofile-jwt", "organization"}),
+}  # fmt: skip
+
 _REALM_MANAGEMENT = frozenset(
     {
         "create-client", "view-realm", "view-events", "view-identity-providers", "view-authorization",

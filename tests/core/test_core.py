@@ -68,13 +68,31 @@ def kinds_changed() -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 def test_every_kind_is_created_by_a_fixture_and_its_plans_send_no_write(kind: Kind) -> None:
-    assert "create" in kinds_changed().get(kind.name, set()), (
-        f"no fixture creates a {kind.name}: add a scenario to tests/core/scenarios.py and re-record"
+    # The ownership record is never created: its write is an update of the realm's attribute.
+    action = "update" if kind.name == "ownership-record" else "create"
+    assert action in kinds_changed().get(kind.name, set()), (
+        f"no fixture plans a {action} of {kind.name}: add a scenario to tests/core/scenarios.py and re-record"
     )
     for name in NAMES:
         if any(c["kind"] == kind.name for c in fixture(name)["changes"]):
             _, api = plan_of(name)
             assert api.writes == 0
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if fixture(n)["changes"]])
+def test_every_change_carries_its_calls_and_the_record_write_is_in_the_plan(name: str) -> None:
+    """#16: a change holds the requests it sends (built from the snapshot, shown in the plan's
+    JSON); the write of realmctl's ownership record, where a realm's plan makes or removes what
+    the record notes, is one change, the realm's last."""
+    run = planned(name)
+    for change in run.plan.changes:
+        assert change.calls, f"{change.kind} {change.label} carries no call"
+        shown = change.to_json()["calls"]
+        assert all(c["method"] in ("GET", "POST", "PUT", "DELETE") and c["path"].startswith("admin/") for c in shown)
+    for realm in {c.realm for c in run.plan.changes}:
+        kinds = [c.kind for c in run.plan.changes if c.realm == realm]
+        assert kinds.count("ownership-record") <= 1 and "ownership-record" not in kinds[:-1], kinds
+    assert any(c.kind == "ownership-record" for c in run.plan.changes)
 
 
 def test_the_fixtures_update_and_delete_most_kinds() -> None:

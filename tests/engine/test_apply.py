@@ -144,9 +144,12 @@ def test_plan_on_a_missing_realm_lists_every_object_to_create(world: World) -> N
         "      config.clientSecret: (sensitive)",
         "      secret: (sensitive)",
         "      addReadTokenRoleOnCreate: true",
+        # The ownership record's write is a change like the others (#16): 13 links and users.
+        "  ~ realmctl's ownership record (realm attribute realmctl.links)",
+        "      entries: 0 -> 13",
     ):
         assert line in out, f"missing {line!r} in:\n{out}"
-    assert out.rstrip().endswith("Plan: 19 to add, 0 to change, 0 to delete.")
+    assert out.rstrip().endswith("Plan: 19 to add, 1 to change, 0 to delete.")
 
 
 @pytest.mark.sandbox_only
@@ -163,7 +166,7 @@ def test_plan_never_writes(world: World) -> None:
 
 def test_apply_creates_everything_and_the_chain_is_on_the_server(world: World) -> None:
     result = world.apply()
-    assert "Apply complete: 19 change(s) applied" in result.out
+    assert "Apply complete: 20 change(s) applied" in result.out
     idp = world.get("identity-provider/instances/azure")
     assert idp["storeToken"] is True and idp["addReadTokenRoleOnCreate"] is True
     assert idp["config"]["clientSecret"] == "**********"
@@ -405,12 +408,12 @@ def test_plan_formats(world: World) -> None:
 
     as_json = json.loads(world.cmd("plan", "--format", "json").out)
     assert as_json["format"] == "realmctl.plan" and as_json["version"] == 1
-    assert as_json["summary"] == {"add": 19, "change": 0, "delete": 0}
+    assert as_json["summary"] == {"add": 19, "change": 1, "delete": 0}
     secret_fields = [f for c in as_json["changes"] for f in c["fields"] if f.get("sensitive")]
     assert {f["field"] for f in secret_fields} >= {"secret", "config.clientSecret", "initialPassword"}
     assert all("new" not in f for f in secret_fields)
     md = world.cmd("plan", "--format", "markdown").out
-    assert "**Plan: 19 to add, 0 to change, 0 to delete.**" in md
+    assert "**Plan: 19 to add, 1 to change, 0 to delete.**" in md
     assert "| + | client my-app |" in md
 
 
@@ -451,7 +454,7 @@ def test_apply_json_reports_what_was_applied_and_convergence(world: World) -> No
     assert result.code == 0, result.all
     body = json.loads(result.out)
     assert (body["format"], body["version"], body["converged"]) == ("realmctl.apply", 1, True)
-    assert len(body["applied"]) == 19 and body["failed"] == [] and body["notApplied"] == []
+    assert len(body["applied"]) == 20 and body["failed"] == [] and body["notApplied"] == []
     assert {"action": "create", "realm": world.realm, "kind": "client", "key": ["my-app"]} in body["applied"]
     again = json.loads(world.cmd("apply", "--yes", "--format", "json").out)
     assert again["applied"] == [] and again["converged"] is True

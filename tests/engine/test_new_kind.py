@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from realmctl.calls import Call
 from realmctl.engine import apply_plan, make_plan
 from realmctl.export import export_realms, parse_kinds
 from realmctl.keycloak.session import Api, Settings
 from realmctl.kinds import BY_NAME, KINDS, RealmState, registered
-from realmctl.kinds.base import Context, Kind, is_owned
+from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.inverse import RealmExport
 from realmctl.live import OWNED_MARKER
 from realmctl.plan import Change, Live, Resource
@@ -33,7 +34,7 @@ def children(state: RealmState, parent: str) -> list[dict[str, Any]]:
     """The kind's bulk read: a group's subgroups, one listing per parent, fetched once per run
     through the reader's shared single-flight cache."""
     gid = state.group_id(parent)
-    if gid is None or ("group", parent) in state.created_ids:
+    if gid is None:
         return []
     path = f"{state.base}/groups/{gid}/children"
     return state._once(("children", parent), lambda: state.api.get(path, briefRepresentation="false") or [])
@@ -78,17 +79,17 @@ class SubgroupKind(Kind):
                     out.append(Live(key, {}, id=child["id"], owned=owned, raw=child))
         return out
 
-    def create(self, state: RealmState, change: Change) -> None:
+    def calls(self, change: Change, b: Build) -> list[Call]:
+        """The requests of one change, built from the snapshot: a parent group made in the same
+        run is a `Ref` its create answers."""
+        base = b.base(change.realm)
+        if change.action == "delete":
+            assert change.live
+            return [Call("DELETE", (base, "groups", change.live.id))]
+        assert change.action == "create", "subgroups have no managed fields"
         parent, child = change.key
         body = {"name": child, "attributes": {OWNED_MARKER: ["true"]}}
-        state.api.post(f"{state.base}/groups/{state.group_id(parent)}/children", body)
-
-    def update(self, state: RealmState, change: Change) -> None:
-        raise AssertionError("subgroups have no managed fields")
-
-    def delete(self, state: RealmState, change: Change) -> None:
-        assert change.live
-        state.api.delete(f"{state.base}/groups/{change.live.id}")
+        return [Call("POST", (base, "groups", b.group(change.realm, parent), "children"), body)]
 
 
 class Target:

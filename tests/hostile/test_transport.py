@@ -317,7 +317,9 @@ def test_a_lost_delete_answer_converges(keycloak: KeycloakTarget, tmp_path: Path
     with Hostile(keycloak.url, rules) as front:
         result, _ = run(keycloak, front.url, "apply", "--yes", spec(tmp_path, realm, after))
     assert result.code == 0, result.all
-    assert "Apply complete: 1 change(s) applied" in result.out
+    # the delete, and the write of the ownership record that noted what was deleted
+    assert "Apply complete: 2 change(s) applied" in result.out
+    assert "  ~ realmctl's ownership record (realm attribute realmctl.links)" in result.out
     deletes = [r for r in front.received if r.method == "DELETE"]
     assert len(deletes) == 2  # the lost one and its retry
     again, _ = run(keycloak, keycloak.url, "plan", "--detailed-exitcode", spec(tmp_path, realm, after))
