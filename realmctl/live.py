@@ -349,11 +349,19 @@ class RealmState:
 
     def role(self, container: str, name: str) -> dict[str, Any] | None:
         """A realm role (container "realm") or a client role (container = clientId)."""
+        if container != "realm" and ("client-roles", container) not in self._cache:
+            noted: dict[str, Any] | None = self._cache.get(("role-ref", container, name))
+            if noted is not None:  # seen mapped in a read made anyway: no listing of the client's roles
+                return noted
         roles = self.realm_roles() if container == "realm" else self.client_roles(container)
         found = next((r for r in roles if r.get("name") == name), None)
         if found is None and ("role", container, name) in self.created_ids:
             return {"id": self.created_ids[("role", container, name)], "name": name}
         return found
+
+    def note_role(self, container: str, name: str, ref: dict[str, Any]) -> None:
+        """The id of a client role seen in another read (a role scope's mappings), for `role`."""
+        self.remember(("role-ref", container, name), ref)
 
     def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
         """Users holding a role directly (one paged listing per role, not one read per user)."""

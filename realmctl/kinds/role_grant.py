@@ -11,9 +11,9 @@ happens after it was switched on (SEMANTICS §3.5).
 from typing import Any
 
 from realmctl.kinds.base import Context, LinkKind
-from realmctl.kinds.scope_mapping import role_refs
-from realmctl.live import Ids, RealmState
-from realmctl.plan import Change, Key, Resource
+from realmctl.kinds.scope_mapping import OWNERS, role_refs
+from realmctl.live import Ids, RealmState, mapped_id
+from realmctl.plan import Change, Key, Live, Resource
 from realmctl.planned import PlannedView
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
@@ -21,6 +21,28 @@ SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "gr
 
 def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
+
+
+def _note_mapped_roles(ctx: Context, roles: set[tuple[str, str]]) -> None:
+    """Tells the realm's reader the ids of granted client roles that a declared role scope maps.
+
+    The scope-mapping kind reads those role scopes anyway (one read per declared owner, shared), and
+    each mapped role there carries its id: so the granted role is known to exist, and its id (which
+    an owned grant's record is matched against) is known, without listing the client's roles. In
+    the stored-token chain this spares the broker's role listing in every realm (`read-token` is in
+    the role scope of `broker_read_token`). A role no declared scope maps is looked up as before.
+    """
+    owners: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for owner, (section, _) in OWNERS.items():
+        for name, spec in sorted((ctx.realm_spec.get(section) or {}).items()):
+            for pair in role_refs((spec or {}).get("roleScope")):
+                owners.setdefault(pair, []).append((owner, name))
+    for container, role in sorted(roles):
+        for owner, name in owners.get((container, role), []):
+            rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
+            if rid:
+                ctx.state.note_role(container, role, {"id": rid, "name": role})
+                break
 
 
 class RoleGrantKind(LinkKind):
@@ -66,6 +88,11 @@ class RoleGrantKind(LinkKind):
             for k, r in out.items()
             if not (k[0] == "user" and k[1] not in declared and ctx.state.user_id(k[1]) is None)
         ]
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        keys = {r.key for r in wanted} | set(ctx.state.recorded(self.name))
+        _note_mapped_roles(ctx, {(k[2], k[3]) for k in keys if k[2] != "realm"})
+        return super().read(ctx, wanted)
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         subject, who, container, role = key
