@@ -116,9 +116,9 @@ class RealmState:
         """Fetches `key` at most once, even when several threads ask for it at the same time."""
         # A cached answer needs no lock (one dict read is atomic): at 5x L a plan asks ~200,000
         # times, mostly for the realm, and taking the lock each time cost seconds of CPU.
-        found = self._cache.get(key, _MISSING)
+        found: T = self._cache.get(key, _MISSING)
         if found is not _MISSING:
-            return found  # type: ignore[no-any-return]
+            return found
         while True:
             with self._lock:
                 if key in self._cache:
