@@ -117,9 +117,11 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
     """Runs one step like one CLI invocation and reports what the client side saw."""
     from benchmarks.baseline import naive_plan
     from realmctl.engine import apply_plan, make_plan
+    from realmctl.gcpolicy import tune
     from realmctl.keycloak.session import Api, Settings
     from realmctl.spec.loader import load_spec
 
+    tune()  # as `realmctl` (cli.main) does
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
