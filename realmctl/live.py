@@ -363,8 +363,11 @@ class RealmState:
         """The id of a client role seen in another read (a role scope's mappings), for `role`."""
         self.remember(("role-ref", container, name), ref)
 
-    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
-        """Users holding a role directly (one paged listing per role, not one read per user)."""
+    def role_members(self, container: str, name: str, keep: bool = True) -> list[dict[str, Any]]:
+        """Users holding a role directly (one paged listing per role, not one read per user).
+
+        `keep=False` (for `role_member_ids`, which is kept instead) reads a listing not read yet
+        without keeping it: at 5x L the members of broker/read-token alone are 12,500 users."""
         role = self.role(container, name)
         if role is None or ("role", container, name) in self.created_ids:
             return []
@@ -372,16 +375,17 @@ class RealmState:
             path = f"{self.base}/roles/{seg(name)}/users"
         else:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
-        return self._once(
-            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
-        )
+        key = ("members", container, name)
+        if not keep and key not in self._cache:
+            return self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        return self._once(key, lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true"))
 
     def role_member_ids(self, container: str, name: str) -> dict[str, str]:
         """Lower-cased username -> user id of a role's direct members: grants test membership by
         name often, and an owned grant's recorded identity by id."""
         return self._once(
             ("member-ids", container, name),
-            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name, keep=False)},
         )
 
     def group_member_ids(self, name: str) -> dict[str, str]:
