@@ -6,6 +6,7 @@ are recorded here, so later changes find the new ids without another read.
 """
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -64,7 +65,9 @@ def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
     if isinstance(parsed, dict):
         key, ids = parsed.get("key"), parsed.get("ids")
         if isinstance(key, list) and key and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-            return tuple(str(k) for k in key), tuple(ids), owner
+            # Interned: kinds, containers and role names repeat in every entry (25,000 grants of
+            # broker/read-token at 5x L), and the parsed record is held for the whole run.
+            return tuple(sys.intern(str(k)) for k in key), tuple(ids), sys.intern(owner)
         return None
     if isinstance(parsed, list) and parsed and all(isinstance(k, str) for k in parsed):
         return tuple(parsed), None, owner
