@@ -117,9 +117,11 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
     """Runs one step like one CLI invocation and reports what the client side saw."""
     from benchmarks.baseline import naive_plan
     from realmctl.engine import apply_plan, make_plan
+    from realmctl.gcpolicy import tune
     from realmctl.keycloak.session import Api, Settings
     from realmctl.spec.loader import load_spec
 
+    tune()  # as `realmctl` (cli.main) does
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
@@ -611,7 +613,13 @@ def main(argv: list[str] | None = None) -> int:
         "--keycloak",
         metavar="URL",
         help="measure against this real Keycloak (admin/admin), through a counting proxy, instead of the sandbox; "
-        "the benchmark's realms (bench-*) are deleted before and after; --latencies and the memory pass do not apply",
+        "the benchmark's realms (<realm prefix>-*) are deleted before and after; --latencies and the memory pass "
+        "do not apply",
+    )
+    parser.add_argument(
+        "--realm-prefix",
+        default="bench",
+        help="realm names are <prefix>-<size>-<n> (default bench); on a shared server take one of your own",
     )
     parser.add_argument(
         "--peer",
@@ -656,9 +664,9 @@ def main(argv: list[str] | None = None) -> int:
             server = f"Keycloak {control.version()}"
         for size in args.sizes:
             spec_dir = Path(tmp) / size
-            write(SIZES[size], spec_dir, args.seed)
+            write(SIZES[size], spec_dir, args.seed, args.realm_prefix)
             if control is not None:
-                documents = generate(SIZES[size], args.seed)
+                documents = generate(SIZES[size], args.seed, args.realm_prefix)
                 if args.peer == "ansible":
                     env = peer_ansible.ensure(args.ansible_venv)
                     book = peer_ansible.playbook(documents, control.url, Path(tmp) / f"{size}-playbook.yml")

@@ -775,4 +775,7 @@ def run(args: list[str] | None = None) -> int:
 
 def main() -> None:
     """Console entry point."""
+    from realmctl.gcpolicy import tune
+
+    tune()  # fewer garbage collections: large specs and realms build millions of objects
     sys.exit(run())

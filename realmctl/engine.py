@@ -106,8 +106,19 @@ def _scrub_secrets(value: Any) -> Any:
 
 
 def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
-    body = [(realm, kind, list(live.key), _scrub_secrets(live.fields), live.owned) for realm, kind, live in lives]
-    return hashlib.sha256(json.dumps(sorted(body, key=str), sort_keys=True, default=str).encode()).hexdigest()
+    """sha256 of `json.dumps(sorted(body, key=str), sort_keys=True, default=str)`, where body holds
+    (realm, kind, [key], scrubbed fields, owned) per live object, computed one object at a time:
+    at 5x L the whole body, its sort keys and its JSON text were ~50 MB at once. The order is the
+    same: (realm, kind, key) is unique, and reprs are prefix-free, so comparing their reprs orders
+    as comparing the whole tuples' `str` does."""
+    encoder = json.JSONEncoder(sort_keys=True, default=str)
+    digest = hashlib.sha256(b"[")
+    ordered = sorted(lives, key=lambda rkl: (repr(rkl[0]), repr(rkl[1]), repr(list(rkl[2].key))))
+    for i, (realm, kind, live) in enumerate(ordered):
+        item = (realm, kind, list(live.key), _scrub_secrets(live.fields), live.owned)
+        digest.update(((", " if i else "") + encoder.encode(item)).encode())
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 @dataclass

@@ -76,7 +76,7 @@ class ClientReads(Reader):
             self._cache["clients"] = [*clients, client]
 
     def client(self, client_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.clients() if c.get("clientId") == client_id), None)
+        return self._index("clients", self.clients(), "clientId").get(client_id)
 
     def client_uuid(self, client_id: str) -> str | None:
         found = self.client(client_id)

@@ -42,8 +42,17 @@ class RoleReads(ClientReads):
 
     def role(self, container: str, name: str) -> dict[str, Any] | None:
         """A realm role (container "realm") or a client role (container = clientId)."""
+        if container != "realm" and ("client-roles", container) not in self._cache:
+            noted: dict[str, Any] | None = self._cache.get(("role-ref", container, name))
+            if noted is not None:  # seen mapped in a read made anyway: no listing of the client's roles
+                return noted
         roles = self.realm_roles() if container == "realm" else self.client_roles(container)
         return next((r for r in roles if r.get("name") == name), None)
+
+    def note_role(self, container: str, name: str, ref: dict[str, Any]) -> None:
+        """The id of a client role seen in another read (a role scope's mappings), for `role`."""
+        with self._lock:
+            self._cache[("role-ref", container, name)] = ref
 
 
 class RoleKind(Kind):

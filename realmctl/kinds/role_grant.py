@@ -11,7 +11,7 @@ happens after it was switched on (SEMANTICS §3.5).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
@@ -21,14 +21,11 @@ from realmctl.kinds.group import GroupReads, exported_groups
 from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.inverse import RealmExport, mapping_refs
 from realmctl.kinds.role import RoleReads
-from realmctl.kinds.scope_mapping import role_refs
+from realmctl.kinds.scope_mapping import OWNERS, role_refs
 from realmctl.kinds.user import exported_users
-from realmctl.live import USER_PAGE, Ids, mapped_names
-from realmctl.plan import Change, Key, Resource
+from realmctl.live import USER_PAGE, Ids, mapped_id, mapped_names
+from realmctl.plan import Change, Key, Live, Resource
 from realmctl.planned import PlannedView
-
-if TYPE_CHECKING:
-    pass
 
 SUBJECTS = {"users": "user", "serviceAccounts": "service-account", "groups": "group"}
 
@@ -37,12 +34,37 @@ def service_account_username(client_id: str) -> str:
     return f"service-account-{client_id}".lower()
 
 
+def _note_mapped_roles(ctx: Context, roles: set[tuple[str, str]]) -> None:
+    """Tells the realm's reader the ids of granted client roles that a declared role scope maps.
+
+    The scope-mapping kind reads those role scopes anyway (one read per declared owner, shared), and
+    each mapped role there carries its id: so the granted role is known to exist, and its id (which
+    an owned grant's record is matched against) is known, without listing the client's roles. In
+    the stored-token chain this spares the broker's role listing in every realm (`read-token` is in
+    the role scope of `broker_read_token`). A role no declared scope maps is looked up as before.
+    """
+    owners: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for owner, (section, _) in OWNERS.items():
+        for name, spec in sorted((ctx.realm_spec.get(section) or {}).items()):
+            for pair in role_refs((spec or {}).get("roleScope")):
+                owners.setdefault(pair, []).append((owner, name))
+    for container, role in sorted(roles):
+        for owner, name in owners.get((container, role), []):
+            rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
+            if rid:
+                ctx.state.note_role(container, role, {"id": rid, "name": role})
+                break
+
+
 class RoleGrantReads(RoleReads, GroupReads, IdpReads):
     """Reads of who holds a role: a role's direct members (one paged listing per role, not a read
     per user), a group's roles, and the users linked to an IdP (the read-token backfill)."""
 
-    def role_members(self, container: str, name: str) -> list[dict[str, Any]]:
-        """Users holding a role directly (one paged listing per role, not one read per user)."""
+    def role_members(self, container: str, name: str, keep: bool = True) -> list[dict[str, Any]]:
+        """Users holding a role directly (one paged listing per role, not one read per user).
+
+        `keep=False` (for `role_member_ids`, which is kept instead) reads a listing not read yet
+        without keeping it: at 5x L the members of broker/read-token alone are 12,500 users."""
         role = self.role(container, name)
         if role is None:
             return []
@@ -50,16 +72,17 @@ class RoleGrantReads(RoleReads, GroupReads, IdpReads):
             path = f"{self.base}/roles/{seg(name)}/users"
         else:
             path = f"{self.base}/clients/{self.client_uuid(container)}/roles/{seg(name)}/users"
-        return self._once(
-            ("members", container, name), lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
-        )
+        key = ("members", container, name)
+        if not keep and key not in self._cache:
+            return self.api.get_all(path, page=USER_PAGE, briefRepresentation="true")
+        return self._once(key, lambda: self.api.get_all(path, page=USER_PAGE, briefRepresentation="true"))
 
     def role_member_ids(self, container: str, name: str) -> dict[str, str]:
         """Lower-cased username -> user id of a role's direct members: grants test membership by
         name often, and an owned grant's recorded identity by id."""
         return self._once(
             ("member-ids", container, name),
-            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name)},
+            lambda: {m["username"].lower(): m["id"] for m in self.role_members(container, name, keep=False)},
         )
 
     def group_role_names(self, name: str, container: str) -> set[str]:
@@ -189,6 +212,11 @@ class RoleGrantKind(LinkKind):
             for k, r in out.items()
             if not (k[0] == "user" and k[1] not in declared and ctx.state.user_id(k[1]) is None)
         ]
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        keys = {r.key for r in wanted} | set(ctx.state.recorded(self.name))
+        _note_mapped_roles(ctx, {(k[2], k[3]) for k in keys if k[2] != "realm"})
+        return super().read(ctx, wanted)
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:
         subject, who, container, role = key

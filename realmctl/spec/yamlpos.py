@@ -127,8 +127,9 @@ class _Builder:
             if isinstance(node, SequenceNode):
                 result = []
                 for i, item in enumerate(node.value):
-                    self.positions[(*path, i)] = _pos(self.file, item)
-                    result.append(self.build(item, (*path, i)))
+                    at = (*path, i)  # one tuple for both uses: a large spec has ~100,000 paths
+                    self.positions[at] = _pos(self.file, item)
+                    result.append(self.build(item, at))
                 return result
             assert isinstance(node, ScalarNode)
             if node.tag in _TYPED_TAGS:
@@ -190,9 +191,10 @@ class _Builder:
                 )
                 continue
             first_seen[key] = where
-            self.positions[(*path, key)] = where
-            self.values[(*path, key)] = self._value_pos(value_node)
-            result[key] = self.build(value_node, (*path, key))
+            at = (*path, key)  # one tuple for the three uses: a large spec has ~100,000 paths
+            self.positions[at] = where
+            self.values[at] = self._value_pos(value_node)
+            result[key] = self.build(value_node, at)
         return result
 
 
