@@ -133,34 +133,38 @@ def _unseal(value: Any) -> Any:
     return value
 
 
-class SnapshotApi(Api):
-    """An Api over a saved snapshot: GETs are answered from the file, and nothing is ever sent.
+class ReadsApi(Api):
+    """An Api that never opens a connection: each GET is answered from `reads` (filed by
+    `read_key`; `missing` marks a recorded 404), and no write is ever sent. Planning from a saved
+    snapshot uses it, and so do the core tests (from their recordings)."""
 
-    A read the file does not hold means the spec asks for more than was saved with: said in one
-    sentence, with what to do."""
+    missing: dict[str, Any] = MISSING
 
-    def __init__(self, path: str) -> None:
-        # Api.__init__ is skipped on purpose: it builds TLS contexts and a connection pool, and
-        # this Api never connects. These are the attributes the rest of Api reads.
-        try:
-            body = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise RealmctlError(f"cannot read the snapshot {path}: {exc}") from None
-        if not isinstance(body, dict) or body.get("format") != FORMAT or not isinstance(body.get("reads"), dict):
-            raise RealmctlError(f"{path} is not a realmctl snapshot (made by `realmctl plan --save-snapshot FILE`)")
-        self.file = path
-        self.settings = Settings(url=str(body.get("server") or ""), user="", password="")
-        self.parallelism = 1
+    def __init__(self, reads: dict[str, Any], url: str, parallelism: int = 1) -> None:
+        # Api.__init__ is skipped on purpose: it builds TLS contexts and a connection pool (0.6 s),
+        # and this Api never connects. These are the attributes the rest of Api reads.
+        self.settings = Settings(url=url, user="", password="")
+        self.parallelism = parallelism
         self.retry = RetryPolicy()
         self.clock = Clock()
         self.counts: Counter[str] = Counter()
         self.retries = 0
         self._lock = threading.Lock()
         self._serverinfo: dict[str, Any] | None = None
-        self.reads: dict[str, Any] = body["reads"]
+        self.reads = reads
 
     def login(self) -> None:
         return None
+
+    def refuse_write(self, method: str, path: str) -> Exception:
+        return RealmctlError(f"{method} /{path}: planning from a snapshot sends nothing")
+
+    def not_held(self, key: str) -> Exception:
+        return RealmctlError(f"GET /{key} was not saved")
+
+    def answer(self, value: Any) -> Any:
+        """A fresh copy of a filed answer, as a server would send."""
+        return copy.deepcopy(value)
 
     def _send(
         self,
@@ -171,14 +175,37 @@ class SnapshotApi(Api):
         idempotent: bool = False,
     ) -> Any:
         if method != "GET":
-            raise RealmctlError(f"{method} /{path}: planning from a snapshot sends nothing")
+            raise self.refuse_write(method, path)
         key = read_key(path, params)
         if key not in self.reads:
-            raise RealmctlError(
-                f"the snapshot {self.file} does not hold GET /{key}, which this spec needs: save it again "
-                "with this spec (`realmctl plan SPEC --save-snapshot FILE`)"
-            )
-        answer = self.reads[key]
-        if answer == MISSING:
+            raise self.not_held(key)
+        found = self.reads[key]
+        if found == self.missing:
             raise NotFound("GET", path, 404, None)
-        return _unseal(copy.deepcopy(answer))
+        return self.answer(found)
+
+
+class SnapshotApi(ReadsApi):
+    """An Api over a saved snapshot: GETs are answered from the file, and nothing is ever sent.
+
+    A read the file does not hold means the spec asks for more than was saved with: said in one
+    sentence, with what to do."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            body = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise RealmctlError(f"cannot read the snapshot {path}: {exc}") from None
+        if not isinstance(body, dict) or body.get("format") != FORMAT or not isinstance(body.get("reads"), dict):
+            raise RealmctlError(f"{path} is not a realmctl snapshot (made by `realmctl plan --save-snapshot FILE`)")
+        super().__init__(body["reads"], str(body.get("server") or ""))
+        self.file = path
+
+    def not_held(self, key: str) -> Exception:
+        return RealmctlError(
+            f"the snapshot {self.file} does not hold GET /{key}, which this spec needs: save it again "
+            "with this spec (`realmctl plan SPEC --save-snapshot FILE`)"
+        )
+
+    def answer(self, value: Any) -> Any:
+        return _unseal(copy.deepcopy(value))

@@ -1,46 +1,33 @@
 """An `Api` that never opens a connection: GETs are answered from recorded reads, writes fail.
 
 The core tests plan from these recordings in milliseconds; `RecordingApi` makes them from a real
-run against the sandbox (see tests/core/record.py).
+run against the sandbox (see tests/core/record.py). Both share realmctl's own machinery for saved
+snapshots (`realmctl.saved`): the same filing of reads, only the recorded 404 is spelled apart.
 """
 
-import json
-import threading
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from realmctl.keycloak.session import Api, NotFound, RetryPolicy, Settings
-from realmctl.keycloak.transport import Clock
+from realmctl.keycloak.session import Api, NotFound, Settings
+from realmctl.saved import ReadsApi, read_key
 
 MISSING = {"__status__": 404}  # a recorded 404
 
 
-def read_key(path: str, params: Mapping[str, Any] | None) -> str:
-    """How a read is filed: the path and its query, in a stable order."""
-    query = "&".join(f"{k}={params[k]}" for k in sorted(params or {}))
-    return f"{path}?{query}" if query else path
-
-
-class OfflineApi(Api):
+class OfflineApi(ReadsApi):
     """Answers each GET from `reads`; any write is a test failure (plan must never write)."""
 
+    missing = MISSING
+
     def __init__(self, reads: dict[str, Any], url: str = "http://keycloak.invalid") -> None:
-        # Api.__init__ is skipped on purpose: it builds TLS contexts and a connection pool (0.6 s),
-        # and this Api never connects. These are the attributes the rest of Api reads.
-        self.settings = Settings(url=url, user="admin", password="admin")
-        self.parallelism = 4
-        self.retry = RetryPolicy()
-        self.clock = Clock()
-        self.counts: Counter[str] = Counter()
-        self.retries = 0
-        self._lock = threading.Lock()
-        self._serverinfo: dict[str, Any] | None = None
-        self.reads = reads
+        super().__init__(reads, url, parallelism=4)
         self.sent: list[tuple[str, str]] = []
 
-    def login(self) -> None:  # nothing to log in to
-        return None
+    def refuse_write(self, method: str, path: str) -> Exception:
+        return AssertionError(f"{method} /{path}: a write, where no write may be sent")
+
+    def not_held(self, key: str) -> Exception:
+        return AssertionError(f"GET /{key} was not recorded; re-record with `python -m tests.core.record`")
 
     def _send(
         self,
@@ -52,15 +39,7 @@ class OfflineApi(Api):
     ) -> Any:
         self.sent.append((method, path))
         self.counts[method] += 1
-        if method != "GET":
-            raise AssertionError(f"{method} /{path}: a write, where no write may be sent")
-        key = read_key(path, params)
-        if key not in self.reads:
-            raise AssertionError(f"GET /{key} was not recorded; re-record with `python -m tests.core.record`")
-        answer = self.reads[key]
-        if answer == MISSING:
-            raise NotFound("GET", path, 404, None)
-        return json.loads(json.dumps(answer))  # a fresh copy, as a server would send
+        return super()._send(method, path, body, params, idempotent)
 
 
 class RecordingApi(Api):
