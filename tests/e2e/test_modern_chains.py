@@ -371,6 +371,14 @@ def test_the_cross_realm_intent_goes_through_legacy_exchange_on_a_legacy_server(
     checked = run(server, "check", str(path))
     assert checked.code == 0, checked.all
 
+    exchanged = legacy_exchange(server, a, b, "a-app-secret-e2e")
+    assert exchanged.status_code == 200, exchanged.text
+    assert claims(exchanged.json()["access_token"])["iss"] == f"{server.url}/realms/{a}"
+
+
+def legacy_exchange(server: KeycloakTarget, a: str, b: str, secret: str | None) -> requests.Response:
+    """Bob's realm-B token (password grant at b-app) exchanged at realm A by a-app (legacy v1, with
+    `subject_issuer`); a-app authenticates with `secret`, or not at all when it is public."""
     subject = requests.post(
         f"{server.url}/realms/{b}/protocol/openid-connect/token",
         data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
@@ -378,20 +386,18 @@ def test_the_cross_realm_intent_goes_through_legacy_exchange_on_a_legacy_server(
         timeout=30,
     )
     assert subject.status_code == 200, subject.text
-    exchanged = requests.post(
+    client = {"client_id": "a-app"} | ({"client_secret": secret} if secret else {})
+    return requests.post(
         f"{server.url}/realms/{a}/protocol/openid-connect/token",
-        data={
+        data=client
+        | {
             "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-            "client_id": "a-app",
-            "client_secret": "a-app-secret-e2e",
             "subject_token": subject.json()["access_token"],
             "subject_issuer": "realm-b",
             "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
         },
         timeout=30,
     )
-    assert exchanged.status_code == 200, exchanged.text
-    assert claims(exchanged.json()["access_token"])["iss"] == f"{server.url}/realms/{a}"
 
 
 # --- a public requester: legacy exchange lets it in, the JWT Authorization Grant does not ----------------
@@ -418,24 +424,7 @@ def test_a_public_requester_is_valid_for_legacy_exchange_and_exchanges(
     assert valid.code == 0, valid.all
     assert "warning: exchange policy `from-b` lets client `a-app` exchange tokens, and `a-app` is public" in valid.out
     applied_and_idle(server, path)
-    subject = requests.post(
-        f"{server.url}/realms/{b}/protocol/openid-connect/token",
-        data={"grant_type": "password", "client_id": "b-app", "client_secret": "b-app-secret-e2e"}
-        | {"username": "bob", "password": "bob-pw-e2e", "scope": "openid"},
-        timeout=30,
-    )
-    assert subject.status_code == 200, subject.text
-    exchanged = requests.post(
-        f"{server.url}/realms/{a}/protocol/openid-connect/token",
-        data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-            "client_id": "a-app",  # public: no secret
-            "subject_token": subject.json()["access_token"],
-            "subject_issuer": "realm-b",
-            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
-        },
-        timeout=30,
-    )
+    exchanged = legacy_exchange(server, a, b, None)  # public: no secret
     assert exchanged.status_code == 200, exchanged.text
     assert claims(exchanged.json()["access_token"])["azp"] == "a-app"
 
