@@ -48,8 +48,6 @@ REGISTERED: list[Kind] = [
     ClientAccessKind(),
     FederatedLinkKind(),
 ]
-#: Users are written once the realm's user profile keeps their attributes (its policy is set first).
-UserKind.depends_on = (*UserKind.depends_on, UserProfileKind.name)
 #: The ownership record's write comes after everything whose entries it holds.
 RecordKind.depends_on = tuple(k.name for k in REGISTERED)
 REGISTERED.append(RecordKind())

@@ -35,9 +35,7 @@ FIX = "userProfile: {unmanagedAttributePolicy: ADMIN_EDIT}"
 def reads_profile(realm_spec: dict[str, Any]) -> bool:
     """Whether the realm's plan needs its user profile: only specs that set it or give users attributes."""
     users = realm_spec.get("users") or {}
-    return "userProfile" in realm_spec or any(
-        isinstance(u, dict) and u.get("attributes") for u in users.values()
-    )
+    return "userProfile" in realm_spec or any(isinstance(u, dict) and u.get("attributes") for u in users.values())
 
 
 def live_profile(ctx: Context | RealmExport) -> dict[str, Any] | None:

@@ -133,5 +133,10 @@ SCENARIOS = [
         profile="modern",
     ),
     Scenario("profile-empty", "a user profile policy and a user attribute on an empty server", profile("ADMIN_EDIT")),
-    Scenario("profile-changed", "the policy changed after apply, a user added", profile_changed(), before=profile("ADMIN_EDIT")),
+    Scenario(
+        "profile-changed",
+        "the policy changed after apply, a user added",
+        profile_changed(),
+        before=profile("ADMIN_EDIT"),
+    ),
 ]

@@ -95,7 +95,9 @@ def test_admin_edit_policy_makes_the_attribute_stick_and_apply_converge(target: 
     again = realmctl("plan", "--detailed-exitcode", spec, env=target.env)
     assert again.code == 0, again.all
 
-    api = Api(Settings(url=target.keycloak.url, user=target.keycloak.admin_user, password=target.keycloak.admin_password))
+    api = Api(
+        Settings(url=target.keycloak.url, user=target.keycloak.admin_user, password=target.keycloak.admin_password)
+    )
     api.login()
     exported = export_realms(api, [target.realm], parse_kinds(None)).spec["realms"][target.realm]
     assert exported["userProfile"] == {"unmanagedAttributePolicy": "ADMIN_EDIT"}
