@@ -87,9 +87,10 @@ def dropped(
         if readonly:
             out.append(
                 f"{where}user {username} in realm {realm}: attribute(s) {', '.join(sorted(readonly))} would be "
-                f"dropped by Keycloak: the realm's user profile declares them without `admin` in "
-                f"permissions.edit, so an admin's write is ignored; give admins edit permission on them "
-                f"in the realm's user profile"
+                f"refused by Keycloak: the realm's user profile declares them without `admin` in "
+                f"permissions.edit, so Keycloak drops them when it creates the user and refuses an update "
+                f"(400 error-user-attribute-read-only); give admins edit permission on them in the realm's "
+                f"user profile"
             )
     return out
 

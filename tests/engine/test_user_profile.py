@@ -113,6 +113,14 @@ def test_the_policy_update_keeps_the_attributes_the_profile_declares(target: Tar
     assert "dept" in declared_before
     # A declared attribute alone needs no policy.
     assert realmctl("plan", target.spec(attributes="dept: ops"), env=target.env).code == 0
+    # One declared without admin edit permission: Keycloak drops it on create, refuses it on update.
+    locked = {"name": "badge", "permissions": {"view": ["admin"], "edit": ["user"]}}
+    target.admin.put(f"{target.base()}/users/profile", {**profile, "attributes": [*profile["attributes"], locked]})
+    refused = realmctl(
+        "plan", target.spec("{unmanagedAttributePolicy: ENABLED}", attributes="badge: x"), env=target.env
+    )
+    assert refused.code == 1 and "badge would be refused" in refused.all and "permissions.edit" in refused.all
+    target.admin.put(f"{target.base()}/users/profile", profile)
 
     spec = target.spec("{unmanagedAttributePolicy: ENABLED}", attributes="dept: ops, team: blue")
     applied = realmctl("apply", "--yes", spec, env=target.env)
