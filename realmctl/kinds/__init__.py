@@ -22,6 +22,7 @@ from realmctl.kinds.role import RoleKind
 from realmctl.kinds.role_grant import RoleGrantKind, RoleGrantReads
 from realmctl.kinds.scope_mapping import ScopeMappingKind, ScopeMappingReads
 from realmctl.kinds.user import UserKind, UserReads
+from realmctl.kinds.user_profile import UserProfileKind
 
 #: Every kind realmctl knows. The list's order only breaks ties: creates and updates run in the
 #: topological order of the kinds' `depends_on` (deletes in reverse), see `dependency_order`.
@@ -37,6 +38,7 @@ REGISTERED: list[Kind] = [
     ScopeMappingKind(),
     IdpKind(),
     IdpMapperKind(),
+    UserProfileKind(),
     UserKind(),
     MembershipKind(),
     RoleGrantKind(),

@@ -133,7 +133,8 @@ class UserKind(Kind):
     name = "user"
     title = "user"
     reads = UserReads
-    depends_on = ("realm",)
+    # The realm's user profile policy is set before users are written, or their attributes are dropped.
+    depends_on = ("realm", "user-profile")
     export_as = "users"
     export_default = False
     export_section = "users"

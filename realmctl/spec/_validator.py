@@ -195,6 +195,10 @@ def validate___definitions_s3(data, custom_formats={}, name_prefix=None):
             data_keys.remove('groups')
             data__groups = data['groups']
             validate___definitions_s2(data__groups, custom_formats, (name_prefix or 'data') + '.groups')
+        if 'userProfile' in data_keys:
+            data_keys.remove('userProfile')
+            data__userProfile = data['userProfile']
+            validate___definitions_s19(data__userProfile, custom_formats, (name_prefix or 'data') + '.userProfile')
         if 'users' in data_keys:
             data_keys.remove('users')
             data__users = data['users']
@@ -206,7 +210,7 @@ def validate___definitions_s3(data, custom_formats={}, name_prefix=None):
                 for data__users_key in data__users_keys:
                     if data__users_key not in []:
                         data__users_value = data__users.get(data__users_key)
-                        validate___definitions_s19(data__users_value, custom_formats, (name_prefix or 'data') + '.users.{data__users_key}'.format(**locals()))
+                        validate___definitions_s20(data__users_value, custom_formats, (name_prefix or 'data') + '.users.{data__users_key}'.format(**locals()))
         if 'roleGrants' in data_keys:
             data_keys.remove('roleGrants')
             data__roleGrants = data['roleGrants']
@@ -216,7 +220,7 @@ def validate___definitions_s3(data, custom_formats={}, name_prefix=None):
             if data__roleGrants_is_list:
                 data__roleGrants_len = len(data__roleGrants)
                 for data__roleGrants_x, data__roleGrants_item in enumerate(data__roleGrants):
-                    validate___definitions_s20(data__roleGrants_item, custom_formats, (name_prefix or 'data') + '.roleGrants[{data__roleGrants_x}]'.format(**locals()))
+                    validate___definitions_s21(data__roleGrants_item, custom_formats, (name_prefix or 'data') + '.roleGrants[{data__roleGrants_x}]'.format(**locals()))
         if 'tokenExchange' in data_keys:
             data_keys.remove('tokenExchange')
             data__tokenExchange = data['tokenExchange']
@@ -228,7 +232,7 @@ def validate___definitions_s3(data, custom_formats={}, name_prefix=None):
                 for data__tokenExchange_key in data__tokenExchange_keys:
                     if data__tokenExchange_key not in []:
                         data__tokenExchange_value = data__tokenExchange.get(data__tokenExchange_key)
-                        validate___definitions_s21(data__tokenExchange_value, custom_formats, (name_prefix or 'data') + '.tokenExchange.{data__tokenExchange_key}'.format(**locals()))
+                        validate___definitions_s22(data__tokenExchange_value, custom_formats, (name_prefix or 'data') + '.tokenExchange.{data__tokenExchange_key}'.format(**locals()))
         if 'storedTokens' in data_keys:
             data_keys.remove('storedTokens')
             data__storedTokens = data['storedTokens']
@@ -240,12 +244,12 @@ def validate___definitions_s3(data, custom_formats={}, name_prefix=None):
                 for data__storedTokens_key in data__storedTokens_keys:
                     if data__storedTokens_key not in []:
                         data__storedTokens_value = data__storedTokens.get(data__storedTokens_key)
-                        validate___definitions_s24(data__storedTokens_value, custom_formats, (name_prefix or 'data') + '.storedTokens.{data__storedTokens_key}'.format(**locals()))
+                        validate___definitions_s25(data__storedTokens_value, custom_formats, (name_prefix or 'data') + '.storedTokens.{data__storedTokens_key}'.format(**locals()))
         if data_keys:
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data
 
-def validate___definitions_s24(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s25(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_is_dict = isinstance(data, dict)
@@ -288,7 +292,7 @@ def validate___definitions_s24(data, custom_formats={}, name_prefix=None):
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data
 
-def validate___definitions_s21(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s22(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_is_dict = isinstance(data, dict)
@@ -300,7 +304,7 @@ def validate___definitions_s21(data, custom_formats={}, name_prefix=None):
         if 'source' in data_keys:
             data_keys.remove('source')
             data__source = data['source']
-            validate___definitions_s22(data__source, custom_formats, (name_prefix or 'data') + '.source')
+            validate___definitions_s23(data__source, custom_formats, (name_prefix or 'data') + '.source')
         if 'identityProvider' in data_keys:
             data_keys.remove('identityProvider')
             data__identityProvider = data['identityProvider']
@@ -362,12 +366,12 @@ def validate___definitions_s21(data, custom_formats={}, name_prefix=None):
         if 'jwtGrant' in data_keys:
             data_keys.remove('jwtGrant')
             data__jwtGrant = data['jwtGrant']
-            validate___definitions_s23(data__jwtGrant, custom_formats, (name_prefix or 'data') + '.jwtGrant')
+            validate___definitions_s24(data__jwtGrant, custom_formats, (name_prefix or 'data') + '.jwtGrant')
         if data_keys:
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data
 
-def validate___definitions_s23(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s24(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_is_dict = isinstance(data, dict)
@@ -407,7 +411,7 @@ def validate___definitions_s23(data, custom_formats={}, name_prefix=None):
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data
 
-def validate___definitions_s22(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s23(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_is_dict = isinstance(data, dict)
@@ -428,7 +432,7 @@ def validate___definitions_s22(data, custom_formats={}, name_prefix=None):
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data
 
-def validate___definitions_s20(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s21(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_any_of_count2 = 0
@@ -503,7 +507,7 @@ def validate___definitions_s14(data, custom_formats={}, name_prefix=None):
                 validate___definitions_s2(data_value, custom_formats, (name_prefix or 'data') + '.{data_key}'.format(**locals()))
     return data
 
-def validate___definitions_s19(data, custom_formats={}, name_prefix=None):
+def validate___definitions_s20(data, custom_formats={}, name_prefix=None):
     if not isinstance(data, dict):
         raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
     data_is_dict = isinstance(data, dict)
@@ -570,6 +574,21 @@ def validate___definitions_s19(data, custom_formats={}, name_prefix=None):
                                 pass
                         if data__attributes_value_one_of_count3 != 1:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.attributes.{data__attributes_key}'.format(**locals()) + ' must be valid exactly by one definition' + (' (' + str(data__attributes_value_one_of_count3) + ' matches found)'))
+        if data_keys:
+            raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
+    return data
+
+def validate___definitions_s19(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, dict):
+        raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object')
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data_keys = set(data.keys())
+        if 'unmanagedAttributePolicy' in data_keys:
+            data_keys.remove('unmanagedAttributePolicy')
+            data__unmanagedAttributePolicy = data['unmanagedAttributePolicy']
+            if not (isinstance(data__unmanagedAttributePolicy, str) and data__unmanagedAttributePolicy == 'ENABLED' or (isinstance(data__unmanagedAttributePolicy, str) and data__unmanagedAttributePolicy == 'ADMIN_EDIT') or (isinstance(data__unmanagedAttributePolicy, str) and data__unmanagedAttributePolicy == 'ADMIN_VIEW')):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + ".unmanagedAttributePolicy must be one of ['ENABLED', 'ADMIN_EDIT', 'ADMIN_VIEW']")
         if data_keys:
             raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties')
     return data

@@ -98,6 +98,20 @@ def modern_changed() -> dict[str, Any]:
     return spec
 
 
+def profile(policy: str) -> dict[str, Any]:
+    """A user with an attribute the default user profile does not declare, kept by the policy."""
+    user = {"email": "alice@example.org", "attributes": {"team": "blue"}}
+    realm = {"userProfile": {"unmanagedAttributePolicy": policy}, "users": {"alice": user}}
+    return {"version": 1, "realms": {"core-profile": realm}}
+
+
+def profile_changed() -> dict[str, Any]:
+    """The policy changed after apply, and a second user whose create comes after it."""
+    spec = profile("ENABLED")
+    spec["realms"]["core-profile"]["users"]["bob"] = {"attributes": {"team": "red"}}
+    return spec
+
+
 SCENARIOS = [
     Scenario("stored-empty", "the stored-token realm planned against an empty server", stored()),
     Scenario("stored-applied", "the same spec after apply: nothing to do", stored(), before=stored()),
@@ -117,5 +131,12 @@ SCENARIOS = [
         modern_changed(),
         before=modern(),
         profile="modern",
+    ),
+    Scenario("profile-empty", "a user profile policy and a user attribute on an empty server", profile("ADMIN_EDIT")),
+    Scenario(
+        "profile-changed",
+        "the policy changed after apply, a user added",
+        profile_changed(),
+        before=profile("ADMIN_EDIT"),
     ),
 ]

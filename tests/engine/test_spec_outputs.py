@@ -89,6 +89,7 @@ def test_client_extra_secret_and_user_secret_attributes_never_appear(spec: Spec)
     spec.r["users"] = {
         "bob": {"attributes": {"apiPassword": CANARY + "-api", "totpSecret": [CANARY + "-totp"], "team": "blue"}},
     }
+    spec.r["userProfile"] = {"unmanagedAttributePolicy": "ADMIN_EDIT"}  # else the plan refuses the attributes
     out = spec.every_output()
     assert CANARY not in out
     text = spec.cmd("plan").out
