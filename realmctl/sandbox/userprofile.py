@@ -257,17 +257,27 @@ def written(
     *,
     replace: bool,
     problems: list[dict[str, Any]],
+    update: bool = False,
 ) -> dict[str, list[str]]:
     """The stored attributes after an admin writes `given`: what the admin may not edit stays as it
     was; with `replace` (an update carrying `attributes`, or a create) what it may edit and did not
-    send is removed. What the profile refuses of the result is appended to `problems`."""
+    send is removed. What the profile refuses of the result is appended to `problems`.
+
+    A declared attribute the admin may not edit is dropped silently on create, but an `update`
+    sending it with another (non-blank) first value is refused, as 26.7.3 does:
+    400 `{"field":"ro","errorMessage":"error-user-attribute-read-only","params":["ro"]}`."""
     profile = config(realm)
     declared = _declared(profile)
     edit_unmanaged = profile.get("unmanagedAttributePolicy") in ADMIN_WRITES
     out = copy.deepcopy(stored or {})
     given = {k: values_of(v) for k, v in (given or {}).items() if k not in ROOT}
     for name, attribute in declared.items():
-        if name in ROOT or not _admin_may(attribute, "edit"):
+        if name in ROOT:
+            continue
+        if not _admin_may(attribute, "edit"):
+            sent = next(iter(given.get(name) or []), "")
+            if update and name in given and sent != "" and sent != next(iter(out.get(name) or []), None):
+                problems.append({"field": name, "errorMessage": "error-user-attribute-read-only", "params": [name]})
             continue
         if name in given:
             values = [v for v in given[name] if v != ""]

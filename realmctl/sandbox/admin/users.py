@@ -182,7 +182,9 @@ def update_user(req: Request) -> Response:
             names[key] = str(value).lower() if key == "email" else value
         elif replace or value == "":
             names[key] = None
-    attributes = userprofile.written(realm, user.rep.get("attributes"), given, replace=replace, problems=problems)
+    attributes = userprofile.written(
+        realm, user.rep.get("attributes"), given, replace=replace, problems=problems, update=True
+    )
     userprofile.refuse(problems)
     if renamed:
         if realm.user_by_username(str(username)) is not None:
