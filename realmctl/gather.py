@@ -8,7 +8,8 @@ whose caches hold every answer. Plan (diff), check and export read the snapshot;
 plan in the same run asks the server only what the plan did not already read.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -84,4 +85,14 @@ def gather(spec: Spec, api: Api, resend_secrets: bool = False) -> Snapshot:
     )
 
 
-__all__ = ["Snapshot", "gather"]
+@contextlib.contextmanager
+def detached(states: Mapping[str, RealmState]) -> Iterator[None]:
+    """The stages after gather (diff, the calls' build) run inside this: every reader answers from
+    what gather read, and a read gather did not make raises `UndeclaredRead` naming it."""
+    with contextlib.ExitStack() as stack:
+        for state in states.values():
+            stack.enter_context(state.detached())
+        yield
+
+
+__all__ = ["Snapshot", "detached", "gather"]

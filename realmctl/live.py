@@ -11,10 +11,11 @@ run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gat
 it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
 """
 
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -109,6 +110,36 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
+class UndeclaredRead(RuntimeError):
+    """Diff or compile asked the server for something gather did not read: a defect of realmctl
+    (the kind that needs the answer must read it in `Kind.read`), never a user's error."""
+
+
+class Detached:
+    """What a reader holds instead of its connection while the plan is diffed and its calls built
+    (`Reader.detached`): those stages answer from what gather read, so any request is refused with
+    the read that gather should have declared. It keeps nothing of the connection it replaces."""
+
+    parallelism = 1
+
+    def _refuse(self, path: str, params: dict[str, Any]) -> Any:
+        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        read = f"GET /{path}" + (f"?{query}" if query else "")
+        raise UndeclaredRead(f"diff asked the server for {read}; gather did not read it")
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def get_or_none(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def get_all(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def __getattr__(self, name: str) -> Any:
+        raise UndeclaredRead(f"diff used the server connection ({name}); gather did not read what it needed")
+
+
 class Reader:
     """What every kind's reads share: single-flight caching, parallel fan-out, the realm
     representation and realmctl's record in it. Each kind adds its own bulk reads in its file (a
@@ -182,6 +213,17 @@ class Reader:
             return
         with ThreadPoolExecutor(min(self.api.parallelism, len(todo))) as pool:
             list(pool.map(fetch, todo))
+
+    @contextlib.contextmanager
+    def detached(self) -> Iterator[None]:
+        """Meanwhile the reader answers only from its cache: a read it has not made raises
+        `UndeclaredRead` instead of reaching the server (diff and the calls' build run so)."""
+        api = self.api
+        self.api = Detached()  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            self.api = api
 
     # -- realm ---------------------------------------------------------------------------------
     def realm_rep(self) -> dict[str, Any] | None:
