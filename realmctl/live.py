@@ -7,8 +7,9 @@ threads), fans independent reads out in parallel, and holds the realm representa
 record (LINKS_ATTRIBUTE) that ownership reads. Creates made during apply are recorded here, so
 later changes find the new ids without another read.
 Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
-run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather and diff use
-it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
+run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather sends requests
+through it; compile and diff consult its cache with the connection detached (`Reader.detached`:
+a read gather did not make raises `UndeclaredRead`), and the executor never asks it anything.
 """
 
 import contextlib
@@ -111,13 +112,14 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
 
 
 class UndeclaredRead(RuntimeError):
-    """Diff or compile asked the server for something gather did not read: a defect of realmctl
-    (the kind that needs the answer must read it in `Kind.read`), never a user's error."""
+    """Compile or diff asked the server for something gather did not read: a defect of realmctl
+    (the kind that needs the answer must read it in `Kind.prepare`, `Kind.read` or
+    `Kind.read_for_calls`), never a user's error."""
 
 
 class Detached:
-    """What a reader holds instead of its connection while the plan is diffed and its calls built
-    (`Reader.detached`): those stages answer from what gather read, so any request is refused with
+    """What a reader holds instead of its connection while compile and diff run (`Reader.detached`,
+    realmctl.gather.detached): those stages answer from what gather read, so any request is refused with
     the read that gather should have declared. It keeps nothing of the connection it replaces."""
 
     parallelism = 1
@@ -125,7 +127,7 @@ class Detached:
     def _refuse(self, path: str, params: dict[str, Any]) -> Any:
         query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
         read = f"GET /{path}" + (f"?{query}" if query else "")
-        raise UndeclaredRead(f"diff asked the server for {read}; gather did not read it")
+        raise UndeclaredRead(f"compile or diff asked the server for {read}; gather did not read it")
 
     def get(self, path: str, **params: Any) -> Any:
         return self._refuse(path, params)
@@ -137,7 +139,7 @@ class Detached:
         return self._refuse(path, params)
 
     def __getattr__(self, name: str) -> Any:
-        raise UndeclaredRead(f"diff used the server connection ({name}); gather did not read what it needed")
+        raise UndeclaredRead(f"compile or diff used the server connection ({name}); gather did not read for it")
 
 
 class Reader:

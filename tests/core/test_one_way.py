@@ -15,7 +15,10 @@ import pytest
 
 from realmctl.engine import make_plan, plan_from
 from realmctl.gather import gather
+from realmctl.kinds import registered
+from realmctl.kinds.base import Context, Kind
 from realmctl.live import UndeclaredRead
+from realmctl.plan import Live, Resource
 from tests.core.offline import OfflineApi
 from tests.core.test_core import NAMES, fixture, spec_of
 
@@ -84,3 +87,41 @@ def test_a_read_gather_did_not_make_is_refused_by_name() -> None:
     with pytest.raises(UndeclaredRead, match=f"GET /admin/realms/{realm}/clients; gather did not read it"):
         plan_from(spec, snapshot, api.settings.url)
     assert len(api.sent) == sent
+
+
+class RealmReading(Kind):
+    """A test's kind whose `desired` consults the realm's representation under a key of its own:
+    read by `prepare` (as gather runs it) when `declare` is set, else not at all."""
+
+    name = "test-realm-reading"
+    title = "test"
+
+    def __init__(self, declare: bool) -> None:
+        self.declare = declare
+
+    def _rep(self, ctx: Context) -> Any:
+        return ctx.state._once(("test-rep",), lambda: ctx.state.api.get_or_none(ctx.state.base))
+
+    def prepare(self, ctx: Context) -> None:
+        if self.declare:
+            self._rep(ctx)
+
+    def desired(self, ctx: Context) -> list[Resource]:
+        self._rep(ctx)
+        return []
+
+    def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
+        return []
+
+
+@pytest.mark.parametrize("declare", [True, False])
+def test_compile_answers_only_from_the_reads_gather_made_for_it(declare: bool) -> None:
+    api = OfflineApi(fixture("stored-changed")["reads"])
+    spec = spec_of("stored-changed")
+    realm = next(iter(spec.realms))
+    with registered(RealmReading(declare)):
+        if declare:
+            gather(spec, api)
+        else:
+            with pytest.raises(UndeclaredRead, match=f"GET /admin/realms/{realm}; gather did not read it"):
+                gather(spec, api)
