@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, seg
 from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
 
@@ -111,10 +112,14 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
-class UndeclaredRead(RuntimeError):
+class UndeclaredRead(RealmctlError):
     """Compile or diff asked the server for something gather did not read: a defect of realmctl
     (the kind that needs the answer must read it in `Kind.prepare`, `Kind.read` or
-    `Kind.read_for_calls`), never a user's error."""
+    `Kind.read_for_calls`), never a user's error. A `RealmctlError` so that the CLI says it in one
+    line (exit 1) with the read named, instead of a traceback."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"internal error: {what}; please report it")
 
 
 class Detached:
