@@ -114,8 +114,8 @@ def gather(spec: Spec, api: Api, resend_secrets: bool = False) -> Snapshot:
 
 @contextlib.contextmanager
 def detached(states: Mapping[str, RealmState]) -> Iterator[None]:
-    """The stages after gather (diff, the calls' build) run inside this: every reader answers from
-    what gather read, and a read gather did not make raises `UndeclaredRead` naming it."""
+    """Compile (within gather, between its reads) and diff with the calls' build run inside this:
+    every reader answers from what gather read, and a read not made raises `UndeclaredRead`."""
     with contextlib.ExitStack() as stack:
         for state in states.values():
             stack.enter_context(state.detached())
