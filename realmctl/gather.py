@@ -58,6 +58,11 @@ def _read_unit(kind: Kind, ctx: Context) -> tuple[list[Resource], list[Live]]:
 def gather(spec: Spec, api: Api, resend_secrets: bool = False) -> Snapshot:
     """Reads, once each and concurrently, what every kind of every realm of the spec declares."""
     states = {realm: RealmState(api, realm, owner=spec.owner) for realm in spec.realms}
+    if getattr(api, "read_strategy", "listings") == "export":  # one partial export per realm fills the listings' caches
+        from realmctl.export_read import prime
+
+        with ThreadPoolExecutor(max(1, min(api.parallelism, len(states)))) as pool:
+            list(pool.map(prime, states.values()))
     expanded = expand(spec, states, api.serverinfo, api.settings.url)
     contexts = {
         realm: Context(spec, realm, state, expanded.realms[realm], resend_secrets=resend_secrets)

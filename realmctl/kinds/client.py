@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find
-from realmctl.keycloak.session import NotFound
+from realmctl.keycloak.session import NotFound, seg
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.client_scope import exportable_scope
 from realmctl.kinds.convert import kc_map, kc_str, pick
@@ -96,6 +96,15 @@ class ClientReads(Reader):
 
         return self._once(("service-account", client_id), fetch)
 
+    def client_secret(self, client: dict[str, Any]) -> Any:
+        """The client's secret: from the listing, or (its secret masked by the `export` read
+        strategy, realmctl/export_read.py) read from the client's `client-secret`."""
+        client_id = client.get("clientId")
+        if client_id not in self._cache.get("masked-secrets", ()):
+            return client.get("secret")
+        path = f"{self.base}/clients/{seg(client['id'])}/client-secret"
+        return self._once(("client-secret", client_id), lambda: (self.api.get(path) or {}).get("value"))
+
 
 def builtin_client(client: dict[str, Any]) -> bool:
     """Keycloak's own clients; `realm_client` also catches master's `<realm>-realm` clients,
@@ -168,12 +177,14 @@ class ClientKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         names = {r.key[0] for r in wanted}
+        with_secret = {r.key[0] for r in wanted if "secret" in r.secrets}
         out = []
         for client in ctx.state.clients():
             owned = is_owned(client.get("attributes"))
             if client["clientId"] in names or owned:
                 # Keycloak returns a confidential client's secret in clear; it is compared, never shown.
-                secrets = {"secret": client.get("secret")}
+                declared = client["clientId"] in with_secret
+                secrets = {"secret": ctx.state.client_secret(client) if declared else client.get("secret")}
                 out.append(
                     Live(
                         (client["clientId"],),
