@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find
-from realmctl.keycloak.session import NotFound, seg
+from realmctl.keycloak.session import NotFound
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.client_scope import exportable_scope
 from realmctl.kinds.convert import kc_map, kc_str, pick
@@ -97,13 +97,16 @@ class ClientReads(Reader):
         return self._once(("service-account", client_id), fetch)
 
     def client_secret(self, client: dict[str, Any]) -> Any:
-        """The client's secret: from the listing, or (its secret masked by the `export` read
-        strategy, realmctl/export_read.py) read from the client's `client-secret`."""
+        """The client's secret: from the listing, or (masked by the `export` read strategy,
+        realmctl/export_read.py) from one clients listing, which holds every secret in clear: one
+        read per realm, where each client's `client-secret` would be one per client."""
         client_id = client.get("clientId")
         if client_id not in self._cache.get("masked-secrets", ()):
             return client.get("secret")
-        path = f"{self.base}/clients/{seg(client['id'])}/client-secret"
-        return self._once(("client-secret", client_id), lambda: (self.api.get(path) or {}).get("value"))
+        secrets = self._once(
+            "client-secrets", lambda: {c.get("clientId"): c.get("secret") for c in self.api.get(f"{self.base}/clients")}
+        )
+        return secrets.get(client_id)
 
 
 def builtin_client(client: dict[str, Any]) -> bool:
