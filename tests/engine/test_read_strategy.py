@@ -141,3 +141,21 @@ def test_export_without_manage_realm_is_refused_and_listings_still_plans(keycloa
         users = admin.session.get(f"{base}/users", params={"username": viewer, "exact": "true"}).json()
         for user in users:
             admin.session.delete(f"{base}/users/{user['id']}")
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "check"])
+def test_help_says_export_is_a_post_needing_manage_realm(command: str) -> None:
+    shown = realmctl(command, "--help")
+    assert shown.code == 0
+    text = re.sub(r"-\s+", "-", re.sub(r"\s+", " ", shown.out))
+    assert "--read-strategy [listings|export]" in text
+    assert "it is a POST (it writes nothing) and needs manage-realm" in text
+    assert "default: listings" in text
+
+
+def test_a_snapshot_cannot_be_saved_from_an_export(tmp_path: Path) -> None:
+    """`--save-snapshot` files the listings' GET answers, which an export does not send."""
+    paths = readme_example("stored-tokens.yaml", tmp_path, unique("exr"))
+    refused = realmctl("plan", *paths, "--sandbox", "--read-strategy", "export", "--save-snapshot", "x.json")
+    assert refused.code != 0
+    assert "--save-snapshot records the listings' GETs" in refused.err
