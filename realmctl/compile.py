@@ -113,6 +113,11 @@ def adopt(idp: dict[str, Any], realm: dict[str, Any], state: RealmState, alias: 
     return None
 
 
+def needs_serverinfo(spec: Spec) -> bool:
+    """Whether `expand` consults the server's features: only for exchange entries or stored tokens."""
+    return any(rs.get("storedTokens") or rs.get("tokenExchange") for rs in spec.realms.values())
+
+
 def expand(spec: Spec, states: dict[str, RealmState], serverinfo: ServerInfo, url: str) -> Expanded:
     """The declarations with token-exchange entries expanded. No Api here: the server's features
     come from `serverinfo` (gather's read), the source client's secret from the realm's reads."""

@@ -7,17 +7,20 @@ threads), fans independent reads out in parallel, and holds the realm representa
 record (LINKS_ATTRIBUTE) that ownership reads. Creates made during apply are recorded here, so
 later changes find the new ids without another read.
 Kinds never fetch an object on their own: they ask this reader, which fetches each list once per
-run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather and diff use
-it; the executor sends the plan's calls and never asks it anything (realmctl.calls).
+run (clients, client scopes, roles, IdPs, ...) and answers ids from it. Only gather sends requests
+through it; compile and diff consult its cache with the connection detached (`Reader.detached`:
+a read gather did not make raises `UndeclaredRead`), and the executor never asks it anything.
 """
 
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, seg
 from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
 
@@ -109,6 +112,41 @@ def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
 
 
+class UndeclaredRead(RealmctlError):
+    """Compile or diff asked the server for something gather did not read: a defect of realmctl
+    (the kind that needs the answer must read it in `Kind.prepare`, `Kind.read` or
+    `Kind.read_for_calls`), never a user's error. A `RealmctlError` so that the CLI says it in one
+    line (exit 1) with the read named, instead of a traceback."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"internal error: {what}; please report it")
+
+
+class Detached:
+    """What a reader holds instead of its connection while compile and diff run (`Reader.detached`,
+    realmctl.gather.detached): those stages answer from what gather read, so any request is refused with
+    the read that gather should have declared. It keeps nothing of the connection it replaces."""
+
+    parallelism = 1
+
+    def _refuse(self, path: str, params: dict[str, Any]) -> Any:
+        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        read = f"GET /{path}" + (f"?{query}" if query else "")
+        raise UndeclaredRead(f"compile or diff asked the server for {read}; gather did not read it")
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def get_or_none(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def get_all(self, path: str, **params: Any) -> Any:
+        return self._refuse(path, params)
+
+    def __getattr__(self, name: str) -> Any:
+        raise UndeclaredRead(f"compile or diff used the server connection ({name}); gather did not read for it")
+
+
 class Reader:
     """What every kind's reads share: single-flight caching, parallel fan-out, the realm
     representation and realmctl's record in it. Each kind adds its own bulk reads in its file (a
@@ -182,6 +220,17 @@ class Reader:
             return
         with ThreadPoolExecutor(min(self.api.parallelism, len(todo))) as pool:
             list(pool.map(fetch, todo))
+
+    @contextlib.contextmanager
+    def detached(self) -> Iterator[None]:
+        """Meanwhile the reader answers only from its cache: a read it has not made raises
+        `UndeclaredRead` instead of reaching the server (diff and the calls' build run so)."""
+        api = self.api
+        self.api = Detached()  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            self.api = api
 
     # -- realm ---------------------------------------------------------------------------------
     def realm_rep(self) -> dict[str, Any] | None:

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import httpx
+import keycloak.connection
 import requests
 import urllib3
 from keycloak import KeycloakOpenIDConnection
@@ -211,6 +213,48 @@ def _oauth_error(body: Any) -> tuple[str, str]:
     if not isinstance(parsed, dict):
         return "", ""
     return str(parsed.get("error") or ""), str(parsed.get("error_description") or "")[:200]
+
+
+class _LazyAsyncClient:
+    """python-keycloak's connection builds an `httpx.AsyncClient` in its constructor, which loads
+    the CA bundle into an SSL context (30-70 ms, two connections per run), for async calls realmctl
+    never makes: it uses the requests session. This one builds that client, with the same
+    arguments and attributes, only when something first uses it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        object.__setattr__(self, "_args", (args, kwargs))
+        object.__setattr__(self, "_client", None)
+        object.__setattr__(self, "_pending", {})
+
+    def _real(self) -> httpx.AsyncClient:
+        if self._client is None:
+            args, kwargs = self._args
+            client = httpx.AsyncClient(*args, **kwargs)
+            for name, value in self._pending.items():
+                setattr(client, name, value)
+            object.__setattr__(self, "_client", client)
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._client is None:
+            self._pending[name] = value
+        else:
+            setattr(self._client, name, value)
+
+
+class _HttpxForKeycloak:
+    """httpx as python-keycloak's connection module sees it: all of it, with a lazy AsyncClient."""
+
+    AsyncClient = _LazyAsyncClient
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(httpx, name)
+
+
+keycloak.connection.httpx = _HttpxForKeycloak()  # type: ignore[assignment]
 
 
 class _Connection(KeycloakOpenIDConnection):

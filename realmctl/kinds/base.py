@@ -19,7 +19,10 @@ Adding a kind (e.g. a Keycloak 26.6+ client attribute set, or JWT-grant IdP sett
    recorded kind also `record_ids`). A read no other kind has is made in the kind's file through the
    reader's single-flight cache (`state._once(key, fetch)`, as `FederatedLinkKind._links`), or, when
    other kinds or `check` rules ask for it too, as a method of a `Reader` subclass named in
-   `reads`. Override `compare`, `secret_path`, `describe`, `builtin` (objects never deleted),
+   `reads`. Gather makes every read: `desired` and `calls` run with the readers detached, so a
+   read `desired` consults is made in `prepare`, and one a link's calls consult beyond `read`
+   in `read_for_calls` (else the plan fails with `UndeclaredRead`, naming the read).
+   Override `compare`, `secret_path`, `describe`, `builtin` (objects never deleted),
    `simulate` (only if a `check` rule reads what the kind changes) and `export` with `export_as` /
    `export_section` (the `realmctl export` inverse of `desired`) when the defaults do not fit.
 2. Register an instance in `REGISTERED` in `realmctl/kinds/__init__.py` (and its `reads` class, if
@@ -140,12 +143,22 @@ class Kind:
         friendly names, so that a plan of the export finds nothing to change. A kind whose objects
         another kind's section holds (a scope's mappers, a client's scope attachments) writes none."""
 
+    def prepare(self, ctx: Context) -> None:
+        """The reads `desired` consults (through `ctx.state`), made by gather before compiling:
+        `desired` itself runs with the readers detached, so a read it makes that `prepare` did not
+        raises `UndeclaredRead`. Most kinds compile from the spec alone and read nothing here."""
+
     def desired(self, ctx: Context) -> list[Resource]:
+        """The spec's objects of this kind: compiled from the spec and what `prepare` read (pure)."""
         raise NotImplementedError
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         """Live objects for the wanted keys, plus every owned object of the kind (for deletion)."""
         raise NotImplementedError
+
+    def read_for_calls(self, ctx: Context, creates: list[Key], deletes: list[Key]) -> None:
+        """The reads the calls of the plan's creates and deletes of this kind consult beyond what
+        `read` made (gather calls it after `read`; diff builds the calls detached). Default: none."""
 
     def secret_path(self, name: str) -> str:
         """How a secret field is named in plan output."""
@@ -357,3 +370,9 @@ class LinkKind(Kind):
             if fields is not None:
                 out.append(Live(key, fields, owned=owned))
         return out
+
+
+def read_role(ctx: Context, container: str, role: str) -> None:
+    """Reads the listing a role's id is found in (`Build.role`), when its container exists."""
+    if container == "realm" or ctx.state.client(container) is not None:
+        ctx.state.role(container, role)

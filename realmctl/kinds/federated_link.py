@@ -21,11 +21,15 @@ if TYPE_CHECKING:
 
 
 def source_user(state: RealmState, realm: str, name: str) -> dict[str, Any] | None:
-    """Realm `realm`'s user named `name` (an e-mail when it holds `@`), exact match."""
+    """Realm `realm`'s user named `name` (an e-mail when it holds `@`), exact match; read once, by
+    gather (`FederatedLinkKind.prepare`), through the target realm's reader."""
     field = "email" if "@" in name else "username"
+    path = f"admin/realms/{seg(realm)}/users"
     # None (404) while the source realm is still to be created in this run.
-    found = state.api.get_or_none(f"admin/realms/{seg(realm)}/users", **{field: name, "exact": "true"}) or []
-    return found[0] if len(found) == 1 else None
+    found = state._once(
+        ("source-user", realm, name), lambda: state.api.get_or_none(path, **{field: name, "exact": "true"})
+    )
+    return found[0] if found and len(found) == 1 else None
 
 
 class FederatedLinkKind(LinkKind):
@@ -35,6 +39,11 @@ class FederatedLinkKind(LinkKind):
 
     def describe(self, key: Key) -> str:
         return f"user {key[0]} linked to identity provider {key[1]}"
+
+    def prepare(self, ctx: Context) -> None:
+        """The source users the links name (desired finds them in the reader's cache)."""
+        for entry in ctx.realm_spec.get("_federatedLinks") or []:
+            source_user(ctx.state, entry["sourceRealm"], entry["sourceUser"])
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []

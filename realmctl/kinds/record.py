@@ -4,7 +4,7 @@ The record says which links (and, for named owners, which objects) realmctl made
 their ids. Writing it is part of what an apply does, so the plan shows it: one update per realm
 with other changes, counted like them, whose call adds the entries of what the plan creates, drops
 those of what it deletes, and applies the fixes the reads found (entries of objects that are gone,
-names-only entries upgraded to ids). The engine builds it (`realmctl.engine.record_changes`) after
+names-only entries upgraded to ids). The engine builds it (`realmctl.diff.record_changes`) after
 every other change; nothing in a spec declares it.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
-from realmctl.kinds.base import Build, Context, LinkKind
+from realmctl.kinds.base import Build, Context, LinkKind, read_role
 from realmctl.kinds.client import exported_clients
 from realmctl.kinds.group import GroupReads, exported_groups
 from realmctl.kinds.idp import IdpReads
@@ -179,6 +179,23 @@ class RoleGrantKind(LinkKind):
         if grants:
             ex.spec["roleGrants"] = grants
 
+    def _linked(self, ctx: Context) -> list[tuple[str, str]]:
+        """(alias, lower-cased username) of the users linked to each IdP that grants them read-token."""
+        return [
+            (alias, user["username"].lower())
+            for alias, idp in (ctx.realm_spec.get("identityProviders") or {}).items()
+            if idp.get("grantReadTokenToLinkedUsers")
+            for user in ctx.state.linked_users(alias)
+        ]
+
+    def prepare(self, ctx: Context) -> None:
+        """The users linked to the granting IdPs, and one batched look-up of every undeclared user
+        the grants name (instead of one request per name)."""
+        named = {who.lower() for grant in ctx.realm_spec.get("roleGrants") or [] for who in grant.get("users") or []}
+        named |= {who for _, who in self._linked(ctx)}
+        declared = {u.lower() for u in ctx.realm_spec.get("users") or {}}
+        ctx.state.users(named - declared)
+
     def desired(self, ctx: Context) -> list[Resource]:
         out: dict[Key, Resource] = {}
         for i, grant in enumerate(ctx.realm_spec.get("roleGrants") or []):
@@ -190,14 +207,9 @@ class RoleGrantKind(LinkKind):
                         key: Key = (subject, name, container, role)
                         out.setdefault(key, ctx.resource(self.name, key, {}, "roleGrants", i))
         declared = {u.lower() for u in ctx.realm_spec.get("users") or {}}
-        for alias, idp in (ctx.realm_spec.get("identityProviders") or {}).items():
-            if not idp.get("grantReadTokenToLinkedUsers"):
-                continue
-            for user in ctx.state.linked_users(alias):
-                linked: Key = ("user", user["username"].lower(), "broker", "read-token")
-                out.setdefault(linked, ctx.resource(self.name, linked, {}, "identityProviders", alias))
-        # One batched look-up for every undeclared user, instead of one request per name below.
-        ctx.state.users(k[1] for k in out if k[0] == "user" and k[1] not in declared)
+        for alias, username in self._linked(ctx):
+            linked: Key = ("user", username, "broker", "read-token")
+            out.setdefault(linked, ctx.resource(self.name, linked, {}, "identityProviders", alias))
         for key in out:
             subject, who = key[0], key[1]
             if subject == "user" and who not in declared and ctx.state.user_id(who) is None:
@@ -261,6 +273,10 @@ class RoleGrantKind(LinkKind):
     def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
         _, _, container, role = change.key
         return (self._subject(change, b)[0], b.role(change.realm, container, role))
+
+    def read_for_calls(self, ctx: Context, creates: list[Key], deletes: list[Key]) -> None:
+        for key in creates + deletes:
+            read_role(ctx, key[2], key[3])
 
     def calls(self, change: Change, b: Build) -> list[Call]:
         """Keycloak needs the role's id and name; granting a role twice is harmless (retried)."""

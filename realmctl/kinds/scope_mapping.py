@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
-from realmctl.kinds.base import Build, Context, LinkKind
+from realmctl.kinds.base import Build, Context, LinkKind, read_role
 from realmctl.kinds.client import ClientReads
 from realmctl.kinds.client_scope import ClientScopeReads
 from realmctl.live import Ids, mapped_id, mapped_names
@@ -74,6 +74,10 @@ class ScopeMappingKind(LinkKind):
         oid = ctx.state.scope_id(name) if owner == "scope" else ctx.state.client_uuid(name)
         rid = mapped_id(ctx.state.scope_mappings(owner, name), container, role)
         return (oid, rid) if oid and rid else None
+
+    def read_for_calls(self, ctx: Context, creates: list[Key], deletes: list[Key]) -> None:
+        for key in creates:  # a delete takes the role's id from the scope mappings `present` read
+            read_role(ctx, key[2], key[3])
 
     def _path(self, change: Change, b: Build) -> tuple[Any, ...]:
         owner, name, container, _ = change.key

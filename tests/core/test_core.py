@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from realmctl.engine import Run, diff_unit, make_plan
+from realmctl.diff import diff_unit
+from realmctl.engine import Run, make_plan
 from realmctl.kinds import BY_NAME, KINDS, REGISTERED, dependency_order
 from realmctl.kinds.base import Kind
 from realmctl.render import as_json, describe, markdown, md_text, text

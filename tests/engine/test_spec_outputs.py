@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from realmctl.engine import _live_digest
+from realmctl.diff import _live_digest
 from realmctl.plan import Live
 from tests.helpers import Admin, Result, env_for, realmctl, unique
 

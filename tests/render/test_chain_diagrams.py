@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +27,44 @@ BLOCK = re.compile(r"```mermaid\n(.*?)```", re.S)
 NODE = re.compile(r'^\s*n(\d+)\["(.*)"\]:::(\w+)$', re.M)
 
 
+_PARSER: list["subprocess.Popen[str]"] = []
+"""The one `parse.mjs --lines` process of this session: loading jsdom and mermaid took 2-10 s a call."""
+
+
 def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
     """Mermaid's verdict on each diagram: {"ok": true, "type": ...} or {"ok": false, "error": ...}."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed, so Mermaid's parser (an npm package) cannot run")
     if not (MERMAID / "node_modules" / "mermaid").is_dir():
         subprocess.run(["bash", str(ROOT / ".ci" / "install-mermaid")], check=True, timeout=600)
-    done = subprocess.run(
-        ["node", str(MERMAID / "parse.mjs")],
-        input=json.dumps(diagrams),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
+    if not _PARSER or _PARSER[0].poll() is not None:
+        _PARSER[:] = [
+            subprocess.Popen(
+                ["node", str(MERMAID / "parse.mjs"), "--lines"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        ]
+    parser = _PARSER[0]
+    assert parser.stdin is not None and parser.stdout is not None
+    parser.stdin.write(json.dumps(diagrams) + "\n")
+    parser.stdin.flush()
+    line = parser.stdout.readline()
+    assert line, f"Mermaid's parser ended (exit {parser.wait(timeout=10)})"
+    results: list[dict[str, Any]] = json.loads(line)
+    assert len(results) == len(diagrams), results
     return results
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_parser() -> Iterator[None]:
+    yield
+    for parser in _PARSER:
+        if parser.stdin is not None:
+            parser.stdin.close()
+        parser.wait(timeout=30)
+    _PARSER.clear()
 
 
 def nodes(diagram: str) -> list[tuple[str, str]]:
