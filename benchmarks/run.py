@@ -82,6 +82,8 @@ PER_REALM = {
     "/admin/realms/{realm}/default-optional-client-scopes",
     "/admin/realms/{realm}/clients/{id}/authz/resource-server/policy",  # realmctl's exchange policies
 }
+#: realmctl's read strategy for every step of this run (`--read-strategy`, realmctl/export_read.py).
+READ_STRATEGY = "listings"
 PER_GRANTED_ROLE = {
     "/admin/realms/{realm}/roles/{role}/users",
     "/admin/realms/{realm}/clients/{id}/roles/{role}/users",
@@ -113,7 +115,9 @@ def profile_threads() -> list[cProfile.Profile]:
     return profiles
 
 
-def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: str | None) -> dict[str, Any]:
+def worker(
+    url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: str | None, strategy: str = "listings"
+) -> dict[str, Any]:
     """Runs one step like one CLI invocation and reports what the client side saw."""
     from benchmarks.baseline import naive_plan
     from realmctl.engine import apply_plan, make_plan
@@ -128,6 +132,7 @@ def worker(url: str, spec_dir: str, tool: str, step: str, trace: bool, profile: 
     spec = load_spec([spec_dir])
     load_s = time.perf_counter() - started
     api = Api(Settings(url=url, user="admin", password="admin"))
+    api.read_strategy = strategy
     api.login()
     if trace:
         tracemalloc.reset_peak()
@@ -266,6 +271,7 @@ class Row:
     tracemalloc_peak_mb: float | None = None
     error: str | None = None
     worker: dict[str, Any] = field(default_factory=dict)
+    strategy: str = ""  # realmctl's --read-strategy ("" for the baseline and the peer)
 
     @property
     def writes(self) -> int:
@@ -298,6 +304,9 @@ def run_step(
     """One worker process for one step, with the sandbox's log read around it."""
     command = [sys.executable, "-m", "benchmarks.run", "--worker", "--url", control.url, "--spec", str(spec_dir)]
     command += ["--tool", row.tool, "--step", row.step]
+    if row.tool == "realmctl":
+        row.strategy = READ_STRATEGY
+        command += ["--read-strategy", READ_STRATEGY]
     if trace:
         command.append("--trace")
     if profile_dir is not None:
@@ -488,9 +497,11 @@ def classify(by_path: dict[str, int]) -> dict[str, int]:
 
 def table(rows: list[Row], memory: dict[tuple[str, str, str], Row]) -> str:
     """Markdown table, one line per step, memory from the traced pass merged in."""
-    head = "| size | server | tool | step | GET | POST | PUT | DELETE | total | login | changes | wall s | CPU s |"
+    head = (
+        "| size | server | tool | reads | step | GET | POST | PUT | DELETE | total | login | changes | wall s | CPU s |"
+    )
     head += " process wall s | process CPU s | RSS MB | heap MB |"
-    lines = [head, "|" + "---|" * 17]
+    lines = [head, "|" + "---|" * 18]
     for r in rows:
         traced = memory.get((r.size, r.tool, r.step))
         heap = traced.tracemalloc_peak_mb if traced else None
@@ -499,6 +510,7 @@ def table(rows: list[Row], memory: dict[tuple[str, str, str], Row]) -> str:
             r.size,
             r.server or f"sandbox {r.latency_ms} ms",
             r.tool,
+            r.strategy,
             r.step,
             *(str(m.get(k, 0)) for k in ("GET", "POST", "PUT", "DELETE")),
             str(r.total),
@@ -633,6 +645,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ansible-venv", type=Path, default=Path.home() / ".cache" / "realmctl" / "bench" / "ansible-venv"
     )
+    parser.add_argument(
+        "--read-strategy",
+        choices=["listings", "export"],
+        default="listings",
+        help="realmctl's read strategy (export: one partial export per realm, a POST needing manage-realm)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="run every scenario N times; times are the median")
     # worker mode (internal)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -644,8 +662,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         profile = str(args.profile) if args.profile else None
-        print(json.dumps(worker(args.url, args.spec, args.tool, args.step, args.trace, profile)))
+        print(json.dumps(worker(args.url, args.spec, args.tool, args.step, args.trace, profile, args.read_strategy)))
         return 0
+    global READ_STRATEGY
+    READ_STRATEGY = args.read_strategy
 
     steps = [s for s in STEPS if not (args.no_baseline and s[0] == "baseline")]
     if args.peer_only:

@@ -158,6 +158,21 @@ def target_options(func: Any) -> Any:
     return func
 
 
+def read_options(func: Any) -> Any:
+    """--read-strategy, for the commands that read realms to plan or check them."""
+    return click.option(
+        "--read-strategy",
+        type=click.Choice(["listings", "export"]),
+        default="listings",
+        show_default=True,
+        envvar="REALMCTL_READ_STRATEGY",
+        help="How realms are read. listings: GETs only (view rights suffice), a few per client, scope "
+        "and IdP. export: one partial export per realm instead of those listings; it is a POST (it "
+        "writes nothing) and needs manage-realm; it pays off for realms with many clients, scopes or "
+        "IdPs (users, members and links are still read per object). Env: REALMCTL_READ_STRATEGY.",
+    )(func)
+
+
 def _target(
     sandbox: bool,
     sandbox_import: tuple[str, ...],
@@ -165,10 +180,13 @@ def _target(
     parallelism: int = 8,
     timeout: float = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
+    read_strategy: str = "listings",
 ) -> Target:
     from realmctl.workflow import Target
 
-    return Target(bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline)
+    return Target(
+        bool(sandbox or sandbox_import), sandbox_import, sandbox_profile, parallelism, timeout, deadline, read_strategy
+    )
 
 
 def _note_empty_sandbox(kw: dict[str, Any], command: str) -> None:
@@ -246,6 +264,7 @@ per request, or a run longer than --deadline, stops with exit 4.
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@read_options
 @safety_options
 @spec_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
@@ -295,6 +314,8 @@ def plan(
     safety = _safety(kw)
     loaded = load(spec, _load_options(kw))
     target = _target(**kw)
+    if save_snapshot and target.read_strategy == "export":
+        raise click.UsageError("--save-snapshot records the listings' GETs: it takes --read-strategy listings")
     if from_snapshot:
         if target.sandbox:
             raise click.UsageError("--snapshot plans from a saved snapshot: it takes no --sandbox")
@@ -324,6 +345,7 @@ def plan(
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@read_options
 @safety_options
 @spec_options
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
@@ -430,6 +452,7 @@ def _logging(verbose: int) -> None:
 @cli.command(context_settings=CONTEXT, epilog=SERVER_HELP)
 @click.argument("spec", nargs=-1, required=True, type=click.Path(exists=True))
 @target_options
+@read_options
 @spec_options
 @click.option(
     "--format",

@@ -100,6 +100,10 @@ def _scrub_secrets(value: Any) -> Any:
     return value
 
 
+_SETS = frozenset({"defaultClientScopes", "optionalClientScopes"})
+_UNORDERED = _SETS | {"access"}
+
+
 def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
     """sha256 of `json.dumps(sorted(body, key=str), sort_keys=True, default=str)`, where body holds
     (realm, kind, [key], scrubbed fields, owned) per live object, computed one object at a time:
@@ -110,7 +114,17 @@ def _live_digest(lives: list[tuple[str, str, Live]]) -> str:
     digest = hashlib.sha256(b"[")
     ordered = sorted(lives, key=lambda rkl: (repr(rkl[0]), repr(rkl[1]), repr(list(rkl[2].key))))
     for i, (realm, kind, live) in enumerate(ordered):
-        item = (realm, kind, list(live.key), _scrub_secrets(live.fields), live.owned)
+        fields = live.fields
+        if isinstance(fields, dict) and _UNORDERED.intersection(fields):
+            # `access` is the caller's rights, not the server's state, and a client's scope lists
+            # are sets whose order Keycloak 26.7.3 gives differently in a listing and a partial
+            # export: the `export` read strategy (realmctl/export_read.py) must digest the same.
+            fields = {
+                k: sorted(v, key=str) if k in _SETS and isinstance(v, list) else v
+                for k, v in fields.items()
+                if k != "access"
+            }
+        item = (realm, kind, list(live.key), _scrub_secrets(fields), live.owned)
         digest.update(((", " if i else "") + encoder.encode(item)).encode())
     digest.update(b"]")
     return digest.hexdigest()

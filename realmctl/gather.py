@@ -78,6 +78,11 @@ def gather(spec: Spec, api: Api, resend_secrets: bool = False) -> Snapshot:
     of the live objects for what was compiled.
     """
     states = {realm: RealmState(api, realm, owner=spec.owner) for realm in spec.realms}
+    if getattr(api, "read_strategy", "listings") == "export":  # one partial export per realm fills the listings' caches
+        from realmctl.export_read import prime
+
+        with ThreadPoolExecutor(max(1, min(api.parallelism, len(states)))) as pool:
+            list(pool.map(prime, states.values()))
     info = api.serverinfo() if needs_serverinfo(spec) else {}
     with ThreadPoolExecutor(max(1, api.parallelism)) as pool:
         list(pool.map(_compile_reads, states.values()))

@@ -36,6 +36,7 @@ class Target:
     parallelism: int = 8
     timeout: float = DEFAULT_TIMEOUT  # seconds for each whole answer
     deadline: float = DEFAULT_DEADLINE  # seconds for the run's server work
+    read_strategy: str = "listings"  # or "export": one partial export per realm (realmctl/export_read.py)
 
 
 @contextlib.contextmanager
@@ -52,6 +53,7 @@ def connect(target: Target, err: TextIO | None = None) -> Iterator[Api]:
         for warning in settings.warnings():
             print(f"realmctl: warning: {warning}", file=err)
         api = Api(settings, parallelism=target.parallelism, clock=clock)
+        api.read_strategy = target.read_strategy
         api.login()
         yield api
         return
@@ -73,6 +75,7 @@ def connect(target: Target, err: TextIO | None = None) -> Iterator[Api]:
         )
         settings = Settings(url=sb.url, user=sb.admin_user, password=sb.admin_password)
         api = Api(settings, parallelism=target.parallelism, clock=clock)
+        api.read_strategy = target.read_strategy
         api.login()
         yield api
 

@@ -144,3 +144,23 @@ def test_plan_and_apply_request_budget(bench: tuple[str, Bench]) -> None:
     assert changes == 0
     assert by_method == budget.plan_after, explain("plan after apply", by_path)
     assert sum(by_method.values()) == sum(budget.plan_after.values())
+
+
+#: `--read-strategy export` (realmctl/export_read.py): a plan of the applied S and M specs, by method.
+#: One partial export (POST) per realm replaces the listings of clients, client scopes, roles, groups,
+#: IdPs and the realm's default scopes and every per-client, per-scope and per-IdP listing; left are
+#: per realm the realm, one clients listing for the declared secrets (masked in the export), the
+#: users' pages, and the role and group members.
+EXPORT_PLAN_AFTER = {"S": {"GET": 9, "POST": 1}, "M": {"GET": 18, "POST": 2}}
+
+
+def test_plan_request_budget_with_the_export_read_strategy(bench: tuple[str, Bench]) -> None:
+    size, b = bench
+    b.step(apply=True)  # from empty: nothing to export, the same requests as listings
+    b.api.read_strategy = "export"
+    by_method, by_path, changes = b.step(apply=False)
+    assert changes == 0, "export must read what listings read: the applied spec plans no change"
+    assert by_method == EXPORT_PLAN_AFTER[size], explain("plan after apply, --read-strategy export", by_path)
+    assert by_path["POST /admin/realms/{realm}/partial-export"] == SIZES[size].realms
+    listed = sum(BUDGETS[size].plan_after.values())
+    assert sum(by_method.values()) < listed / (1.8 if size == "S" else 3)

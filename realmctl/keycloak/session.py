@@ -357,6 +357,8 @@ class Api:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self.parallelism = parallelism
+        #: How gather reads a realm: "listings" (GETs) or "export" (realmctl/export_read.py).
+        self.read_strategy = "listings"
         self.clock = clock or Clock(**({"timeout": timeout} if timeout else {}))
         grant = "password" if settings.user else "client_credentials"
         self._conn = _Connection(

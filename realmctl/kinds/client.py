@@ -96,6 +96,18 @@ class ClientReads(Reader):
 
         return self._once(("service-account", client_id), fetch)
 
+    def client_secret(self, client: dict[str, Any]) -> Any:
+        """The client's secret: from the listing, or (masked by the `export` read strategy,
+        realmctl/export_read.py) from one clients listing, which holds every secret in clear: one
+        read per realm, where each client's `client-secret` would be one per client."""
+        client_id = client.get("clientId")
+        if client_id not in self._cache.get("masked-secrets", ()):
+            return client.get("secret")
+        secrets = self._once(
+            "client-secrets", lambda: {c.get("clientId"): c.get("secret") for c in self.api.get(f"{self.base}/clients")}
+        )
+        return secrets.get(client_id)
+
 
 def builtin_client(client: dict[str, Any]) -> bool:
     """Keycloak's own clients; `realm_client` also catches master's `<realm>-realm` clients,
@@ -168,12 +180,14 @@ class ClientKind(Kind):
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:
         names = {r.key[0] for r in wanted}
+        with_secret = {r.key[0] for r in wanted if "secret" in r.secrets}
         out = []
         for client in ctx.state.clients():
             owned = is_owned(client.get("attributes"))
             if client["clientId"] in names or owned:
                 # Keycloak returns a confidential client's secret in clear; it is compared, never shown.
-                secrets = {"secret": client.get("secret")}
+                declared = client["clientId"] in with_secret
+                secrets = {"secret": ctx.state.client_secret(client) if declared else client.get("secret")}
                 out.append(
                     Live(
                         (client["clientId"],),
