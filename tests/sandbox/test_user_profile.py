@@ -81,7 +81,6 @@ def test_declared_attributes_follow_their_admin_permissions(api: Api) -> None:
     assert two.json() == {"field": "team", "errorMessage": "error-invalid-multivalued-size", "params": ["team", 0, 1]}
 
 
-
 def test_an_update_may_not_change_a_read_only_declared_attribute(api: Api) -> None:
     """Dropped silently on create, but refused on an update that sends another value (26.7.3);
     a blank value, or an update without it, passes."""
@@ -95,6 +94,7 @@ def test_an_update_may_not_change_a_read_only_declared_attribute(api: Api) -> No
     assert changed.json() == {"field": "ro", "errorMessage": "error-user-attribute-read-only", "params": ["ro"]}
     for body in ({"attributes": {"ro": []}}, {"attributes": {"ro": [""]}}, {"firstName": "Fred"}):
         assert api.put(f"/users/{uid}", body).status_code == 204, body
+
 
 def test_an_update_with_attributes_replaces_the_names_too(api: Api) -> None:
     uid = api.create("/users", {"username": "fred", "email": "f@x.org", "firstName": "F", "lastName": "L"})
