@@ -52,6 +52,13 @@ class ClientScopeLinkKind(LinkKind):
     def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
         return (b.client(change.realm, change.key[0]), b.scope(change.realm, change.key[1]))
 
+    def read_for_calls(self, ctx: Context, creates: list[Key], deletes: list[Key]) -> None:
+        """A link of a client this run creates, in a realm that exists, is built from the realm's
+        default and optional scope lists (`_others`: Keycloak attaches those to a new client)."""
+        if ctx.state.realm_rep() is not None and any(ctx.state.client(key[0]) is None for key in creates):
+            ctx.state.realm_default_scopes()
+            ctx.state.realm_optional_scopes()
+
     def _others(self, change: Change, b: Build, kind: str) -> list[str]:
         """The scopes in the client's other list when this change runs: the snapshot's, or for a
         client this run creates, the realm's defaults of that kind (Keycloak attaches them),

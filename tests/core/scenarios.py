@@ -112,10 +112,35 @@ def profile_changed() -> dict[str, Any]:
     return spec
 
 
+def stored_no_realm_scopes() -> dict[str, Any]:
+    """The stored-token realm without realm-level default/optional scope lists in the spec."""
+    spec = stored()
+    spec["realms"]["core"].pop("optionalClientScopes", None)
+    spec["realms"]["core"].pop("defaultClientScopes", None)
+    return spec
+
+
+def stored_interrupted() -> dict[str, Any]:
+    """What an interrupted first apply can leave: the realm and its roles and scopes, no client yet.
+    The clients' scope links are then built from the realm's own default and optional lists, which
+    no other kind reads when the spec declares none (a plan failed on that read once)."""
+    spec = stored_no_realm_scopes()
+    realm = spec["realms"]["core"]
+    for key in ("clients", "users", "roleGrants"):
+        realm.pop(key, None)
+    return spec
+
+
 SCENARIOS = [
     Scenario("stored-empty", "the stored-token realm planned against an empty server", stored()),
     Scenario("stored-applied", "the same spec after apply: nothing to do", stored(), before=stored()),
     Scenario("stored-changed", "one edit of each kind after apply", stored_changed(), before=stored()),
+    Scenario(
+        "stored-interrupted",
+        "the whole spec over a realm an interrupted first apply left without clients",
+        stored_no_realm_scopes(),
+        before=stored_interrupted(),
+    ),
     Scenario("exchange-empty", "cross-realm exchange against an empty server", exchange(), profile="legacy-exchange"),
     Scenario(
         "exchange-changed",
