@@ -700,6 +700,15 @@ def sandbox(
             "adminUser": admin_user,
         }
         click.echo(json.dumps(body))
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (a supervisor, `kill`, a CI step's teardown) stops it as cleanly as Ctrl-C does; a
+    # shell that starts it in the background leaves SIGINT ignored, as POSIX wants, so SIGTERM is
+    # the way to stop it there.
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
