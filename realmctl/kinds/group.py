@@ -35,6 +35,22 @@ def exported_groups(ex: RealmExport) -> list[dict[str, Any]]:
     return sorted(ex.state.groups(), key=lambda g: g["name"])
 
 
+def undeclared_groups(ctx: Context, names: set[str]) -> set[str]:
+    """Of the group names the spec refers to (memberships, grants), those it does not declare
+    under `groups`: they must already exist on the server. Reads the group listing (for `prepare`)
+    only when there are such names."""
+    undeclared = names - set(ctx.realm_spec.get("groups") or [])
+    if undeclared:
+        ctx.state.groups()
+    return undeclared
+
+
+def missing_groups(ctx: Context, names: set[str]) -> set[str]:
+    """Group names the spec refers to that are neither declared nor on the server (a plan error:
+    the membership or grant would fail halfway through apply)."""
+    return {name for name in names - set(ctx.realm_spec.get("groups") or []) if ctx.state.group(name) is None}
+
+
 class GroupKind(Kind):
     name = "group"
     title = "group"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind
-from realmctl.kinds.group import GroupReads
+from realmctl.kinds.group import GroupReads, missing_groups, undeclared_groups
 from realmctl.live import USER_PAGE, Ids
 from realmctl.plan import Change, Key, Resource
 
@@ -42,11 +42,25 @@ class MembershipKind(LinkKind):
     def describe(self, key: Key) -> str:
         return f"user {key[0]} in group {key[1]}"
 
+    def prepare(self, ctx: Context) -> None:
+        """The group listing, when a user joins a group the spec does not declare."""
+        undeclared_groups(
+            ctx, {g for spec in (ctx.realm_spec.get("users") or {}).values() for g in spec.get("groups") or []}
+        )
+
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
         for username, spec in (ctx.realm_spec.get("users") or {}).items():
             for i, group in enumerate(spec.get("groups") or []):
                 out.append(ctx.resource(self.name, (username.lower(), group), {}, "users", username, "groups", i))
+        missing = missing_groups(ctx, {r.key[1] for r in out})
+        for resource in out:
+            if resource.key[1] in missing:
+                where = f"{resource.position}: " if resource.position else ""
+                ctx.errors.append(
+                    f"{where}user {resource.key[0]!r} in realm {ctx.realm!r} joins group {resource.key[1]!r}, which is "
+                    "neither declared under `groups` nor present on the server (declare it under `groups`)"
+                )
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -24,6 +24,30 @@ def declared_roles(spec: Any) -> dict[str, dict[str, Any]]:
     return {name: dict(value or {}) for name, value in (spec or {}).items()}
 
 
+def undeclared_realm_roles(ctx: Context, names: set[str]) -> set[str]:
+    """Of the realm roles the spec refers to (role scopes, grants), those it neither declares under
+    `roles` nor gets built in: they must already exist on the server. Reads the realm's roles (for
+    `prepare`) only when there are such names."""
+    undeclared = names - set(declared_roles(ctx.realm_spec.get("roles"))) - builtin_realm_roles(ctx.realm)
+    if undeclared:
+        ctx.state.realm_roles()
+    return undeclared
+
+
+def missing_realm_role_errors(ctx: Context, resources: list[Resource], what: str) -> None:
+    """A plan error per resource whose realm role (key: ..., "realm", role) is neither declared,
+    built in, nor on the server: its call would fail halfway through apply."""
+    names = {r.key[-1] for r in resources if r.key[-2] == "realm"}
+    missing = {n for n in undeclared_realm_roles(ctx, names) if ctx.state.role("realm", n) is None}
+    for resource in resources:
+        if resource.key[-2] == "realm" and resource.key[-1] in missing:
+            where = f"{resource.position}: " if resource.position else ""
+            ctx.errors.append(
+                f"{where}{what} names realm role {resource.key[-1]!r} in realm {ctx.realm!r}, which is neither "
+                "declared under `roles` nor present on the server (declare it under `roles`)"
+            )
+
+
 class RoleReads(ClientReads):
     """Realm roles and a client's roles (one listing each), and the role (un)mapping call that scope
     mappings and role grants share (Keycloak needs the role's id and name)."""

@@ -17,10 +17,10 @@ from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, LinkKind, read_role
 from realmctl.kinds.client import exported_clients
-from realmctl.kinds.group import GroupReads, exported_groups
+from realmctl.kinds.group import GroupReads, exported_groups, missing_groups, undeclared_groups
 from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.inverse import RealmExport, mapping_refs
-from realmctl.kinds.role import RoleReads
+from realmctl.kinds.role import RoleReads, missing_realm_role_errors, undeclared_realm_roles
 from realmctl.kinds.scope_mapping import OWNERS, role_refs
 from realmctl.kinds.user import exported_users
 from realmctl.live import USER_PAGE, Ids, mapped_id, mapped_names
@@ -195,6 +195,9 @@ class RoleGrantKind(LinkKind):
         named |= {who for _, who in self._linked(ctx)}
         declared = {u.lower() for u in ctx.realm_spec.get("users") or {}}
         ctx.state.users(named - declared)
+        grants = ctx.realm_spec.get("roleGrants") or []
+        undeclared_groups(ctx, {g for grant in grants for g in grant.get("groups") or []})
+        undeclared_realm_roles(ctx, {r for grant in grants for r in grant.get("realmRoles") or []})
 
     def desired(self, ctx: Context) -> list[Resource]:
         out: dict[Key, Resource] = {}
@@ -210,8 +213,16 @@ class RoleGrantKind(LinkKind):
         for alias, username in self._linked(ctx):
             linked: Key = ("user", username, "broker", "read-token")
             out.setdefault(linked, ctx.resource(self.name, linked, {}, "identityProviders", alias))
+        missing_realm_role_errors(ctx, list(out.values()), "role grant")
+        missing = missing_groups(ctx, {key[1] for key in out if key[0] == "group"})
         for key in out:
             subject, who = key[0], key[1]
+            if subject == "group" and who in missing:
+                where = f"{out[key].position}: " if out[key].position else ""
+                ctx.errors.append(
+                    f"{where}role grant names group {who!r} in realm {ctx.realm!r}, which is neither declared "
+                    "under `groups` nor present on the server (declare it under `groups`)"
+                )
             if subject == "user" and who not in declared and ctx.state.user_id(who) is None:
                 where = f"{out[key].position}: " if out[key].position else ""
                 ctx.errors.append(

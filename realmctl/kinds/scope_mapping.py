@@ -12,6 +12,7 @@ from realmctl.calls import Call
 from realmctl.kinds.base import Build, Context, LinkKind, read_role
 from realmctl.kinds.client import ClientReads
 from realmctl.kinds.client_scope import ClientScopeReads
+from realmctl.kinds.role import missing_realm_role_errors, undeclared_realm_roles
 from realmctl.live import Ids, mapped_id, mapped_names
 from realmctl.plan import Change, Key, Resource
 from realmctl.planned import PlannedView
@@ -57,12 +58,24 @@ class ScopeMappingKind(LinkKind):
         role = key[3] if key[2] == "realm" else f"{key[2]}/{key[3]}"
         return f"role {role} in the scope of {owner} {key[1]}"
 
+    def prepare(self, ctx: Context) -> None:
+        """The realm's roles, when a role scope names a realm role the spec does not declare."""
+        names = {
+            role
+            for section, _ in OWNERS.values()
+            for spec in (ctx.realm_spec.get(section) or {}).values()
+            for container, role in role_refs((spec or {}).get("roleScope"))
+            if container == "realm"
+        }
+        undeclared_realm_roles(ctx, names)
+
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
         for owner, (section, _) in OWNERS.items():
             for name, spec in (ctx.realm_spec.get(section) or {}).items():
                 for container, role in role_refs(spec.get("roleScope")):
                     out.append(ctx.resource(self.name, (owner, name, container, role), {}, section, name, "roleScope"))
+        missing_realm_role_errors(ctx, out, "a role scope")
         return out
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -393,6 +393,30 @@ def test_grant_to_an_unknown_user_is_a_plan_error_naming_the_user(world: World) 
     assert "spec.yaml:" in result.err
 
 
+def test_a_group_or_realm_role_neither_declared_nor_on_the_server_is_a_plan_error(world: World) -> None:
+    """Found by applying the spec with a section removed: such a membership, grant or role scope
+    used to fail halfway through apply, after the realm and its first objects were written."""
+    world.r["groups"].remove("staff")  # alice joins staff; a grant gives staff `reader`
+    world.r["roles"] = [r for r in world.r["roles"] if r != "reader"]
+    result = world.cmd("apply", "--yes")
+    assert result.code == 1, result.all
+    assert "user 'alice' in realm" in result.err and "joins group 'staff', which is neither declared" in result.err
+    assert "role grant names group 'staff'" in result.err
+    assert "names realm role 'reader'" in result.err and "spec.yaml:" in result.err
+    assert world.admin.call("GET", f"admin/realms/{world.realm}").status_code == 404, "nothing may be applied"
+
+
+def test_an_undeclared_group_that_exists_on_the_server_is_used(world: World) -> None:
+    """A group made by hand (not realmctl's) may be joined and granted without being declared."""
+    world.r["groups"].remove("staff")
+    assert world.admin.call("POST", "admin/realms", {"realm": world.realm, "enabled": True}).status_code == 201
+    assert world.admin.call("POST", f"admin/realms/{world.realm}/groups", {"name": "staff"}).status_code == 201
+    world.apply()
+    staff = world.get("groups", search="staff", exact="true")[0]
+    assert [m["username"] for m in world.get(f"groups/{staff['id']}/members")] == ["alice"]
+    assert world.plan().code == 0
+
+
 def test_mass_delete_needs_the_flag(world: World) -> None:
     names = [f"extra{i}" for i in range(12)]
     world.r["groups"] = ["staff", *names]
