@@ -155,12 +155,23 @@ class ExchangePolicyKind(Kind):
 
     def desired(self, ctx: Context) -> list[Resource]:
         out = []
+        declared = set(ctx.realm_spec.get("clients") or {})
         for name, p in _entries(ctx)["policies"].items():
             resource = Resource(
                 ctx.realm, self.name, (name,), {"clients": p["clients"]}, position=_position(ctx, p["_entry"])
             )
             resource.data["intent"] = p["_intent"]
             out.append(resource)
+            for client in p["clients"]:
+                if client not in declared and ctx.state.client(client) is None:
+                    # Keycloak answers a client policy naming an unknown client with HTTP 500, after
+                    # the rest of the chain was written: refused here instead.
+                    where = f"{resource.position}: " if resource.position else ""
+                    ctx.errors.append(
+                        f"{where}tokenExchange entry {p['_entry']!r} in realm {ctx.realm!r} lets client "
+                        f"{client!r} exchange, which is neither declared under `clients` nor present on the "
+                        "server (declare it under `clients`)"
+                    )
         return out
 
     def read(self, ctx: Context, wanted: list[Resource]) -> list[Live]:

@@ -245,3 +245,13 @@ def test_an_unknown_audience_is_a_plan_error(pair: Pair) -> None:
     pair.entry["audiences"] = ["no-such-client"]
     result = pair.cmd("plan")
     assert result.code == 1 and "names audience 'no-such-client'" in result.err
+
+
+def test_a_requester_neither_declared_nor_on_the_server_is_a_plan_error(pair: Pair) -> None:
+    """Keycloak answers the client policy naming an unknown client with HTTP 500, after the realms,
+    the IdP and the permissions were written: the plan refuses it first, and nothing is applied."""
+    del pair.spec["realms"][pair.a]["clients"]
+    result = pair.cmd("apply", "--yes")
+    assert result.code == 1, result.all
+    assert "tokenExchange entry 'from-b'" in result.err and "lets client 'realm-a-client' exchange" in result.err
+    assert pair.admin.call("GET", f"admin/realms/{pair.a}").status_code == 404
