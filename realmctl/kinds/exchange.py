@@ -32,6 +32,16 @@ def _position(ctx: Context, entry: str) -> Any:
     return ctx.where("tokenExchange", entry)
 
 
+def _permission_put(path: tuple[Any, ...], permission: Any, body: dict[str, Any], realm: str) -> Call:
+    """The PUT of a permission's policies. Two entries sharing a permission (an audience, the
+    users' impersonate permission) each send the same final body; sent at once, real 26.7.3
+    answered one of them 409 "Duplicate resource error". So they go one at a time per realm (with
+    the enables on the same resource server), and a 409 is retried once: the PUT is idempotent."""
+    return Call(
+        "PUT", (*path, "permission", "scope", permission), body, retry_conflict=True, lock=f"fgap-enable {realm}"
+    )
+
+
 class ExchangeReads(ClientReads, IdpReads):
     """Reads of the fine-grained permissions (v1) on the realm-management resource server: the targets'
     permission references, realmctl's client policies, the policies attached to a permission."""
@@ -329,7 +339,7 @@ class ExchangeAttachKind(LinkKind):
                 "scopes": Ref((*name_, "scopes"), ("*", "id")),
                 "policies": policies,
             }
-            return [*reads, Call("PUT", (*path, "permission", "scope", permission), body)]
+            return [*reads, _permission_put(path, permission, body, realm)]
         detail = permission_detail(state, permission)
         current = detail["rep"]
         body = {
@@ -344,4 +354,4 @@ class ExchangeAttachKind(LinkKind):
         }
         if current.get("description"):
             body["description"] = current["description"]
-        return [Call("PUT", (*path, "permission", "scope", permission), body)]
+        return [_permission_put(path, permission, body, realm)]
