@@ -393,6 +393,12 @@ class Prober:
         secret = self.secret(target, client_id)
         if secret:
             form["client_secret"] = secret
+        probe.steps.append(self.token_step("grant", target, path, form))
+        return probe
+
+    def token_step(self, name: str, target: str, path: str, form: dict[str, Any]) -> Step:
+        """POSTs `form` to realm `target`'s token endpoint: the step shows the request (secrets
+        masked), the status, and Keycloak's error or the issued token's claims."""
         response = self.call("POST", path, data=form)
         ok = response.status_code == 200
         detail, issued = _error_text(response), None
@@ -401,8 +407,7 @@ class Prober:
             detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
             issued = self.claims_view(target, c)
         line = f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()
-        probe.steps.append(Step("grant", ok, line, issued))
-        return probe
+        return Step(name, ok, line, issued)
 
     def linked_targets(self, source_realm: str, entry: dict[str, Any]) -> list[str]:
         """The realm-A users of `entry` the probe user of realm B stands for (by username or e-mail)."""
@@ -458,15 +463,7 @@ class Prober:
             secret = self.secret(target, form["client_id"])
             if secret and "client_secret" not in form and "client_assertion" not in form:
                 form["client_secret"] = secret
-            response = self.call("POST", path, data=form)
-            ok = response.status_code == 200
-            detail, issued = _error_text(response), None
-            if ok:
-                c = claims_of(self.field("POST", path, response, "access_token"))
-                detail = f"realm {target} token, azp={c.get('azp')}, preferred_username={c.get('preferred_username')}"
-                issued = self.claims_view(target, c)
-            line = f"POST {path} {masked(form)} -> {response.status_code} {detail}".rstrip()
-            probe.steps.append(Step("exchange", ok, line, issued))
+            probe.steps.append(self.token_step("exchange", target, path, form))
         return probe
 
     def no_issuer(self, target: str, requester: str, entry: dict[str, Any]) -> Finding:
