@@ -20,6 +20,7 @@ from realmctl.kinds.inverse import EnvRef, RealmExport, clean_map, env_name
 from realmctl.live import FINGERPRINT, OWNED_MARKER, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
+from realmctl.secrets_digest import fingerprint_name
 
 if TYPE_CHECKING:
     pass
@@ -169,13 +170,14 @@ class IdpKind(Kind):
 
     def _body(self, change: Change, base: dict[str, Any], secrets: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
         """The representation sent: `base` with the declared fields; the secrets in `rotate` sent
-        with their fingerprints (computed when sent); the others keep the server's mask."""
+        with their fingerprints (computed when sent, and filed for the realm's secrets digest,
+        realmctl.secrets_digest); the others keep the server's mask."""
         assert change.resource
         fields = change.resource.fields
         config = {**(base.get("config") or {}), **fields.get("config", {})}
         for key in rotate:
             config[key] = secrets[key]
-            config[FINGERPRINT + key] = Fingerprint(secrets[key])
+            config[FINGERPRINT + key] = Fingerprint(secrets[key], fingerprint_name(change.realm, change.key[0], key))
         return {**base, **fields, "alias": change.key[0], "config": config}
 
     def calls(self, change: Change, b: Build) -> list[Call]:
