@@ -226,8 +226,7 @@ def _diff(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None) ->
     plan = Plan(planned, list(spec.realms), server, errors=list(snapshot.errors), notes=notes)
     plan.warnings = list(snapshot.warnings) + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
-    plan.live_digest = _live_digest(seen)
-    plan.spec_digest = spec_digest(spec)
+    plan.digests_of = lambda: (_live_digest(snapshot.seen()), spec_digest(spec))
     mask_sensitive(plan.changes, spec_values(spec))
     return plan
 
