@@ -4,7 +4,9 @@
 is compared through a fingerprint stored in the IdP's config (`realmctl.fingerprint.<key>`), sent
 only when the declared value changed (or on request, `--resend-secrets`: a secret changed by hand
 in the console is invisible behind the mask), and never shown. PUT bodies keep the mask for secrets that
-did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
+did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4). One digest per
+realm over all of them (realmctl/secrets_digest.py) spares a plan where none changed the per-IdP
+scrypt checks; the fingerprints sent are filed (`Fingerprint.sets`) for the digest written after.
 """
 
 from __future__ import annotations
