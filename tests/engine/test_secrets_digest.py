@@ -243,6 +243,18 @@ def test_added_and_removed_idps_rewrite_the_digest(world: World) -> None:
     assert world.api.writes() == []
 
 
+def test_a_realm_left_without_idp_secrets_loses_its_digest(world: World) -> None:
+    realm = REALMS[1]
+    world.realms[realm] = {"displayName": "no IdPs any more"}
+    run = world.plan()
+    assert [c[1] for c in changes(run) if c[0] == realm] == ["identity-provider"] * IDPS + ["realm", "ownership-record"]
+    world.apply()
+    assert ATTRIBUTE not in world.attributes(realm)
+    assert changes(world.plan()) == []
+    world.apply()
+    assert world.api.writes() == []
+
+
 def test_resend_secrets_rewrites_the_digest_and_a_plan_file_applies_it(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
