@@ -20,10 +20,11 @@ fingerprint stored beside that secret, the secret) for every secret the spec dec
   change and sent in the same realm PUT: in an apply that sends an IdP secret (a create, a changed
   secret, `--resend-secrets`) or deletes an IdP that holds a fingerprint. The digest is computed
   when the record is written, over the fingerprints the IdP calls sent (`Fingerprint.sets`) and
-  those kept; it is left as it was when a change sending one of them was not applied. When
-  to write depends only on the plan's changes, never on whether the digest matched, so a plan
-  from a saved snapshot (where a source client's secret is sealed and the digest cannot be
-  checked) is the plan the server would give.
+  those kept; it is left as it was when a change sending one of them was not applied, and removed
+  when no declared secret is left. Whether to write depends only on the plan's changes (and on
+  whether the realm holds a digest), never on whether the digest matched, so a plan from a saved
+  snapshot (where a source client's secret is sealed and the digest cannot be checked) is the
+  plan the server would give.
 * **Upgrade**: a realm applied by an earlier version has no digest. Its plans check per IdP, as
   before, and show no change for it; the digest is written with the next apply that sends a
   secret there (`apply --resend-secrets` forces one). A second apply writes nothing.
