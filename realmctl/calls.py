@@ -45,9 +45,11 @@ class Ref:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """`realmctl.fingerprint.fingerprint(value)` computed when the call is sent."""
+    """`realmctl.fingerprint.fingerprint(value)` computed when the call is sent; filed under `sets`
+    (when given) for the realm's secrets digest, written after it over the fingerprints sent."""
 
     value: Any  # a secret, or a Ref to one
+    sets: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -76,13 +78,44 @@ class RecordMerge:
     add: list[tuple[str | None, tuple[str, ...], Any]] = field(default_factory=list)
     remove: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    #: The realm's secrets digest to (re)write in the same PUT (realmctl.secrets_digest), or None.
+    digest: "DigestWrite | None" = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "add": [to_json(entry) for _, _, entry in self.add],
             "remove": [list(key) for _, key in self.remove],
             "drop": sorted(self.stale),
         }
+        if self.digest is not None:
+            out["secretsDigest"] = self.digest.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One secret the realm's digest binds: the IdP `alias` and config `key`, the fingerprint
+    stored beside it after the apply (kept as read, or a `Ref` to the one sent), and the secret
+    (a value, or a `Ref` to one); `origin` is the change that sends it (None: kept as it is)."""
+
+    alias: str
+    key: str
+    stored: Any
+    value: Any
+    origin: str | None = None
+
+
+@dataclass
+class DigestWrite:
+    """The realm attribute `attribute` set to the digest of `items` when the record is written
+    (removed when there are none); left as it is when a change that sends one of them was not
+    applied. Shown in plans without a value: the secrets it binds, by IdP and key."""
+
+    attribute: str
+    items: list[DigestItem] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attribute": self.attribute, "secrets": sorted([i.alias, i.key] for i in self.items)}
 
 
 @dataclass(frozen=True)
@@ -149,7 +182,7 @@ def to_json(value: Any, key: str = "", mask: frozenset[str] = frozenset()) -> An
         return SENSITIVE
     if key and looks_secret(key) and value not in (None, ""):
         return SENSITIVE
-    if isinstance(value, Ref | Entry | RecordMerge):
+    if isinstance(value, Ref | Entry | RecordMerge | DigestWrite):
         return value.to_json()
     if isinstance(value, dict):
         return {k: to_json(v, str(k), mask) for k, v in value.items()}
@@ -212,7 +245,10 @@ class Answers:
         if isinstance(value, Ref):
             return self.get(value)
         if isinstance(value, Fingerprint):
-            return self._hash(str(self.resolve(value.value)))
+            made = self._hash(str(self.resolve(value.value)))
+            if value.sets is not None:
+                self.put(value.sets, made)
+            return made
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -10,12 +10,12 @@ read raises instead of reaching the server. The executor is realmctl.engine; not
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from realmctl import ownership
-from realmctl.calls import Call, Entry, RecordMerge
+from realmctl import ownership, secrets_digest
+from realmctl.calls import Call, DigestWrite, Entry, RecordMerge
 from realmctl.gather import Snapshot, detached
 from realmctl.kinds import BY_NAME, RANK, RealmState
 from realmctl.kinds.base import Build, Kind
@@ -194,6 +194,11 @@ def diff(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None = No
 
 def _diff(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None) -> Plan:
     safety = safety or Safety()
+    idps = secrets_digest.KIND
+    for realm, state in snapshot.states.items():  # one scrypt per realm proves the IdP secrets' checks
+        secrets_digest.check(
+            state.realm_rep(), spec.owner, snapshot.wanted.get((realm, idps), ()), snapshot.live(realm, idps)
+        )
     changes = [
         c
         for (realm, name), wanted in snapshot.wanted.items()
@@ -207,12 +212,21 @@ def _diff(spec: Spec, snapshot: Snapshot, server: str, safety: Safety | None) ->
             notes.append(f"{change.kind} {change.label} in realm {change.realm} is built in; realmctl never deletes it")
         else:
             kept.append(change)
-    planned = build_calls(order(kept), snapshot.states)
+    planned = build_calls(
+        order(kept),
+        snapshot.states,
+        lambda realm, mine: secrets_digest.write(
+            snapshot.states[realm].realm_rep(),
+            spec.owner,
+            mine,
+            snapshot.wanted.get((realm, idps), ()),
+            snapshot.live(realm, idps),
+        ),
+    )
     plan = Plan(planned, list(spec.realms), server, errors=list(snapshot.errors), notes=notes)
     plan.warnings = list(snapshot.warnings) + builtin_client_warnings(kept)
     plan.errors += _safety_errors(plan, seen, safety)
-    plan.live_digest = _live_digest(seen)
-    plan.spec_digest = spec_digest(spec)
+    plan.digests_of = lambda: (_live_digest(snapshot.seen()), spec_digest(spec))
     mask_sensitive(plan.changes, spec_values(spec))
     return plan
 
@@ -248,7 +262,13 @@ def order(changes: list[Change]) -> list[Change]:
     return deletes + others
 
 
-def build_calls(changes: list[Change], states: Mapping[str, RealmState]) -> list[Change]:
+#: The secrets digest a realm's changes write (realmctl.secrets_digest.write), by realm.
+DigestOf = Callable[[str, list[Change]], DigestWrite | None]
+
+
+def build_calls(
+    changes: list[Change], states: Mapping[str, RealmState], digest_of: DigestOf | None = None
+) -> list[Change]:
     """Gives every change its calls, built from the snapshot (pure: the readers' caches answer),
     and appends each realm's ownership-record write: bookkeeping as an ordinary, visible change."""
     b = Build(states, changes)
@@ -257,13 +277,16 @@ def build_calls(changes: list[Change], states: Mapping[str, RealmState]) -> list
     for change in changes:
         if change.kind == "realm" and change.action == "create":
             change.calls += b.resolving_reads(change.realm)
-    return changes + record_changes(changes, states, b)
+    return changes + record_changes(changes, states, b, digest_of)
 
 
-def record_changes(changes: list[Change], states: Mapping[str, RealmState], b: Build) -> list[Change]:
+def record_changes(
+    changes: list[Change], states: Mapping[str, RealmState], b: Build, digest_of: DigestOf | None = None
+) -> list[Change]:
     """The write of each realm's record (realmctl.kinds.record): entries of the links (and, for a
     named owner, the objects) the plan creates, keys of what it deletes, and the fixes the reads
-    found. Fixes alone are written only with a plan that changes something in the realm."""
+    found; and, in the same PUT, the realm's secrets digest where the plan sends an IdP secret
+    (`digest_of`). Fixes alone are written only with a plan that changes something in the realm."""
     out = []
     for realm, state in states.items():
         mine = [c for c in changes if c.realm == realm]
@@ -288,16 +311,21 @@ def record_changes(changes: list[Change], states: Mapping[str, RealmState], b: B
         ownership.bookkeeping(state, mine, merge.remove, added)
         merge.add = [(origin, key, entry) for key, (origin, entry) in added.items()]
         merge.stale = sorted(state.record_fixes)
-        if not merge.add and not merge.remove and not merge.stale:
+        merge.digest = digest_of(realm, mine) if digest_of is not None else None
+        fields = []
+        if merge.add or merge.remove or merge.stale:
+            links = state.links()
+            after = merge_record(
+                links,
+                set(merge.stale),
+                {key for _, key in merge.remove},
+                {key: entry if isinstance(entry, str) else f"(new) {key}" for _, key, entry in merge.add},
+            )
+            fields.append(FieldChange("entries", len(links), len(after)))
+        if merge.digest is not None:  # a digest, never shown: the secrets it binds are in the calls
+            fields.append(FieldChange(merge.digest.attribute, None, None, sensitive=True))
+        if not fields:
             continue
-        links = state.links()
-        after = merge_record(
-            links,
-            set(merge.stale),
-            {key for _, key in merge.remove},
-            {key: entry if isinstance(entry, str) else f"(new) {key}" for _, key, entry in merge.add},
-        )
-        fields = [FieldChange("entries", len(links), len(after))]
         change = Change("update", realm, RecordKind.name, (realm,), fields)
         change.calls = [Call("PUT", (b.base(realm),), merge)]
         out.append(change)

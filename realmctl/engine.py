@@ -14,7 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from realmctl.calls import Answers, Call, Find, RecordMerge, path_text
+from realmctl import secrets_digest
+from realmctl.calls import Answers, Call, DigestWrite, Find, RecordMerge, Unresolved, path_text
 from realmctl.diff import Safety, diff, merge_record, spec_values
 from realmctl.errors import ConnectionFailed, RealmctlError
 from realmctl.fingerprint import fingerprint
@@ -200,15 +201,37 @@ def write_record(api: Api, call: Call, answers: Answers, applied: set[str], atte
     added = {key: answers.entry(entry) for origin, key, entry in merge.add if origin is None or origin in applied}
     deleted = {key for origin, key in merge.remove if origin in applied}
     stale = set(merge.stale)
+    digest = _digest(merge.digest, answers, applied)
     for _ in range(attempts):
         rep = api.get(path) or {}
         attributes = rep.get("attributes") or {}
         links = parse_links(attributes.get(LINKS_ATTRIBUTE))
         merged = merge_record(links, stale, deleted, added)
-        if merged == links:
+        wanted = dict(attributes)
+        if merged != links:
+            wanted[LINKS_ATTRIBUTE] = json.dumps(sorted(merged))
+        if digest is not None:  # Keycloak 26.7.3 replaces a realm's attributes with those PUT
+            name, value = digest
+            if value is None:
+                wanted.pop(name, None)
+            else:
+                wanted[name] = value
+        if wanted == attributes:
             break
-        attributes = {**attributes, LINKS_ATTRIBUTE: json.dumps(sorted(merged))}
-        api.put(path, {"realm": merge.realm, "attributes": attributes})
+        api.put(path, {"realm": merge.realm, "attributes": wanted})
+
+
+def _digest(write: DigestWrite | None, answers: Answers, applied: set[str]) -> tuple[str, str | None] | None:
+    """(attribute, the realm's new secrets digest or None to remove it), computed over the
+    fingerprints this run sent and those kept (realmctl.secrets_digest); None, leaving the digest as
+    it is, when there is none to write or a change sending one of its secrets was not applied."""
+    if write is None or any(i.origin is not None and i.origin not in applied for i in write.items):
+        return None
+    try:
+        items = [(i.alias, i.key, str(answers.resolve(i.stored)), str(answers.resolve(i.value))) for i in write.items]
+    except Unresolved:
+        return None
+    return write.attribute, (secrets_digest.make(items) if items else None)
 
 
 __all__ = ["SENSITIVE", "ApplyResult", "Run", "Safety", "apply_plan", "make_plan", "plan_from", "spec_values"]

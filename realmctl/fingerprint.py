@@ -10,6 +10,10 @@ about 100 ms per guess on a small machine, so a GPU cannot try billions. Fingerp
 earlier versions (PBKDF2-SHA256, 20k iterations, cheap to guess) still verify, so nothing is
 re-sent on upgrade; they are replaced whenever the secret is sent again, which
 `apply --resend-secrets` forces once.
+
+One check per secret was the largest part of a large plan (100 IdPs: 5 s of CPU), so realmctl
+also keeps, per realm, one digest of all of them (realmctl/secrets_digest.py): when it matches,
+it proves every per-secret check at once (`prove`), and the plan costs one scrypt per realm.
 """
 
 import functools
@@ -49,12 +53,36 @@ def is_legacy(stored: str | None) -> bool:
     return bool(stored) and str(stored).startswith(LEGACY_PREFIX + "$")
 
 
-@functools.lru_cache(maxsize=1024)
+#: (value, stored fingerprint) pairs known to match without computing them: a realm's secrets
+#: digest proved them (`prove`). Only true facts enter, so it is a cache like `matches`' own.
+_PROVEN: set[tuple[str, str]] = set()
+
+
+def prove(pairs: list[tuple[str, str]]) -> None:
+    """Records that each `value` matches its `stored` fingerprint: the caller verified one digest
+    binding all of them (realmctl.secrets_digest), which no one can forge without the values."""
+    _PROVEN.update((str(value), str(stored)) for value, stored in pairs)
+
+
+def forget() -> None:
+    """Forgets every remembered answer (tests counting scrypt computations start from here)."""
+    _PROVEN.clear()
+    _matches.cache_clear()
+    _scrypt.cache_clear()
+
+
 def matches(value: str, stored: str | None) -> bool:
     """Whether `value` is the secret that produced the stored fingerprint (either format).
 
     Remembered for the process: apply plans twice (before, and to verify convergence), and each
-    comparison costs ~0.1 s by design."""
+    comparison costs ~0.1 s by design; a pair a realm's digest proved costs nothing."""
+    if stored is not None and (str(value), str(stored)) in _PROVEN:
+        return True
+    return _matches(value, stored)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matches(value: str, stored: str | None) -> bool:
     parts = (stored or "").split("$")
     if parts[0] == PREFIX and len(parts) == 6 and all(p.isdigit() for p in parts[1:4]):
         log2_n, r, p = (int(x) for x in parts[1:4])

@@ -10,7 +10,11 @@ credentials, and gives the plan the server would have given then. No secret is w
   from its source client; every other client's secret is left out;
 * any other field named like a secret is left out unless it is Keycloak's mask (`**********`);
   the fingerprints realmctl keeps beside an identity provider's secret stay (the plan compares
-  them, and anyone who may view the provider can read them anyway).
+  them, and anyone who may view the provider can read them anyway), and so does the realm's
+  digest of them (`realmctl.fingerprint.idp-secrets`, realmctl/secrets_digest.py). It proves the
+  per-IdP checks offline too, except in a realm where a sealed secret enters it (an exchange IdP
+  taking its source client's secret): it cannot be recomputed without the value, so that realm's
+  IdPs are checked one by one, and the plan is the same.
 """
 
 import contextlib

@@ -4,7 +4,9 @@
 is compared through a fingerprint stored in the IdP's config (`realmctl.fingerprint.<key>`), sent
 only when the declared value changed (or on request, `--resend-secrets`: a secret changed by hand
 in the console is invisible behind the mask), and never shown. PUT bodies keep the mask for secrets that
-did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4).
+did not change, which Keycloak reads as "keep the stored secret" (SEMANTICS §3.4). One digest per
+realm over all of them (realmctl/secrets_digest.py) spares a plan where none changed the per-IdP
+scrypt checks; the fingerprints sent are filed (`Fingerprint.sets`) for the digest written after.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from realmctl.kinds.inverse import EnvRef, RealmExport, clean_map, env_name
 from realmctl.live import FINGERPRINT, OWNED_MARKER, Reader
 from realmctl.plan import Change, FieldChange, Live, Resource
 from realmctl.planned import PlannedView, merge
+from realmctl.secrets_digest import fingerprint_name
 
 if TYPE_CHECKING:
     pass
@@ -169,13 +172,14 @@ class IdpKind(Kind):
 
     def _body(self, change: Change, base: dict[str, Any], secrets: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
         """The representation sent: `base` with the declared fields; the secrets in `rotate` sent
-        with their fingerprints (computed when sent); the others keep the server's mask."""
+        with their fingerprints (computed when sent, and filed for the realm's secrets digest,
+        realmctl.secrets_digest); the others keep the server's mask."""
         assert change.resource
         fields = change.resource.fields
         config = {**(base.get("config") or {}), **fields.get("config", {})}
         for key in rotate:
             config[key] = secrets[key]
-            config[FINGERPRINT + key] = Fingerprint(secrets[key])
+            config[FINGERPRINT + key] = Fingerprint(secrets[key], fingerprint_name(change.realm, change.key[0], key))
         return {**base, **fields, "alias": change.key[0], "config": config}
 
     def calls(self, change: Change, b: Build) -> list[Call]:

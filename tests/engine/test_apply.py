@@ -239,7 +239,13 @@ EDITS: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     (
         "idp secret",
         lambda r: r["identityProviders"]["azure"]["config"].update(clientSecret="${env:IDP_SECRET}-2"),
-        ["  ~ identity provider azure", "      config.clientSecret: (sensitive) (changed)"],
+        [
+            "  ~ identity provider azure",
+            "      config.clientSecret: (sensitive) (changed)",
+            # The realm's secrets digest, written with the secret (realmctl.secrets_digest).
+            "  ~ realmctl's ownership record (realm attribute realmctl.links)",
+            "      realmctl.fingerprint.idp-secrets: (sensitive) (changed)",
+        ],
     ),
     (
         "idp mapper config",
@@ -289,7 +295,8 @@ def test_a_spec_change_gives_exactly_the_expected_update(
     assert plan.code == 2, plan.all
     for line in expected:
         assert line in plan.out, f"{what}: missing {line!r} in\n{plan.out}"
-    assert "Plan: 0 to add, 1 to change, 0 to delete." in plan.out, plan.out
+    changed = 1 + sum("ownership record" in line for line in expected)
+    assert f"Plan: 0 to add, {changed} to change, 0 to delete." in plan.out, plan.out
     world.apply()
     assert world.plan().code == 0
 

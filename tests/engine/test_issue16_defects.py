@@ -156,9 +156,12 @@ def test_resend_secrets_sends_a_secret_changed_by_hand_again(realm: Realm, tmp_p
     assert CANARY not in plan_file.read_text()
     applied = realmctl("apply", str(plan_file), env=env)
     assert applied.code == 0, applied.all
-    assert "Apply complete: 1 change(s) applied" in applied.out
+    # The secret, and the realm's secrets digest written with it (realmctl.secrets_digest).
+    assert "~ realmctl's ownership record (realm attribute realmctl.links)" in applied.out
+    assert "realmctl.fingerprint.idp-secrets: (sensitive)" in applied.out
+    assert "Apply complete: 2 change(s) applied" in applied.out
     second = _fingerprint(realm)
     assert second != first and second.startswith("scrypt$")  # written with the secret, new salt
     assert realmctl("plan", "--detailed-exitcode", str(spec), env=env).code == 0
     again = realmctl("apply", "--yes", "--resend-secrets", str(spec), env=env)
-    assert again.code == 0 and "Apply complete: 1 change(s) applied" in again.out, again.all
+    assert again.code == 0 and "Apply complete: 2 change(s) applied" in again.out, again.all

@@ -50,6 +50,16 @@ def test_update_realm_is_204_and_persists(api: Api) -> None:
     assert body["accessTokenLifespan"] == 300
 
 
+def test_update_realm_replaces_its_attributes(api: Api) -> None:
+    """Keycloak 26.7.3 drops the attributes a PUT with `attributes` leaves out (checked on the
+    real server: a1, a2 gone after PUT {"attributes": {"a3": "z"}}); a PUT without them keeps all."""
+    api.put("", {"attributes": {"a1": "x", "a2": "y"}})
+    api.put("", {"attributes": {"a3": "z"}})
+    assert api.get("").json()["attributes"] == {"a3": "z"}
+    api.put("", {"displayName": "Shown"})
+    assert api.get("").json()["attributes"] == {"a3": "z"}
+
+
 def test_unknown_realm_is_404_realm_not_found(master_admin: KeycloakAdmin) -> None:
     response = Api(master_admin, "").get(f"admin/realms/{unique_name('missing')}")
     assert response.status_code == 404

@@ -92,7 +92,8 @@ def update_realm(req: Request) -> Response:
         if key in defaults.STRUCTURAL or value is None:
             continue
         if key == "attributes" and isinstance(value, dict):
-            realm.settings.setdefault("attributes", {}).update({k: as_text(v) for k, v in value.items()})
+            # Replaced, not merged: Keycloak 26.7.3 drops the attributes a PUT leaves out.
+            realm.settings["attributes"] = {k: as_text(v) for k, v in value.items()}
         else:
             realm.settings[key] = copy.deepcopy(value)
     return NO_CONTENT
