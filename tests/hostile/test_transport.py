@@ -183,7 +183,7 @@ def test_insecure_tls_is_warned_about(keycloak: KeycloakTarget, tmp_path: Path) 
 def test_plain_http_off_loopback_is_warned_about(keycloak: KeycloakTarget, tmp_path: Path) -> None:
     # 192.0.2.1 (TEST-NET-1) is never routed: the run also shows the deadline bounding a dead host.
     result, elapsed = run(
-        keycloak, "http://192.0.2.1:9", "plan", "--deadline", "2", "--timeout", "1", spec(tmp_path, "x")
+        keycloak, "http://192.0.2.1:9", "plan", "--deadline", "0.6", "--timeout", "0.3", spec(tmp_path, "x")
     )
     assert "realmctl: warning: KEYCLOAK_URL is plain http to 192.0.2.1" in result.err
     assert result.code == 4
@@ -320,7 +320,9 @@ LOST_DELETES = {
 
 
 @pytest.mark.parametrize("case", list(LOST_DELETES))
-def test_a_lost_delete_answer_converges(keycloak: KeycloakTarget, tmp_path: Path, case: str) -> None:
+def test_a_lost_delete_answer_converges(
+    keycloak: KeycloakTarget, tmp_path: Path, case: str, quick_retries: None
+) -> None:
     """The DELETE took effect, its answer was lost, the retry got 404: after a re-read, that is success."""
     before, after, pattern = LOST_DELETES[case]
     realm = unique("hostile")
@@ -340,7 +342,9 @@ def test_a_lost_delete_answer_converges(keycloak: KeycloakTarget, tmp_path: Path
     Admin(keycloak.url, keycloak.admin_user, keycloak.admin_password).call("DELETE", f"admin/realms/{realm}")
 
 
-def test_a_lost_create_answer_is_adopted_not_duplicated(keycloak: KeycloakTarget, tmp_path: Path) -> None:
+def test_a_lost_create_answer_is_adopted_not_duplicated(
+    keycloak: KeycloakTarget, tmp_path: Path, quick_retries: None
+) -> None:
     realm = unique("hostile")
     rules = [Rule("lost", "POST", rf"^/admin/realms/{realm}/clients$", times=1)]
     body = {"clients": {"app": {"publicClient": False, "secret": SECRET}}}
