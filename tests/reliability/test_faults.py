@@ -49,7 +49,7 @@ def sandbox() -> Any:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_apply_converges_under_faults_without_duplicates(sandbox: Any, seed: int) -> None:
+def test_apply_converges_under_faults_without_duplicates(sandbox: Any, seed: int, quick_retries: None) -> None:
     admin = Admin(sandbox.url, "admin", "admin")
     admin.put("sandbox/faults", {"rate": 0.15, "seed": seed})
     env = server_env(sandbox.url)
