@@ -19,6 +19,7 @@ real server.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import uuid
@@ -275,3 +276,15 @@ def modern_keycloak(request: pytest.FixtureRequest) -> Iterator[KeycloakTarget]:
 def unique_name(prefix: str) -> str:
     """A realm/object name no other test uses, so that tests can share one server."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of in-process runs back off from 0.01 s instead of 0.2 s (doubling either way).
+
+    For tests that prove a retry happens and how the run ends, not how long it waits between
+    attempts: six attempts cost ~3 s of sleep with the default policy.
+    """
+    from realmctl.keycloak import session
+
+    monkeypatch.setattr(session, "RetryPolicy", functools.partial(session.RetryPolicy, base=0.01))

@@ -89,7 +89,8 @@ class Hostile:
         self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> Hostile:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # poll_interval: leaving waits up to one interval (0.5 s by default, a test's most time)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

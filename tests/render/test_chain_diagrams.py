@@ -31,8 +31,8 @@ _PARSER: list["subprocess.Popen[str]"] = []
 """The one `parse.mjs --lines` process of this session: loading jsdom and mermaid took 2-10 s a call."""
 
 
-def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
-    """Mermaid's verdict on each diagram: {"ok": true, "type": ...} or {"ok": false, "error": ...}."""
+def _start_parser() -> None:
+    """Starts the parser process if none runs; it loads while the tests build their diagrams."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed, so Mermaid's parser (an npm package) cannot run")
     if not (MERMAID / "node_modules" / "mermaid").is_dir():
@@ -46,6 +46,11 @@ def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
                 text=True,
             )
         ]
+
+
+def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
+    """Mermaid's verdict on each diagram: {"ok": true, "type": ...} or {"ok": false, "error": ...}."""
+    _start_parser()
     parser = _PARSER[0]
     assert parser.stdin is not None and parser.stdout is not None
     parser.stdin.write(json.dumps(diagrams) + "\n")
@@ -58,7 +63,11 @@ def mermaid_parse(diagrams: list[str]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_parser() -> Iterator[None]:
+def _parser() -> Iterator[None]:
+    """One parser process for the module, started before the first test: loading jsdom and mermaid
+    (2-10 s) overlaps with the building of the corpus's diagrams."""
+    if shutil.which("node") is not None:
+        _start_parser()
     yield
     for parser in _PARSER:
         if parser.stdin is not None:
@@ -75,12 +84,61 @@ def nodes(diagram: str) -> list[tuple[str, str]]:
     return decoded
 
 
-def test_mermaids_parser_rejects_a_broken_diagram() -> None:
-    """The control: the parser used below does reject what Mermaid cannot draw."""
-    good = 'flowchart LR\n  n0["a"]:::ok --> n1["b"]\n  classDef ok fill:#dafbe1\n'
-    results = mermaid_parse([good, 'flowchart LR\n  n0["a"]]:::ok -->\n', 'flowchart LR\n  n0["a]\n  n0 --> n1\n'])
-    assert results[0] == {"ok": True, "type": "flowchart-v2"}
-    assert [r["ok"] for r in results[1:]] == [False, False], results
+def _broken_world(case: Any, request: pytest.FixtureRequest, tmp: Path) -> World:
+    """The corpus case's broken server, made as tests/check/test_corpus.py makes it (through its
+    own `setup` where it has one: it also runs on real servers there)."""
+    if hasattr(corpus, "setup"):
+        w: World = corpus.setup(case, request, tmp)
+    else:
+        w = World(request.getfixturevalue("legacy_keycloak" if case.exchange else "keycloak"), tmp)
+        w.spec = exchange(w.realm, w.source) if case.exchange else corpus.stored_tokens(w.realm)
+    case.breaks(w)
+    broken = copy.deepcopy(w.spec)
+    case.before_apply(w)
+    w.spec = broken
+    w.apply()
+    case.after_apply(w)
+    if case.name in SERVER_BREAKS:
+        SERVER_BREAKS[case.name](w)
+    return w
+
+
+@pytest.mark.sandbox_only  # the corpus's brokered logins go through the sandbox's /sandbox/ endpoint
+def test_every_corpus_case_draws_its_chain_with_the_broken_link_marked(
+    keycloak: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Every finding `check` reports on a drawn chain is on a link of its colour, with its fix;
+    every diagram passes Mermaid's parser."""
+    diagrams: list[str] = []
+    marked_rules: set[str] = set()
+    for case in CASES:
+        tmp = tmp_path / case.name
+        tmp.mkdir()
+        w = _broken_world(case, request, tmp)
+        found = json.loads(w.run("check", "--format", "json").out)["findings"]
+        result = w.run("check", "--format", "markdown")
+        assert result.code == (3 if any(f["severity"] == "error" for f in found) else 0), result.all
+        drawn = BLOCK.findall(result.out)
+        assert len(drawn) == 1, f"{case.name}: one chain checked, one diagram\n{result.out}"
+        labels = nodes(drawn[0])
+        as_dot = w.run("check", "--format", "dot")
+        assert as_dot.out.startswith("digraph realmctl_check {"), as_dot.all
+        for f in found:
+            if f["severity"] == "info" or f["rule"] not in BROKER_LINKS | EXCHANGE_LINKS:
+                continue
+            on = [(label, cls) for label, cls in labels if f"{f['severity']} {f['rule']}" in label]
+            assert on, f"{case.name}: {f['rule']} is on no link\n{drawn[0]}"
+            assert on[0][1] == f["severity"], f"{case.name}: {on[0]}"
+            assert f"fix: {f['fix'].splitlines()[0]}" in on[0][0], on[0][0]
+            marked_rules.add(f["rule"])
+            assert f"`{f['rule']}`" in result.out, "the findings table is there too"
+            assert f"{f['severity']} {f['rule']}" in as_dot.out, as_dot.all
+        diagrams += drawn
+    verdicts = mermaid_parse(diagrams)
+    rejected = [(d, v) for d, v in zip(diagrams, verdicts, strict=True) if not v["ok"]]
+    assert rejected == [], rejected
+    assert len(verdicts) == len(CASES)
+    assert len(marked_rules) >= 12, sorted(marked_rules)
 
 
 def _hostile_spec_and_report() -> tuple[Spec, Report]:
@@ -141,61 +199,12 @@ def test_dot_output_holds_the_same_chain(tmp_path: Path) -> None:
     assert svg.returncode == 0 and "<svg" in svg.stdout, svg.stderr
 
 
-def _broken_world(case: Any, request: pytest.FixtureRequest, tmp: Path) -> World:
-    """The corpus case's broken server, made as tests/check/test_corpus.py makes it (through its
-    own `setup` where it has one: it also runs on real servers there)."""
-    if hasattr(corpus, "setup"):
-        w: World = corpus.setup(case, request, tmp)
-    else:
-        w = World(request.getfixturevalue("legacy_keycloak" if case.exchange else "keycloak"), tmp)
-        w.spec = exchange(w.realm, w.source) if case.exchange else corpus.stored_tokens(w.realm)
-    case.breaks(w)
-    broken = copy.deepcopy(w.spec)
-    case.before_apply(w)
-    w.spec = broken
-    w.apply()
-    case.after_apply(w)
-    if case.name in SERVER_BREAKS:
-        SERVER_BREAKS[case.name](w)
-    return w
-
-
-@pytest.mark.sandbox_only  # the corpus's brokered logins go through the sandbox's /sandbox/ endpoint
-def test_every_corpus_case_draws_its_chain_with_the_broken_link_marked(
-    keycloak: Any, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """Every finding `check` reports on a drawn chain is on a link of its colour, with its fix;
-    every diagram passes Mermaid's parser."""
-    diagrams: list[str] = []
-    marked_rules: set[str] = set()
-    for case in CASES:
-        tmp = tmp_path / case.name
-        tmp.mkdir()
-        w = _broken_world(case, request, tmp)
-        found = json.loads(w.run("check", "--format", "json").out)["findings"]
-        result = w.run("check", "--format", "markdown")
-        assert result.code == (3 if any(f["severity"] == "error" for f in found) else 0), result.all
-        drawn = BLOCK.findall(result.out)
-        assert len(drawn) == 1, f"{case.name}: one chain checked, one diagram\n{result.out}"
-        labels = nodes(drawn[0])
-        as_dot = w.run("check", "--format", "dot")
-        assert as_dot.out.startswith("digraph realmctl_check {"), as_dot.all
-        for f in found:
-            if f["severity"] == "info" or f["rule"] not in BROKER_LINKS | EXCHANGE_LINKS:
-                continue
-            on = [(label, cls) for label, cls in labels if f"{f['severity']} {f['rule']}" in label]
-            assert on, f"{case.name}: {f['rule']} is on no link\n{drawn[0]}"
-            assert on[0][1] == f["severity"], f"{case.name}: {on[0]}"
-            assert f"fix: {f['fix'].splitlines()[0]}" in on[0][0], on[0][0]
-            marked_rules.add(f["rule"])
-            assert f"`{f['rule']}`" in result.out, "the findings table is there too"
-            assert f"{f['severity']} {f['rule']}" in as_dot.out, as_dot.all
-        diagrams += drawn
-    verdicts = mermaid_parse(diagrams)
-    rejected = [(d, v) for d, v in zip(diagrams, verdicts, strict=True) if not v["ok"]]
-    assert rejected == [], rejected
-    assert len(verdicts) == len(CASES)
-    assert len(marked_rules) >= 12, sorted(marked_rules)
+def test_mermaids_parser_rejects_a_broken_diagram() -> None:
+    """The control: the parser used below does reject what Mermaid cannot draw."""
+    good = 'flowchart LR\n  n0["a"]:::ok --> n1["b"]\n  classDef ok fill:#dafbe1\n'
+    results = mermaid_parse([good, 'flowchart LR\n  n0["a"]]:::ok -->\n', 'flowchart LR\n  n0["a]\n  n0 --> n1\n'])
+    assert results[0] == {"ok": True, "type": "flowchart-v2"}
+    assert [r["ok"] for r in results[1:]] == [False, False], results
 
 
 def test_an_exchange_without_the_features_marks_the_permission_and_greys_what_was_not_checked(

@@ -11,6 +11,7 @@ import pytest
 from realmctl.spec.loader import load_spec
 from realmctl.spec.model import SpecInvalid
 from realmctl.spec.yamlpos import parse
+from tests.helpers import realmctl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +26,13 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
+
+
+def here(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The same command in this process (click's runner), for refusals that cannot hang: a child
+    process costs a Python start; here the network cut of tests/spec/conftest.py applies too."""
+    result = realmctl(*args, env=env)
+    return subprocess.CompletedProcess(list(args), result.code, result.out, result.err)
 
 
 def spec_with(tmp_path: Path, value: str, name: str = "spec.yaml") -> Path:
@@ -51,8 +59,8 @@ def test_file_outside_the_spec_directory_is_refused_without_the_flag(tmp_path: P
     (tmp_path / "specs").mkdir()
     for ref in (str(secret), "../secret.txt"):
         path = spec_with(tmp_path / "specs", f"${{file:{ref}}}")
-        one_error(run("validate", str(path)), path, "is outside the spec file's directory")
-        allowed = run("validate", "--allow-file-outside-spec", str(path))
+        one_error(here("validate", str(path)), path, "is outside the spec file's directory")
+        allowed = here("validate", "--allow-file-outside-spec", str(path))
         assert allowed.returncode == 0, allowed.stdout + allowed.stderr
 
 
@@ -61,7 +69,7 @@ def test_a_symlink_leaving_the_spec_directory_is_outside_too(tmp_path: Path) -> 
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "link.txt").symlink_to(tmp_path / "secret.txt")
     path = spec_with(tmp_path / "specs", "${file:link.txt}")
-    one_error(run("validate", str(path)), path, "outside the spec file's directory")
+    one_error(here("validate", str(path)), path, "outside the spec file's directory")
 
 
 def test_a_file_below_the_spec_directory_is_read(tmp_path: Path) -> None:
@@ -88,9 +96,9 @@ def test_devices_and_kernel_pseudo_files_are_refused_even_with_the_flag(tmp_path
 def test_a_file_larger_than_64_kib_is_refused_with_the_limit_in_the_message(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text("x" * (64 * 1024 + 1))
     path = spec_with(tmp_path, "${file:big.txt}")
-    one_error(run("validate", str(path)), path, "`big.txt`", "larger than 64 KiB")
+    one_error(here("validate", str(path)), path, "`big.txt`", "larger than 64 KiB")
     (tmp_path / "big.txt").write_text("x" * (64 * 1024))
-    assert run("validate", str(path)).returncode == 0
+    assert here("validate", str(path)).returncode == 0
 
 
 def test_nested_defaults_resolve(tmp_path: Path) -> None:
@@ -154,17 +162,17 @@ def test_a_spec_file_over_the_size_limit_is_refused_before_parsing(tmp_path: Pat
         line = "# " + "x" * 1020 + "\n"
         for _ in range(11 * 1024):  # 11 MiB of comments: valid YAML, too large a spec
             out.write(line)
-    result = run("validate", str(path), timeout=30)
+    result = here("validate", str(path))
     assert result.returncode == 1, result.stdout
     assert f"{path}:1:1: error: the file is 11 MiB, more than the 10 MiB a spec file may have" in result.stdout
-    assert run("validate", "--max-spec-size", "12", str(path)).returncode == 0
-    assert run("validate", str(path), env={"REALMCTL_MAX_SPEC_SIZE": "12"}).returncode == 0
+    assert here("validate", "--max-spec-size", "12", str(path)).returncode == 0
+    assert here("validate", str(path), env={"REALMCTL_MAX_SPEC_SIZE": "12"}).returncode == 0
 
 
 def test_usernames_differing_only_in_case_are_a_validate_error(tmp_path: Path) -> None:
     path = tmp_path / "users.yaml"
     path.write_text("version: 1\nrealms:\n  apps:\n    users:\n      alice: {}\n      Alice: {}\n")
-    result = run("validate", str(path))
+    result = here("validate", str(path))
     assert result.returncode == 1
     assert f"{path}:6:7: error: users `alice` and `Alice` of realm `apps` are the same user" in result.stdout
 
@@ -172,11 +180,11 @@ def test_usernames_differing_only_in_case_are_a_validate_error(tmp_path: Path) -
 def test_a_name_from_the_environment_must_be_declared_public(tmp_path: Path) -> None:
     path = tmp_path / "names.yaml"
     path.write_text("version: 1\nrealms:\n  apps:\n    groups: [staff, '${env:TEAM}']\n")
-    result = run("validate", str(path), env={"TEAM": "canary-team-51"})
+    result = here("validate", str(path), env={"TEAM": "canary-team-51"})
     assert result.returncode == 1 and "canary-team-51" not in result.stdout + result.stderr
     assert f"{path}:4:21: error: item 2 of `groups` in realm `apps` comes from `env:TEAM`" in result.stdout
     path.write_text("version: 1\npublic: {env: [TEAM]}\nrealms:\n  apps:\n    groups: [staff, '${env:TEAM}']\n")
-    assert run("validate", str(path), env={"TEAM": "canary-team-51"}).returncode == 0
+    assert here("validate", str(path), env={"TEAM": "canary-team-51"}).returncode == 0
 
 
 def test_interpolated_values_are_secret_unless_public_and_known(tmp_path: Path) -> None:
