@@ -206,13 +206,21 @@ def test_export_of_a_hand_made_realm_plans_only_the_unknowable_idp_secret(hand: 
 
     assert hand.run("validate", str(out), **{hand.secret_var: CANARY + "-idp"}).code == 0
 
-    # Keycloak masks the IdP secret and realmctl has no fingerprint of it yet: the one honest change.
+    # Keycloak masks the IdP secret and realmctl has no fingerprint of it yet: the one honest change,
+    # sending it, and with it the realm's secrets digest in realmctl's record (never shown).
     plan = hand.run("plan", "--detailed-exitcode", "--format", "json", str(out), **{hand.secret_var: CANARY + "-idp"})
     assert plan.code == 2, plan.all
+    assert CANARY not in plan.all
     changes = json.loads(plan.out)["changes"]
     fields = [[{k: v for k, v in f.items() if k != "source"} for f in c["fields"]] for c in changes]
     assert [(c["action"], c["kind"], c["key"], f) for c, f in zip(changes, fields, strict=True)] == [
-        ("update", "identity-provider", ["azure"], [{"field": "config.clientSecret", "sensitive": True}])
+        ("update", "identity-provider", ["azure"], [{"field": "config.clientSecret", "sensitive": True}]),
+        (
+            "update",
+            "ownership-record",
+            [hand.realm],
+            [{"field": "realmctl.fingerprint.idp-secrets", "sensitive": True}],
+        ),
     ]
     assert hand.run("apply", "--yes", str(out), **{hand.secret_var: CANARY + "-idp"}).code == 0
     again = hand.run("plan", "--detailed-exitcode", str(out), **{hand.secret_var: CANARY + "-idp"})
