@@ -8,7 +8,7 @@ old -> new) or delete. The executor later performs exactly these changes.
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ class Resource:
     #: Where the object's value, and each declared field's value, stands in the spec (by plan field
     #: name): a value may be written lines below its key.
     value_position: Position | None = None
-    field_positions: dict[str, Position] = field(default_factory=dict)
+    field_positions: Mapping[str, Position] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # kind-specific extras for execution
 
     @property
