@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
 
 from realmctl.spec.model import Position
 from realmctl.spec.secrets import Secret
@@ -160,6 +159,9 @@ def field_changes(live: dict[str, Any], desired: dict[str, Any]) -> list[FieldCh
     old = project(live, desired)
     if old == desired:  # the common case, and much cheaper than a DeepDiff
         return []
+    # Imported here: a plan where nothing changed never needs it (3.5 MB resident, ~40 ms of imports).
+    from deepdiff import DeepDiff
+
     # A `Secret` is a str that masking recognises; its mark is not a change of type.
     diff = DeepDiff(old, desired, ignore_order=True, view="tree", ignore_type_in_groups=[(str, Secret)])
     seen: dict[str, FieldChange] = {}
