@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-
 from realmctl.spec.model import Position
 from realmctl.spec.secrets import Secret
 

@@ -98,7 +98,7 @@ class FieldPositions(Mapping[str, Position]):
     the objects that change): a dict of them per object was ~10 MB at 5x L (12,500 users, 25,000
     grants) and a walk of the object's spec node each, for a plan that changes nothing."""
 
-    __slots__ = ("_spec", "_path", "_found")
+    __slots__ = ("_found", "_path", "_spec")
 
     def __init__(self, spec: Spec, path: tuple[str | int, ...]) -> None:
         self._spec = spec
@@ -119,10 +119,10 @@ class FieldPositions(Mapping[str, Position]):
     def __len__(self) -> int:
         return len(self._positions())
 
-    def __copy__(self) -> "FieldPositions":
+    def __copy__(self) -> FieldPositions:
         return self
 
-    def __deepcopy__(self, memo: Any) -> "FieldPositions":
+    def __deepcopy__(self, memo: Any) -> FieldPositions:
         return self  # read-only; a copy would copy the whole spec
 
 
