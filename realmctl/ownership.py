@@ -79,7 +79,7 @@ def _holder(state: "RealmState", kind: "Kind", live: Live) -> str:
     from realmctl.live import record_entry
 
     full = kind.record_key(live.key)
-    found = state.entry_owners.get(full)  # set when the record matched a link's or user's ids
+    found = state.entry_owner(full)  # set when the record matched a link's or user's ids
     if found is not None:
         return found
     holder = DEFAULT_OWNER
