@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from realmctl.spec.model import Position
@@ -46,6 +47,10 @@ class Resource:
         return "/".join(self.key)
 
 
+#: What a live object without secrets or a raw representation holds as them.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass
 class Live:
     """One object as read from the server, normalised to the same shape as `Resource.fields`."""
@@ -55,8 +60,10 @@ class Live:
     id: str | None = None
     owned: bool = False
     owner: str | None = None  # which spec owner holds it, when realmctl made it (realmctl.ownership)
-    secrets: dict[str, str | None] = field(default_factory=dict)  # stored fingerprints or clear values
-    raw: dict[str, Any] = field(default_factory=dict)
+    # Stored fingerprints or clear values. Both default to one shared read-only empty mapping, not
+    # two new dicts per object: most live objects are links with neither (56,000 at 5x L).
+    secrets: Mapping[str, str | None] = field(default_factory=lambda: _NOTHING)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
 
 
 @dataclass
