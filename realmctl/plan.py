@@ -21,6 +21,11 @@ Key = tuple[str, ...]
 SENSITIVE = "(sensitive)"
 
 
+#: What a resource without secrets or extras, and a live object without secrets or a raw
+#: representation, hold as them.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass
 class Resource:
     """One desired object: its kind, natural key, the fields realmctl manages, and its secrets.
@@ -34,21 +39,19 @@ class Resource:
     kind: str
     key: Key
     fields: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
+    # `secrets` and `data` default to one shared read-only empty mapping (a kind that sets them
+    # assigns a new dict): two new dicts per resource were ~5 MB at 5x L, where few have either.
+    secrets: Mapping[str, str] = field(default_factory=lambda: _NOTHING)
     position: Position | None = None
     #: Where the object's value, and each declared field's value, stands in the spec (by plan field
     #: name): a value may be written lines below its key.
     value_position: Position | None = None
     field_positions: Mapping[str, Position] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)  # kind-specific extras for execution
+    data: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)  # kind-specific extras for execution
 
     @property
     def label(self) -> str:
         return "/".join(self.key)
-
-
-#: What a live object without secrets or a raw representation holds as them.
-_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass

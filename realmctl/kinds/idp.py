@@ -143,7 +143,7 @@ class IdpKind(Kind):
             else:
                 resource = ctx.resource(self.name, (alias,), fields, "identityProviders", alias)
             resource.secrets = secrets
-            resource.data["resend"] = ctx.resend_secrets
+            resource.data = {**resource.data, "resend": ctx.resend_secrets}
             out.append(resource)
         return out
 

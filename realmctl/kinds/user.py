@@ -191,7 +191,7 @@ class UserKind(Kind):
                 fields["attributes"] = _attributes(spec)
             resource = ctx.resource(self.name, (lower(username),), fields, "users", username)
             if "initialPassword" in spec:
-                resource.secrets["initialPassword"] = spec["initialPassword"]
+                resource.secrets = {**resource.secrets, "initialPassword": spec["initialPassword"]}
             out.append(resource)
         return out
 
