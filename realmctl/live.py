@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from realmctl.errors import RealmctlError
 from realmctl.keycloak.session import Api, seg
-from realmctl.ownership import DEFAULT_OWNER, owner_of_entry, unwrap, wrap
+from realmctl.ownership import DEFAULT_OWNER, unwrap, wrap
 
 T = TypeVar("T")
 _MISSING = object()
@@ -62,9 +62,10 @@ def parse_record(raw: str) -> tuple[tuple[str, ...], Ids | None] | None:
     return None if parsed is None else parsed[:2]
 
 
-def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
+def _parse_entry(raw: str, pool: dict[str, str] | None = None) -> tuple[tuple[str, ...], Ids | None, str] | None:
     """`parse_record` and the entry's owner (as `owner_of_entry`) from one `json.loads`: the record
-    holds an entry per owned link, thousands in a large realm, and each was parsed twice."""
+    holds an entry per owned link, thousands in a large realm, and each was parsed twice. `pool`
+    shares equal ids between the entries of one parse (a role's id is in each of its grants)."""
     try:
         outer = json.loads(raw)
     except (ValueError, TypeError):
@@ -78,11 +79,27 @@ def _parse_entry(raw: str) -> tuple[tuple[str, ...], Ids | None, str] | None:
         if isinstance(key, list) and key and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
             # Interned: kinds, containers and role names repeat in every entry (25,000 grants of
             # broker/read-token at 5x L), and the parsed record is held for the whole run.
-            return tuple(sys.intern(str(k)) for k in key), tuple(ids), sys.intern(owner)
+            shared = tuple(ids) if pool is None else tuple(pool.setdefault(i, i) for i in ids)
+            return tuple(sys.intern(str(k)) for k in key), shared, sys.intern(owner)
         return None
     if isinstance(parsed, list) and parsed and all(isinstance(k, str) for k in parsed):
         return tuple(parsed), None, owner
     return None
+
+
+class _Entry:
+    """One understood entry of the record: as written (`raw`), the ids it holds (None: names
+    only), its owner, and whether the reads matched it to a live object or link (`owns`). Slotted,
+    one per entry and no more: the record of 5x L holds 41,000 entries, whose parse was ~32 MB
+    with a list, a tuple, an owner map entry and a matched-key tuple each."""
+
+    __slots__ = ("ids", "matched", "owner", "raw")
+
+    def __init__(self, raw: str, ids: Ids | None, owner: str) -> None:
+        self.raw = raw
+        self.ids = ids
+        self.owner = owner
+        self.matched = False
 
 
 def parse_links(raw: Any) -> set[str]:
@@ -110,6 +127,13 @@ def mapped_names(mappings: dict[str, Any], container: str) -> set[str]:
 def mapped_id(mappings: dict[str, Any], container: str, name: str) -> str | None:
     """The id of role `name` of `container` in a MappingsRepresentation, if it is mapped."""
     return next((r.get("id") for r in _mapped(mappings, container) if r.get("name") == name), None)
+
+
+def _entries(found: "_Entry | tuple[_Entry, ...] | None") -> "tuple[_Entry, ...]":
+    """The record's entries for one key, as `Reader._records` holds them (one, several, none)."""
+    if found is None:
+        return ()
+    return found if isinstance(found, tuple) else (found,)
 
 
 class UndeclaredRead(RealmctlError):
@@ -155,9 +179,8 @@ class Reader:
     def __init__(self, api: Api, realm: str, owner: str = DEFAULT_OWNER) -> None:
         self.api = api
         self.realm = realm
-        #: The spec's owner, and the owner of each record entry the reads matched (ownership.py).
+        #: The spec's owner (the owner of each record entry the reads matched: `entry_owner`).
         self.owner = owner
-        self.entry_owners: dict[tuple[str, ...], str] = {}
         self.base = f"admin/realms/{seg(realm)}"
         self._cache: dict[Any, Any] = {}
         self._pending: dict[Any, threading.Event] = {}
@@ -165,8 +188,6 @@ class Reader:
         self._users_lock = threading.Lock()
         #: Record entries found stale or names-only while reading: entry -> replacement (None: drop).
         self.record_fixes: dict[str, str | None] = {}
-        #: Owner of each record entry, from the record's one parse (`_records`).
-        self._owners: dict[str, str] = {}
 
     def _index(self, name: str, items: list[dict[str, Any]], field: str) -> dict[Any, dict[str, Any]]:
         """`items` by `field` (the first of namesakes, as a scan finds), rebuilt when the listing is
@@ -244,26 +265,34 @@ class Reader:
         """Keys of `kind` in realmctl's record of what it owns here (see LINKS_ATTRIBUTE)."""
         return sorted({key[1:] for key in self._records() if key[0] == kind})
 
-    def _records(self) -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
-        """The record by (kind, *key): each entry as written, with the ids it holds (None: names only)."""
+    def _records(self) -> dict[tuple[str, ...], _Entry | tuple[_Entry, ...]]:
+        """The record by (kind, *key): its entry, or its entries where a key has several."""
 
-        def parse() -> dict[tuple[str, ...], list[tuple[str, Ids | None]]]:
-            out: dict[tuple[str, ...], list[tuple[str, Ids | None]]] = {}
-            owners: dict[str, str] = {}
-            for raw in self.links():
-                parsed = _parse_entry(raw)
+        def parse() -> dict[tuple[str, ...], _Entry | tuple[_Entry, ...]]:
+            out: dict[tuple[str, ...], _Entry | tuple[_Entry, ...]] = {}
+            pool: dict[str, str] = {}
+            for raw in self._links():
+                parsed = _parse_entry(raw, pool)
                 if parsed is not None:
-                    out.setdefault(parsed[0], []).append((raw, parsed[1]))
-                    owners[raw] = parsed[2]
-            with self._lock:
-                self._owners = owners
+                    entry = _Entry(raw, parsed[1], parsed[2])
+                    found = out.get(parsed[0])
+                    out[parsed[0]] = entry if found is None else (*_entries(found), entry)
             return out
 
         return self._once("records", parse)
 
+    def _entries(self, full_key: tuple[str, ...]) -> tuple[_Entry, ...]:
+        return _entries(self._records().get(full_key))
+
     def record_entries(self, full_key: tuple[str, ...]) -> list[tuple[str, Ids | None]]:
         """The record's entries for (kind, *key), as written, with their ids."""
-        return list(self._records().get(full_key, []))
+        return [(entry.raw, entry.ids) for entry in self._entries(full_key)]
+
+    def entry_owner(self, full_key: tuple[str, ...]) -> str | None:
+        """The owner of the record's entry for (kind, *key) that `owns` matched to the live ids
+        (the last, where several did), or None where it matched none."""
+        matched = [entry.owner for entry in self._entries(full_key) if entry.matched]
+        return matched[-1] if matched else None
 
     def owns(self, kind: str, key: tuple[str, ...], ids: Ids | None) -> bool:
         """Whether the record holds `key` for the live object (or link) whose ids are `ids`.
@@ -274,51 +303,46 @@ class Reader:
         trusted and upgraded to the live ids.
         """
         owned = False
-        for raw, recorded in self._records().get((kind, *key), []):
-            if ids is not None and recorded in (None, ids):
-                owned = True
-                with self._lock:
-                    self.entry_owners[(kind, *key)] = self.owner_of(raw)
-                if recorded is None:
-                    self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
+        for entry in self._entries((kind, *key)):
+            if ids is not None and entry.ids in (None, ids):
+                owned = entry.matched = True
+                if entry.ids is None:
+                    self._fix(entry.raw, wrap(record_entry(kind, key, ids), entry.owner))
             else:
-                self._fix(raw, None)
+                self._fix(entry.raw, None)
         return owned
 
     def locate(self, kind: str, key: tuple[str, ...], ids: Ids | None) -> None:
         """For kinds owned through a marker on the object, where the record only says where to look:
         keeps the entry with the live ids while a marked object is there, else drops it."""
-        for raw, recorded in self._records().get((kind, *key), []):
+        for entry in self._entries((kind, *key)):
             if ids is None:
-                self._fix(raw, None)
-            elif recorded != ids:
-                self._fix(raw, wrap(record_entry(kind, key, ids), self.owner_of(raw)))
-
-    def owner_of(self, raw: str) -> str:
-        """The owner of record entry `raw`, as `owner_of_entry`, without parsing it again."""
-        owner = self._owners.get(raw)
-        return owner if owner is not None else owner_of_entry(raw)
+                self._fix(entry.raw, None)
+            elif entry.ids != ids:
+                self._fix(entry.raw, wrap(record_entry(kind, key, ids), entry.owner))
 
     def _fix(self, raw: str, entry: str | None) -> None:
         with self._lock:
             self.record_fixes[raw] = entry
 
     def links(self) -> set[str]:
-        """The links realmctl recorded as its own in this realm.
+        """The links realmctl recorded as its own in this realm."""
+        return set(self._links())
 
-        Parsed once per realm representation read (the record can hold thousands of entries, and
-        every kind asks).
-        """
+    def _links(self) -> frozenset[str]:
+        """`links`, parsed once per realm representation read (the record can hold thousands of
+        entries, and every kind asks), and not copied for the record's own parse."""
         rep = self.realm_rep() or {}
         raw = (rep.get("attributes") or {}).get(LINKS_ATTRIBUTE)
         with self._lock:
             cached = self._cache.get("links")
             if cached is not None and cached[0] is raw:
-                return set(cached[1])
+                links: frozenset[str] = cached[1]
+                return links
         links = frozenset(parse_links(raw))
         with self._lock:
             self._cache["links"] = (raw, links)
-        return set(links)
+        return links
 
     # -- lists -----------------------------------------------------------------------------------
     def _list(self, key: str, path: str, **params: Any) -> list[dict[str, Any]]:

@@ -79,7 +79,7 @@ def _holder(state: "RealmState", kind: "Kind", live: Live) -> str:
     from realmctl.live import record_entry
 
     full = kind.record_key(live.key)
-    found = state.entry_owners.get(full)  # set when the record matched a link's or user's ids
+    found = state.entry_owner(full)  # set when the record matched a link's or user's ids
     if found is not None:
         return found
     holder = DEFAULT_OWNER
@@ -136,11 +136,11 @@ def transfers(
         change = by_key.get(live.key)
         if change is None:
             resource = Resource(realm, kind.name, live.key, position=spec.adopt_position(realm))
-            resource.data["owner_only"] = True
+            resource.data = {**resource.data, "owner_only": True}
             change = Change("update", realm, kind.name, live.key, [], resource=resource, live=live)
             out.append(change)
         assert change.resource is not None
-        change.resource.data["adopt_from"] = live.owner
+        change.resource.data = {**change.resource.data, "adopt_from": live.owner}
         change.fields.append(move)
     return out
 

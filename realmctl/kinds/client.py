@@ -174,7 +174,7 @@ class ClientKind(Kind):
         for client_id, spec in (ctx.realm_spec.get("clients") or {}).items():
             resource = ctx.resource(self.name, (client_id,), client_fields(spec), "clients", client_id)
             if "secret" in spec:
-                resource.secrets["secret"] = spec["secret"]
+                resource.secrets = {**resource.secrets, "secret": spec["secret"]}
             out.append(resource)
         return out
 

@@ -54,7 +54,7 @@ class ClientAccessKind(LinkKind):
             section = "storedTokens" if entry["chain"] == "stored-tokens" else "tokenExchange"
             resource = out.setdefault(key, ctx.resource(self.name, key, {}, section, entry["_entry"]))
             if entry.get("_intent"):
-                resource.data["intent"] = entry["_intent"]
+                resource.data = {**resource.data, "intent": entry["_intent"]}
         return list(out.values())
 
     def present(self, ctx: Context, key: Key) -> dict[str, Any] | None:

@@ -108,7 +108,7 @@ class FgapKind(Kind):
         for a in _entries(ctx)["attachments"]:
             key = (a["target"], a["name"])
             resource = Resource(ctx.realm, self.name, key, {"enabled": True}, position=_position(ctx, a["_entry"]))
-            resource.data["intent"] = a["_intent"]
+            resource.data = {**resource.data, "intent": a["_intent"]}
             out.setdefault(key, resource)
         return list(out.values())
 
@@ -170,7 +170,7 @@ class ExchangePolicyKind(Kind):
             resource = Resource(
                 ctx.realm, self.name, (name,), {"clients": p["clients"]}, position=_position(ctx, p["_entry"])
             )
-            resource.data["intent"] = p["_intent"]
+            resource.data = {**resource.data, "intent": p["_intent"]}
             out.append(resource)
             for client in p["clients"]:
                 if client not in declared and ctx.state.client(client) is None:
@@ -260,7 +260,7 @@ class ExchangeAttachKind(LinkKind):
         for a in _entries(ctx)["attachments"]:
             key = (a["target"], a["name"], a["scope"], a["policy"])
             resource = Resource(ctx.realm, self.name, key, {}, position=_position(ctx, a["_entry"]))
-            resource.data["intent"] = a["_intent"]
+            resource.data = {**resource.data, "intent": a["_intent"]}
             out.append(resource)
         return out
 

@@ -52,9 +52,9 @@ class FederatedLinkKind(LinkKind):
             found = source_user(ctx.state, entry["sourceRealm"], entry["sourceUser"])
             fields = {"userId": found["id"], "userName": found["username"]} if found else {}
             resource = ctx.resource(self.name, key, fields, "tokenExchange", entry["_entry"], "users")
-            resource.data["source"] = (entry["sourceRealm"], entry["sourceUser"])
+            resource.data = {**resource.data, "source": (entry["sourceRealm"], entry["sourceUser"])}
             if entry.get("_intent"):
-                resource.data["intent"] = entry["_intent"]
+                resource.data = {**resource.data, "intent": entry["_intent"]}
             out.append(resource)
         return out
 

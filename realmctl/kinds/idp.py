@@ -11,6 +11,7 @@ scrypt checks; the fingerprints sent are filed (`Fingerprint.sets`) for the dige
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from realmctl.calls import Call, Find, Fingerprint, Ref
@@ -142,7 +143,7 @@ class IdpKind(Kind):
             else:
                 resource = ctx.resource(self.name, (alias,), fields, "identityProviders", alias)
             resource.secrets = secrets
-            resource.data["resend"] = ctx.resend_secrets
+            resource.data = {**resource.data, "resend": ctx.resend_secrets}
             out.append(resource)
         return out
 
@@ -170,7 +171,9 @@ class IdpKind(Kind):
                 changes.append(FieldChange(self.secret_path(key), None, None, sensitive=True, resent=True))
         return changes
 
-    def _body(self, change: Change, base: dict[str, Any], secrets: dict[str, Any], rotate: set[str]) -> dict[str, Any]:
+    def _body(
+        self, change: Change, base: Mapping[str, Any], secrets: dict[str, Any], rotate: set[str]
+    ) -> dict[str, Any]:
         """The representation sent: `base` with the declared fields; the secrets in `rotate` sent
         with their fingerprints (computed when sent, and filed for the realm's secrets digest,
         realmctl.secrets_digest); the others keep the server's mask."""

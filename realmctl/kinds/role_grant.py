@@ -17,6 +17,7 @@ from realmctl.calls import Call, Ref
 from realmctl.keycloak.session import seg
 from realmctl.kinds.base import Build, Context, LinkKind, read_role
 from realmctl.kinds.client import exported_clients
+from realmctl.kinds.convert import lower
 from realmctl.kinds.group import GroupReads, exported_groups, missing_groups, undeclared_groups
 from realmctl.kinds.idp import IdpReads
 from realmctl.kinds.inverse import RealmExport, mapping_refs
@@ -205,7 +206,7 @@ class RoleGrantKind(LinkKind):
             refs = {"realm": grant.get("realmRoles") or [], "clients": grant.get("clientRoles") or {}}
             for section, subject in SUBJECTS.items():
                 for who in grant.get(section) or []:
-                    name = who if subject == "group" else who.lower()
+                    name = who if subject == "group" else lower(who)
                     for container, role in role_refs(refs):
                         key: Key = (subject, name, container, role)
                         out.setdefault(key, ctx.resource(self.name, key, {}, "roleGrants", i))
