@@ -28,7 +28,7 @@ from realmctl.spec.secrets import Secret, looks_secret
 SENSITIVE = "(sensitive)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A value answered by an earlier call of this run: `of` names it, e.g. ("client", realm,
     clientId) for a new client's id; `pick` is the path into the answer ("id", or nested)."""
@@ -52,7 +52,7 @@ class Fingerprint:
     sets: tuple[str, ...] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Find:
     """The re-read before repeating a create (Api.create): GET `path` with `params`; the created
     object is the entry whose `field` equals `value` (or the answer itself with `field` None), and
@@ -118,7 +118,7 @@ class DigestWrite:
         return {"attribute": self.attribute, "secrets": sorted([i.alias, i.key] for i in self.items)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A record entry whose ids may be refs: `record_entry(kind, key, ids)` wrapped for `owner`,
     written with names only when an id is not known (the create did not reveal it)."""
@@ -137,7 +137,7 @@ class Entry:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One request a change sends.
 
