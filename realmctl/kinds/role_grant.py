@@ -297,7 +297,12 @@ class RoleGrantKind(LinkKind):
         tail = ("realm",) if container == "realm" else ("clients", b.client(change.realm, container))
         owner = "groups" if subject == "group" else "users"
         path = (b.base(change.realm), owner, sid, "role-mappings", *tail)
-        body = [{"id": b.role(change.realm, container, role), "name": role}]
+        # One body per role, shared by all its grants (25,000 grants of ~500 roles at 5x L): calls
+        # are never changed after the plan, and the executor sends a resolved copy.
+        body = b.once(
+            ("grant-body", change.realm, container, role),
+            lambda: [{"id": b.role(change.realm, container, role), "name": role}],
+        )
         if change.action == "delete":
             return [Call("DELETE", path, body)]
         return [*first, Call("POST", path, body, idempotent=True)]

@@ -222,8 +222,8 @@ class UserKind(Kind):
             assert change.live
             return [Call("DELETE", (base, "users", change.live.id))]
         assert change.resource
-        fields = dict(change.resource.fields)
-        if change.action == "create":
+        fields = change.resource.fields
+        if change.action == "create":  # builds new dicts; the resource's fields are left as they are
             body: dict[str, Any] = {"username": username, "enabled": True, **fields}
             body["attributes"] = {**fields.get("attributes", {}), OWNED_MARKER: ["true"]}
             if "initialPassword" in change.resource.secrets:
@@ -232,6 +232,7 @@ class UserKind(Kind):
             find = Find((base, "users"), {"username": username, "exact": "true"}, field="username", value=username)
             return [Call("POST", (base, "users"), body, sets=("user", change.realm, username), find=find)]
         assert change.live
+        fields = dict(fields)
         if "attributes" in fields:
             fields["attributes"] = {**(change.live.raw.get("attributes") or {}), **fields["attributes"]}
         return [Call("PUT", (base, "users", change.live.id), {**change.live.raw, **fields})]
