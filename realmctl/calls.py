@@ -19,13 +19,18 @@ into it (`RecordMerge`: another run may have written it since the snapshot).
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from realmctl.spec.secrets import Secret, looks_secret
 
 SENSITIVE = "(sensitive)"
+
+#: The query of a call without one: one shared read-only mapping, not an empty dict per call
+#: (~80,000 calls in a plan from empty at 5x L).
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +156,7 @@ class Call:
     method: str
     path: tuple[Any, ...]
     body: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=lambda: NO_PARAMS)
     sets: tuple[str, ...] | None = None
     find: Find | None = None
     ok: tuple[int, ...] = ()
