@@ -260,6 +260,7 @@ class Build:
             self._by_kind.setdefault((c.realm, c.kind), []).append(c)
         self._memo: dict[tuple[str, ...], Any] = {}
         self._bases: dict[str, str] = {}
+        self._user_refs: dict[tuple[str, ...], Ref] = {}
 
     def of_kind(self, realm: str, kind: str) -> list[Change]:
         """The plan's changes of `kind` in `realm`, in plan order."""
@@ -324,9 +325,18 @@ class Build:
     def user(self, realm: str, username: str) -> Any:
         name = username.lower()
         if self.creates(realm, "user", (name,)):
-            return Ref(("user", realm, name))
+            return self.user_ref(realm, name)
         found = self.states[realm].users([name]).get(name) if realm in self.states else None
-        return found["id"] if found else Ref(("user", realm, name))
+        return found["id"] if found else self.user_ref(realm, name)
+
+    def user_ref(self, realm: str, name: str) -> Ref:
+        """The ref a new user's create answers, one per user: its create's `sets`, its record entry
+        and each of its grants name it (~50,000 refs at 5x L when built per use)."""
+        of = ("user", realm, name)
+        found = self._user_refs.get(of)
+        if found is None:
+            found = self._user_refs[of] = Ref(of)
+        return found
 
     def role(self, realm: str, container: str, name: str) -> Any:
         """A role's id: Keycloak's role mappings want it beside the name."""

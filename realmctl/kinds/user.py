@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from realmctl.calls import Call, Find, Ref
+from realmctl.calls import Call, Find
 from realmctl.kinds.base import Build, Context, Kind, is_owned
 from realmctl.kinds.convert import lower, pick
 from realmctl.kinds.inverse import RealmExport, clean_map
@@ -214,7 +214,7 @@ class UserKind(Kind):
         return [c for c in super().compare(resource, live) if not c.sensitive]
 
     def record_ids(self, change: Change, b: Build) -> tuple[Any, ...] | None:
-        return (Ref(("user", change.realm, change.key[0])),)
+        return (b.user_ref(change.realm, change.key[0]),)
 
     def calls(self, change: Change, b: Build) -> list[Call]:
         base, username = b.base(change.realm), change.key[0]
@@ -230,7 +230,8 @@ class UserKind(Kind):
                 password = change.resource.secrets["initialPassword"]
                 body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
             find = Find((base, "users"), {"username": username, "exact": "true"}, field="username", value=username)
-            return [Call("POST", (base, "users"), body, sets=("user", change.realm, username), find=find)]
+            made = b.user_ref(change.realm, username).of
+            return [Call("POST", (base, "users"), body, sets=made, find=find)]
         assert change.live
         fields = dict(fields)
         if "attributes" in fields:
