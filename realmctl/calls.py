@@ -19,16 +19,21 @@ into it (`RecordMerge`: another run may have written it since the snapshot).
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from realmctl.spec.secrets import Secret, looks_secret
 
 SENSITIVE = "(sensitive)"
 
+#: The query of a call without one: one shared read-only mapping, not an empty dict per call
+#: (~80,000 calls in a plan from empty at 5x L).
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A value answered by an earlier call of this run: `of` names it, e.g. ("client", realm,
     clientId) for a new client's id; `pick` is the path into the answer ("id", or nested)."""
@@ -52,7 +57,7 @@ class Fingerprint:
     sets: tuple[str, ...] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Find:
     """The re-read before repeating a create (Api.create): GET `path` with `params`; the created
     object is the entry whose `field` equals `value` (or the answer itself with `field` None), and
@@ -118,7 +123,7 @@ class DigestWrite:
         return {"attribute": self.attribute, "secrets": sorted([i.alias, i.key] for i in self.items)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A record entry whose ids may be refs: `record_entry(kind, key, ids)` wrapped for `owner`,
     written with names only when an id is not known (the create did not reveal it)."""
@@ -137,7 +142,7 @@ class Entry:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One request a change sends.
 
@@ -151,7 +156,7 @@ class Call:
     method: str
     path: tuple[Any, ...]
     body: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=lambda: NO_PARAMS)
     sets: tuple[str, ...] | None = None
     find: Find | None = None
     ok: tuple[int, ...] = ()

@@ -307,7 +307,9 @@ def record_changes(
             kind = BY_NAME[c.kind]
             if kind.recorded and c.action == "create":
                 key = kind.record_key(c.key)
-                added[key] = (c.id, Entry(key[0], key[1:], kind.record_ids(c, b), state.owner))
+                rest = key[1:]
+                rest = c.key if rest == c.key else rest  # the change's own key, not a copy per entry
+                added[key] = (c.id, Entry(key[0], rest, kind.record_ids(c, b), state.owner))
         ownership.bookkeeping(state, mine, merge.remove, added)
         merge.add = [(origin, key, entry) for key, (origin, entry) in added.items()]
         merge.stale = sorted(state.record_fixes)

@@ -69,7 +69,7 @@ class Live:
     raw: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldChange:
     """One field's change; secret values are never held here, only the fact that they change."""
 
@@ -85,7 +85,7 @@ class FieldChange:
         return {"field": self.path, "old": self.old, "new": self.new}
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """A create, update or delete of one object, with what the executor needs to perform it."""
 

@@ -259,6 +259,8 @@ class Build:
         for c in changes:
             self._by_kind.setdefault((c.realm, c.kind), []).append(c)
         self._memo: dict[tuple[str, ...], Any] = {}
+        self._bases: dict[str, str] = {}
+        self._user_refs: dict[tuple[str, ...], Ref] = {}
 
     def of_kind(self, realm: str, kind: str) -> list[Change]:
         """The plan's changes of `kind` in `realm`, in plan order."""
@@ -271,7 +273,12 @@ class Build:
         return self._memo[key]
 
     def base(self, realm: str) -> str:
-        return f"admin/realms/{seg(realm)}"
+        """The realm's admin path, one string per realm: every call's path starts with it (80,000
+        copies at 5x L when built per call)."""
+        found = self._bases.get(realm)
+        if found is None:
+            found = self._bases[realm] = f"admin/realms/{seg(realm)}"
+        return found
 
     def state(self, realm: str) -> RealmState:
         return self.states[realm]
@@ -318,9 +325,18 @@ class Build:
     def user(self, realm: str, username: str) -> Any:
         name = username.lower()
         if self.creates(realm, "user", (name,)):
-            return Ref(("user", realm, name))
+            return self.user_ref(realm, name)
         found = self.states[realm].users([name]).get(name) if realm in self.states else None
-        return found["id"] if found else Ref(("user", realm, name))
+        return found["id"] if found else self.user_ref(realm, name)
+
+    def user_ref(self, realm: str, name: str) -> Ref:
+        """The ref a new user's create answers, one per user: its create's `sets`, its record entry
+        and each of its grants name it (~50,000 refs at 5x L when built per use)."""
+        of = ("user", realm, name)
+        found = self._user_refs.get(of)
+        if found is None:
+            found = self._user_refs[of] = Ref(of)
+        return found
 
     def role(self, realm: str, container: str, name: str) -> Any:
         """A role's id: Keycloak's role mappings want it beside the name."""
