@@ -51,13 +51,34 @@ def test_update_realm_is_204_and_persists(api: Api) -> None:
 
 
 def test_update_realm_replaces_its_attributes(api: Api) -> None:
-    """Keycloak 26.7.3 drops the attributes a PUT with `attributes` leaves out (checked on the
-    real server: a1, a2 gone after PUT {"attributes": {"a3": "z"}}); a PUT without them keeps all."""
+    """Keycloak 26.7.3 drops the attributes a PUT with `attributes` leaves out (a1, a2, and the
+    new realm's `realmReusableOtpCode`), shows the CIBA, device-flow and PAR settings it leaves
+    out at their defaults (a cibaInterval of 10 goes back to 5), and keeps all of them on a PUT
+    without `attributes` (each answer below was read from the real server)."""
+    derived = {
+        "cibaAuthRequestedUserHint": "login_hint",
+        "cibaBackchannelTokenDeliveryMode": "poll",
+        "cibaExpiresIn": "120",
+        "cibaInterval": "5",
+        "oauth2DeviceCodeLifespan": "600",
+        "oauth2DevicePollingInterval": "5",
+        "parRequestUriLifespan": "60",
+    }
+    assert api.get("").json()["attributes"].get("realmReusableOtpCode") == "false"
     api.put("", {"attributes": {"a1": "x", "a2": "y"}})
     api.put("", {"attributes": {"a3": "z"}})
-    assert api.get("").json()["attributes"] == {"a3": "z"}
+    assert api.get("").json()["attributes"] == {"a3": "z", **derived}
+    api.put("", {"attributes": {"a3": "z", "cibaInterval": "10", "parRequestUriLifespan": "90"}})
+    assert api.get("").json()["attributes"] == {
+        **derived,
+        "a3": "z",
+        "cibaInterval": "10",
+        "parRequestUriLifespan": "90",
+    }
+    api.put("", {"attributes": {"a3": "z"}})
+    assert api.get("").json()["attributes"] == {"a3": "z", **derived}
     api.put("", {"displayName": "Shown"})
-    assert api.get("").json()["attributes"] == {"a3": "z"}
+    assert api.get("").json()["attributes"] == {"a3": "z", **derived}
 
 
 def test_unknown_realm_is_404_realm_not_found(master_admin: KeycloakAdmin) -> None:

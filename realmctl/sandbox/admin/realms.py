@@ -72,6 +72,24 @@ def get_realm(req: Request) -> Response:
     return Response(200, {k: rep[k] for k in keys if k in rep})
 
 
+#: Realm attributes Keycloak 26.7.3 always shows, read through its CIBA, OAuth 2.0 device and PAR
+#: configurations, which answer their defaults when the attribute is unset: a PUT whose
+#: `attributes` leaves them out resets them to these values (checked on the real server), where
+#: any other attribute left out (`realmReusableOtpCode`, a custom one) is gone.
+DERIVED_ATTRIBUTES = {
+    key: defaults.REALM_SETTINGS["attributes"][key]
+    for key in (
+        "cibaAuthRequestedUserHint",
+        "cibaBackchannelTokenDeliveryMode",
+        "cibaExpiresIn",
+        "cibaInterval",
+        "oauth2DeviceCodeLifespan",
+        "oauth2DevicePollingInterval",
+        "parRequestUriLifespan",
+    )
+}
+
+
 def update_realm(req: Request) -> Response:
     realm = req.realm("manage-realm")
     body = req.json_object()
@@ -92,8 +110,9 @@ def update_realm(req: Request) -> Response:
         if key in defaults.STRUCTURAL or value is None:
             continue
         if key == "attributes" and isinstance(value, dict):
-            # Replaced, not merged: Keycloak 26.7.3 drops the attributes a PUT leaves out.
-            realm.settings["attributes"] = {k: as_text(v) for k, v in value.items()}
+            # Replaced, not merged: Keycloak 26.7.3 drops the attributes a PUT leaves out, and
+            # shows the CIBA, device-flow and PAR settings left out at their defaults again.
+            realm.settings["attributes"] = {**DERIVED_ATTRIBUTES, **{k: as_text(v) for k, v in value.items()}}
         else:
             realm.settings[key] = copy.deepcopy(value)
     return NO_CONTENT
