@@ -3,6 +3,7 @@
 import os
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import requests
 from click.testing import CliRunner
 
 from realmctl.cli import run
+from realmctl.keycloak.session import Api, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,3 +97,27 @@ def write(tmp: Path, name: str, text: str) -> str:
     path = tmp / name
     path.write_text(text)
     return str(path)
+
+
+class NotingApi(Api):
+    """A real Api that notes (method, path) of every request it sends, for tests that assert
+    which requests a run sent."""
+
+    def __init__(self, settings: Settings, parallelism: int = 4) -> None:
+        super().__init__(settings, parallelism=parallelism)
+        self.sent: list[tuple[str, str]] = []
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> Any:
+        self.sent.append((method, path))
+        return super()._send(method, path, body, params, idempotent)
+
+    def writes(self) -> list[tuple[str, str]]:
+        """The requests sent other than GET."""
+        return [(m, p) for m, p in self.sent if m != "GET"]

@@ -6,40 +6,21 @@ the ownership record's re-read before and after its write. A second plan must th
 """
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from realmctl.calls import Call, Ref
 from realmctl.engine import apply_plan, make_plan
-from realmctl.keycloak.session import Api, Settings
+from realmctl.keycloak.session import Settings
 from realmctl.sandbox import Sandbox
 from tests.core.record import load, spec_text
 from tests.core.scenarios import SCENARIOS
+from tests.helpers import NotingApi
 
 pytestmark = pytest.mark.sandbox_only
 
 CASES = {s.name: s for s in SCENARIOS if s.before is None}
-
-
-class NotingApi(Api):
-    """An Api that notes (method, path) of every request it sends."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, parallelism=4)
-        self.sent: list[tuple[str, str]] = []
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        idempotent: bool = False,
-    ) -> Any:
-        self.sent.append((method, path))
-        return super()._send(method, path, body, params, idempotent)
 
 
 class Unreachable:

@@ -12,7 +12,7 @@ real Keycloak when REALMCTL_TEST_URL is set.
 import copy
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from realmctl.spec.loader import load_spec
 from realmctl.spec.model import Spec
 from realmctl.workflow import replan_from_file, write_plan_file
 from tests.core.record import load
-from tests.helpers import unique
+from tests.helpers import NotingApi, unique
 
 IDPS = 4
 FP_KEY = "realmctl.fingerprint.clientSecret"
@@ -38,28 +38,6 @@ FP_KEY = "realmctl.fingerprint.clientSecret"
 
 def secret(realm: str, i: int, generation: int = 0) -> str:
     return f"canary-{realm}-{i}-{generation}-5f0c2e"
-
-
-class NotingApi(Api):
-    """An Api that notes (method, path) of every request it sends."""
-
-    def __init__(self, settings: Settings, parallelism: int = 4) -> None:
-        super().__init__(settings, parallelism=parallelism)
-        self.sent: list[tuple[str, str]] = []
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        idempotent: bool = False,
-    ) -> Any:
-        self.sent.append((method, path))
-        return super()._send(method, path, body, params, idempotent)
-
-    def writes(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.sent if m != "GET"]
 
 
 class World:
