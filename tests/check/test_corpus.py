@@ -736,8 +736,9 @@ def test_check_names_the_link_and_the_probe_confirms_it(
         cleanup(w)
 
 
-def run_case(case: Case, w: World) -> None:
-    user, password = ("carol", "carol-pw") if case.exchange else ("alice", "alice-pw")
+def break_world(case: Case, w: World) -> None:
+    """Makes the case's broken server: its spec edits applied, and the breaks done by hand before
+    and after the apply (tests/render/test_chain_diagrams.py draws the same servers)."""
     case.breaks(w)
     broken = copy.deepcopy(w.spec)
     case.before_apply(w)
@@ -746,6 +747,11 @@ def run_case(case: Case, w: World) -> None:
     case.after_apply(w)
     if case.name in SERVER_BREAKS:
         SERVER_BREAKS[case.name](w)
+
+
+def run_case(case: Case, w: World) -> None:
+    user, password = ("carol", "carol-pw") if case.exchange else ("alice", "alice-pw")
+    break_world(case, w)
 
     if w.server.is_sandbox:
         w.admin.reset_requests()

@@ -3,7 +3,6 @@ the findings. Every diagram of the check corpus goes through Mermaid's own parse
 package from the npm registry, run headless under jsdom: tools/mermaid/parse.mjs), which must
 accept it, and the broken link must be the one marked."""
 
-import copy
 import json
 import re
 import shutil
@@ -19,7 +18,7 @@ import tests.check.test_corpus as corpus
 from realmctl.check.findings import Finding, Report
 from realmctl.render.chains import BROKER_LINKS, EXCHANGE_LINKS, chains_of, dot, markdown
 from realmctl.spec.model import Spec
-from tests.check.test_corpus import CASES, SERVER_BREAKS, World, exchange
+from tests.check.test_corpus import CASES, World, exchange
 from tests.helpers import ROOT, Admin, env_for, realmctl, unique
 
 MERMAID = ROOT / "tools" / "mermaid"
@@ -92,14 +91,7 @@ def _broken_world(case: Any, request: pytest.FixtureRequest, tmp: Path) -> World
     else:
         w = World(request.getfixturevalue("legacy_keycloak" if case.exchange else "keycloak"), tmp)
         w.spec = exchange(w.realm, w.source) if case.exchange else corpus.stored_tokens(w.realm)
-    case.breaks(w)
-    broken = copy.deepcopy(w.spec)
-    case.before_apply(w)
-    w.spec = broken
-    w.apply()
-    case.after_apply(w)
-    if case.name in SERVER_BREAKS:
-        SERVER_BREAKS[case.name](w)
+    corpus.break_world(case, w)
     return w
 
 
